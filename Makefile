@@ -1,0 +1,55 @@
+# Two commands for a newcomer: `make run` (the shop with demo data on SQLite) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install migrate demo serve lint format checkmigrations ci clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+serve: install
+	@echo ""
+	@echo "  Shop API:        http://$(HOST):$(PORT)/api/"
+	@echo "  API docs:        http://$(HOST):$(PORT)/api/docs/"
+	@echo "  Admin panel:     http://$(HOST):$(PORT)/admin/"
+	@echo "  Demo staff:      admin@bookstore.local / bookstore-admin"
+	@echo "  Demo customer:   reader@bookstore.local / bookstore-reader"
+	@echo ""
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+run: demo serve
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+checkmigrations: install
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+ci:
+	bash .ci/run
+
+clean:
+	rm -rf $(VENV) staticfiles var .pytest_cache .ruff_cache

@@ -1,0 +1,71 @@
+"""The project's one exception type for business-rule failures, and its stable error codes."""
+
+from http import HTTPStatus
+
+# code -> (HTTP status, title). Clients rely on these codes; add to them, never rename.
+ERROR_CODES = {
+    "validation_error": (400, "Invalid input"),
+    "parse_error": (400, "Malformed request body"),
+    "invalid_discount_code": (400, "Invalid discount code"),
+    "not_authenticated": (401, "Authentication required"),
+    "authentication_failed": (401, "Authentication failed"),
+    "token_not_valid": (401, "Token not valid"),
+    "payment_failed": (402, "Payment failed"),
+    "permission_denied": (403, "Permission denied"),
+    "not_found": (404, "Not found"),
+    "method_not_allowed": (405, "Method not allowed"),
+    "not_acceptable": (406, "Not acceptable"),
+    "insufficient_stock": (409, "Insufficient stock"),
+    "invalid_status_transition": (409, "Invalid status transition"),
+    "order_not_payable": (409, "Order not payable"),
+    "order_expired": (409, "Order expired"),
+    "protected": (409, "Still referenced"),
+    "unsupported_media_type": (415, "Unsupported media type"),
+    "idempotency_key_reused": (422, "Idempotency key reused"),
+    "throttled": (429, "Too many requests"),
+    "server_error": (500, "Server error"),
+    "payment_provider_error": (502, "Payment provider error"),
+    "service_unavailable": (503, "Service unavailable"),
+}
+
+
+class ApplicationError(Exception):
+    """A business rule said no. Rendered as problem details with a stable `code`.
+
+    `errors` lists field problems as {"field", "code", "message"}; `extra` adds members to the
+    problem document (for example the short books of an insufficient_stock error).
+    """
+
+    def __init__(self, code, detail, *, errors=None, extra=None):
+        if code not in ERROR_CODES:
+            raise ValueError(f"Unknown error code {code!r}; add it to ERROR_CODES first.")
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.errors = errors or []
+        self.extra = extra or {}
+
+    @property
+    def status(self):
+        return ERROR_CODES[self.code][0]
+
+    @property
+    def title(self):
+        return ERROR_CODES[self.code][1]
+
+
+def problem_body(*, code, detail, status=None, title=None, errors=None, extra=None):
+    default_status, default_title = ERROR_CODES.get(code, (status, None))
+    status = status or default_status
+    body = {
+        "type": "about:blank",
+        "title": title or default_title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return body

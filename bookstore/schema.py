@@ -1,0 +1,68 @@
+"""OpenAPI: every operation documents the problem-details errors it can answer with."""
+
+from drf_spectacular import openapi
+from rest_framework import permissions, serializers
+
+from .permissions import IsStaffOrReadOnly
+
+
+class FieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details, as every error response of this API is rendered."""
+
+    type = serializers.CharField(help_text="Always about:blank; `code` identifies the problem.")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Stable, machine-readable error code.")
+    errors = FieldErrorSerializer(many=True, required=False)
+
+
+PROBLEM_MEDIA_TYPES = ["application/problem+json"]
+
+
+class AutoSchema(openapi.AutoSchema):
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for status_code in self._error_status_codes():
+            if status_code not in responses:
+                responses[status_code] = self._get_response_for_code(
+                    ProblemSerializer, status_code, PROBLEM_MEDIA_TYPES, direction
+                )
+        responses.setdefault(
+            "default",
+            self._get_response_for_code(
+                ProblemSerializer, "default", PROBLEM_MEDIA_TYPES, direction
+            ),
+        )
+        return responses
+
+    def _error_status_codes(self):
+        codes = []
+        writes = self.method in ("POST", "PUT", "PATCH")
+        if writes or self.get_filter_backends() or self._get_paginator():
+            codes.append("400")
+        if not self._allows_anonymous():
+            codes += ["401", "403"]
+        elif writes:
+            codes.append("401")
+        if "{" in self.path:
+            codes.append("404")
+        if getattr(self.view, "throttle_classes", None):
+            codes.append("429")
+        return codes
+
+    def _allows_anonymous(self):
+        read_only_open = (permissions.IsAuthenticatedOrReadOnly, IsStaffOrReadOnly)
+        for permission in self.view.get_permissions():
+            if isinstance(permission, permissions.AllowAny):
+                continue
+            if isinstance(permission, read_only_open) and self.method in permissions.SAFE_METHODS:
+                continue
+            return False
+        return True

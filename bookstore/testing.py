@@ -1,0 +1,40 @@
+"""Test helpers shared by every app's tests."""
+
+from rest_framework.test import APIClient
+
+from bookstore.exceptions import PROBLEM_CONTENT_TYPE
+
+
+def assert_problem(response, status, code=None):
+    """Assert that `response` is a problem-details error with the given status (and code)."""
+    assert response.status_code == status, (response.status_code, _body(response))
+    assert response["Content-Type"].startswith(PROBLEM_CONTENT_TYPE), response["Content-Type"]
+    body = response.json()
+    for member in ("type", "title", "status", "detail", "code"):
+        assert member in body, f"problem document lacks {member!r}: {body}"
+    assert body["status"] == status, body
+    assert "Traceback" not in response.content.decode(), body
+    if code is not None:
+        assert body["code"] == code, body
+    return body
+
+
+def field_errors(body):
+    return {error["field"] for error in body.get("errors", [])}
+
+
+def _body(response):
+    try:
+        return response.json()
+    except Exception:
+        return response.content[:500]
+
+
+class ProblemCheckingAPIClient(APIClient):
+    """An APIClient that checks every error response it receives is a problem document."""
+
+    def request(self, **kwargs):
+        response = super().request(**kwargs)
+        if response.status_code >= 400:
+            assert_problem(response, response.status_code)
+        return response

@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .views import HealthView
+
+admin.site.site_header = f"{settings.SHOP_NAME} back office"
+admin.site.site_title = settings.SHOP_NAME
+admin.site.index_title = "Run the shop"
+
+urlpatterns = [
+    re_path(r"^api/health/?$", HealthView.as_view(), name="health"),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/users/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "bookstore.exceptions.bad_request"
+handler403 = "bookstore.exceptions.permission_denied"
+handler404 = "bookstore.exceptions.page_not_found"
+handler500 = "bookstore.exceptions.server_error"
