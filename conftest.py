@@ -61,3 +61,12 @@ def staff_client(staff_user):
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Tests build tables from the models (--nomigrations); add what migrations add by SQL."""
+    from catalog.search import install_postgres_search
+
+    with django_db_blocker.unblock():
+        install_postgres_search()

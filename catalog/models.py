@@ -1,0 +1,123 @@
+from decimal import Decimal
+
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import F, Q
+
+
+class Author(models.Model):
+    name = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=255, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Genre(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class BookQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def in_stock(self):
+        return self.filter(stock_quantity__gt=F("reserved_quantity"))
+
+    def with_relations(self):
+        return self.prefetch_related(
+            models.Prefetch("book_authors", BookAuthor.objects.select_related("author")),
+            "genres",
+        )
+
+
+class Book(models.Model):
+    """A title the shop sells. Stock fields are written only by `catalog.inventory`."""
+
+    title = models.CharField(max_length=500)
+    subtitle = models.CharField(max_length=500, blank=True)
+    authors = models.ManyToManyField(Author, through="BookAuthor", related_name="books")
+    genres = models.ManyToManyField(Genre, related_name="books", blank=True)
+    isbn13 = models.CharField("ISBN-13", max_length=13, unique=True, null=True, blank=True)
+    source_id = models.PositiveIntegerField(
+        unique=True, null=True, blank=True, help_text="Id in the imported catalogue, if any."
+    )
+    price = models.DecimalField(max_digits=8, decimal_places=2)
+    description = models.TextField(blank=True)
+    stock_quantity = models.IntegerField("on hand", default=0)
+    reserved_quantity = models.IntegerField("reserved", default=0, editable=False)
+    publication_year = models.SmallIntegerField(null=True, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    cover_image_url = models.URLField(max_length=500, blank=True)
+    average_rating = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    ratings_count = models.PositiveIntegerField(null=True, blank=True)
+    is_active = models.BooleanField(
+        default=True, help_text="Archived books are hidden from customers."
+    )
+    # Denormalised for search: the author names in order, and the PostgreSQL search document.
+    authors_text = models.CharField(max_length=1000, blank=True, editable=False)
+    search_vector = SearchVectorField(null=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BookQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=Decimal("0")), name="book_price_positive"),
+            models.CheckConstraint(
+                condition=Q(stock_quantity__gte=0), name="book_stock_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(reserved_quantity__gte=0), name="book_reserved_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(reserved_quantity__lte=F("stock_quantity")),
+                name="book_reserved_within_stock",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["price"]),
+            models.Index(fields=["publication_year"]),
+            models.Index(fields=["title"]),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def available_quantity(self):
+        return max(self.stock_quantity - self.reserved_quantity, 0)
+
+    @property
+    def in_stock(self):
+        return self.available_quantity > 0
+
+    @property
+    def ordered_authors(self):
+        """Authors in billing order; uses the prefetched through rows when present."""
+        return [link.author for link in self.book_authors.all()]
+
+
+class BookAuthor(models.Model):
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="book_authors")
+    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="book_links")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["book", "author"], name="book_author_unique"),
+        ]
