@@ -121,3 +121,6 @@ class BookAuthor(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["book", "author"], name="book_author_unique"),
         ]
+
+    def __str__(self):
+        return f"{self.author} on {self.book}"
