@@ -24,7 +24,7 @@ demo: migrate
 
 serve: install
 	@echo ""
-	@echo "  Shop API:        http://$(HOST):$(PORT)/api/"
+	@echo "  Books (API):     http://$(HOST):$(PORT)/api/books/"
 	@echo "  API docs:        http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Admin panel:     http://$(HOST):$(PORT)/admin/"
 	@echo "  Demo staff:      admin@bookstore.local / bookstore-admin"

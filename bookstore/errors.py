@@ -19,7 +19,7 @@ ERROR_CODES = {
     "invalid_status_transition": (409, "Invalid status transition"),
     "order_not_payable": (409, "Order not payable"),
     "order_expired": (409, "Order expired"),
-    "protected": (409, "Still referenced"),
+    "book_has_orders": (409, "Book is on orders"),
     "unsupported_media_type": (415, "Unsupported media type"),
     "idempotency_key_reused": (422, "Idempotency key reused"),
     "throttled": (429, "Too many requests"),

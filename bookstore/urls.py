@@ -14,6 +14,7 @@ urlpatterns = [
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/users/", include("accounts.urls")),
+    path("api/", include("catalog.urls")),
     path("admin/", admin.site.urls),
 ]
 

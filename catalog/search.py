@@ -18,7 +18,7 @@ from django.contrib.postgres.search import (
     TrigramWordSimilarity,
 )
 from django.db import connection
-from django.db.models import Case, F, FloatField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, F, FloatField, OuterRef, Q, Subquery, TextField, Value, When
 from django.db.models.functions import Coalesce, Greatest
 
 from . import isbn
@@ -74,7 +74,10 @@ def book_search_refresh(*, book_ids):
             SearchVector("title", weight="A", config=SEARCH_CONFIG)
             + SearchVector("subtitle", "authors_text", weight="B", config=SEARCH_CONFIG)
             + SearchVector(
-                Coalesce(genre_names, Value("")), "description", weight="C", config=SEARCH_CONFIG
+                Coalesce(genre_names, Value(""), output_field=TextField()),
+                "description",
+                weight="C",
+                config=SEARCH_CONFIG,
             )
         )
     )

@@ -1,0 +1,92 @@
+import django_filters
+from django import forms
+from django.db.models import F
+
+from .models import Book
+from .search import book_search
+
+MAX_TEXT = 200
+
+
+class BookFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        for low, high in (("min_price", "max_price"), ("published_after", "published_before")):
+            if (
+                cleaned.get(low) is not None
+                and cleaned.get(high) is not None
+                and cleaned[low] > cleaned[high]
+            ):
+                self.add_error(low, f"{low} must not be greater than {high}.")
+        return cleaned
+
+
+class BookOrderingFilter(django_filters.OrderingFilter):
+    """The documented sort keys; without one, a search sorts by relevance, a list by newest."""
+
+    def __init__(self):
+        super().__init__(
+            fields={
+                "price": "price",
+                "title": "title",
+                "publication_year": "published_year",
+                "created_at": "created_at",
+            }
+        )
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        # The primary key breaks ties, so pages never repeat or skip a book.
+        return qs.order_by(*[self.get_ordering_value(param) for param in value], "-pk")
+
+
+class YearFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=-5000, max_value=5000, **kwargs)
+
+
+class PriceFilter(django_filters.NumberFilter):
+    def __init__(self, **kwargs):
+        super().__init__(min_value=0, max_digits=10, decimal_places=2, **kwargs)
+
+
+class BookFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", max_length=MAX_TEXT)
+    author = django_filters.CharFilter(method="filter_author", max_length=MAX_TEXT)
+    genre = django_filters.CharFilter(field_name="genres__slug", max_length=MAX_TEXT)
+    min_price = PriceFilter(field_name="price", lookup_expr="gte")
+    max_price = PriceFilter(field_name="price", lookup_expr="lte")
+    in_stock = django_filters.ChoiceFilter(
+        method="filter_in_stock", choices=[("true", "true"), ("false", "false")]
+    )
+    language = django_filters.CharFilter(field_name="language", lookup_expr="iexact", max_length=16)
+    published_after = YearFilter(field_name="publication_year", lookup_expr="gte")
+    published_before = YearFilter(field_name="publication_year", lookup_expr="lte")
+    ordering = BookOrderingFilter()
+
+    class Meta:
+        model = Book
+        fields = []
+        form = BookFilterForm
+
+    def filter_search(self, queryset, name, value):
+        return book_search(queryset, value)
+
+    def filter_author(self, queryset, name, value):
+        if value.isdigit():
+            return queryset.filter(authors__id=int(value)) if len(value) < 19 else queryset.none()
+        return queryset.filter(authors__slug=value)
+
+    def filter_in_stock(self, queryset, name, value):
+        if value == "true":
+            return queryset.filter(stock_quantity__gt=F("reserved_quantity"))
+        return queryset.filter(stock_quantity__lte=F("reserved_quantity"))
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.form.cleaned_data.get("search") and not self.form.cleaned_data.get("ordering"):
+            queryset = queryset.order_by("-relevance", "-pk")
+        return queryset

@@ -1,0 +1,133 @@
+"""Every change to stock levels. Nothing else writes `stock_quantity` or `reserved_quantity`.
+
+Each function locks the books' rows (`select_for_update`, in primary-key order so that two
+transactions touching the same books cannot deadlock), checks the rule, then changes the counts
+with one UPDATE built from F() expressions. The database CHECK constraints are the backstop.
+
+`lines` is a mapping of book id -> quantity (a positive whole number).
+"""
+
+from django.db import transaction
+from django.db.models import Case, F, IntegerField, Value, When
+
+from bookstore.errors import ApplicationError
+
+from .models import Book
+
+
+def _lock(book_ids):
+    return list(
+        Book.objects.select_for_update()
+        .filter(pk__in=book_ids)
+        .order_by("pk")
+        .only("pk", "title", "stock_quantity", "reserved_quantity")
+    )
+
+
+def _per_book(lines):
+    """A CASE expression giving each book's quantity, so one UPDATE serves every line."""
+    return Case(
+        *[When(pk=book_id, then=Value(quantity)) for book_id, quantity in lines.items()],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def _validate(lines):
+    if any(quantity <= 0 for quantity in lines.values()):
+        raise ValueError("Stock quantities must be positive.")
+
+
+@transaction.atomic
+def stock_reserve(*, lines):
+    """Hold copies for an unpaid order. All lines or none: short books raise insufficient_stock."""
+    _validate(lines)
+    books = _lock(lines)
+    missing = set(lines) - {book.pk for book in books}
+    if missing:
+        raise ValueError(f"Unknown books {sorted(missing)}")
+    short = [
+        {
+            "book": book.pk,
+            "title": book.title,
+            "requested": lines[book.pk],
+            "available": book.available_quantity,
+        }
+        for book in books
+        if book.available_quantity < lines[book.pk]
+    ]
+    if short:
+        raise ApplicationError(
+            "insufficient_stock",
+            "Not enough copies of: "
+            + "; ".join(f"{s['title']} ({s['available']} available)" for s in short)
+            + ".",
+            extra={"books": short},
+        )
+    Book.objects.filter(pk__in=lines).update(
+        reserved_quantity=F("reserved_quantity") + _per_book(lines)
+    )
+
+
+@transaction.atomic
+def stock_release(*, lines):
+    """Give back copies held by an order that will not be paid."""
+    _validate(lines)
+    _lock(lines)
+    Book.objects.filter(pk__in=lines).update(
+        reserved_quantity=F("reserved_quantity") - _per_book(lines)
+    )
+
+
+@transaction.atomic
+def stock_commit(*, lines):
+    """A held order was paid: the copies leave the shop (on hand and reserved both go down)."""
+    _validate(lines)
+    _lock(lines)
+    per_book = _per_book(lines)
+    Book.objects.filter(pk__in=lines).update(
+        stock_quantity=F("stock_quantity") - per_book,
+        reserved_quantity=F("reserved_quantity") - per_book,
+    )
+
+
+@transaction.atomic
+def stock_restock(*, lines):
+    """Copies come back on hand (a refund before shipping)."""
+    _validate(lines)
+    _lock(lines)
+    Book.objects.filter(pk__in=lines).update(stock_quantity=F("stock_quantity") + _per_book(lines))
+
+
+@transaction.atomic
+def stock_set(*, book_id, on_hand):
+    """Staff count the shelf: set copies on hand. Never below what unpaid orders hold."""
+    (book,) = _lock([book_id])
+    if on_hand < book.reserved_quantity:
+        raise _below_reserved(book, on_hand)
+    Book.objects.filter(pk=book_id).update(stock_quantity=on_hand)
+    book.stock_quantity = on_hand
+    return book
+
+
+@transaction.atomic
+def stock_adjust(*, book_ids, delta):
+    """Staff add (or remove, with a negative delta) copies of several books at once."""
+    books = _lock(book_ids)
+    for book in books:
+        if book.stock_quantity + delta < book.reserved_quantity:
+            raise _below_reserved(book, book.stock_quantity + delta)
+    Book.objects.filter(pk__in=book_ids).update(stock_quantity=F("stock_quantity") + delta)
+    return len(books)
+
+
+def _below_reserved(book, on_hand):
+    message = (
+        f"{book.title}: on hand cannot be {on_hand}; {book.reserved_quantity} copies are held "
+        "by unpaid orders."
+    )
+    return ApplicationError(
+        "validation_error",
+        message,
+        errors=[{"field": "stock_quantity", "code": "below_reserved", "message": message}],
+    )

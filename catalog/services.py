@@ -1,0 +1,170 @@
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils.text import slugify
+
+from bookstore.errors import ApplicationError
+
+from . import inventory
+from .models import Author, Book, BookAuthor, Genre
+from .search import book_search_refresh
+
+BIBLIOGRAPHIC_FIELDS = [
+    "title",
+    "subtitle",
+    "isbn13",
+    "price",
+    "description",
+    "publication_year",
+    "language",
+    "page_count",
+    "cover_image_url",
+    "average_rating",
+    "ratings_count",
+    "is_active",
+]
+
+
+def _unique_slug(model, name):
+    base = slugify(name)[:240] or "item"
+    slug, n = base, 1
+    while model.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _resolve(model, refs, field):
+    """Ids must exist; names are matched case-insensitively, or created (staff only call this)."""
+    resolved = []
+    for index, ref in enumerate(refs):
+        if isinstance(ref, int):
+            obj = model.objects.filter(pk=ref).first()
+            if obj is None:
+                message = f"No {model._meta.verbose_name} with id {ref}."
+                raise ApplicationError(
+                    "validation_error",
+                    message,
+                    errors=[
+                        {"field": f"{field}.{index}", "code": "does_not_exist", "message": message}
+                    ],
+                )
+        else:
+            name = " ".join(ref.split())
+            obj = model.objects.filter(name__iexact=name).first() or model.objects.create(
+                name=name, slug=_unique_slug(model, name)
+            )
+        if obj not in resolved:
+            resolved.append(obj)
+    return resolved
+
+
+def _set_authors(book, authors):
+    BookAuthor.objects.filter(book=book).delete()
+    BookAuthor.objects.bulk_create(
+        [BookAuthor(book=book, author=author, position=i) for i, author in enumerate(authors)]
+    )
+    book.authors_text = ", ".join(author.name for author in authors)[:1000]
+    book.save(update_fields=["authors_text"])
+
+
+@transaction.atomic
+def author_create(*, name):
+    name = " ".join(name.split())
+    return Author.objects.create(name=name, slug=_unique_slug(Author, name))
+
+
+@transaction.atomic
+def genre_create(*, name):
+    name = " ".join(name.split())
+    return Genre.objects.create(name=name, slug=_unique_slug(Genre, name))
+
+
+@transaction.atomic
+def book_create(*, authors, genres=(), stock_quantity=0, **fields):
+    book = Book.objects.create(**fields, stock_quantity=stock_quantity)
+    _set_authors(book, _resolve(Author, authors, "authors"))
+    book.genres.set(_resolve(Genre, genres, "genres"))
+    book_search_refresh(book_ids=[book.pk])
+    return book
+
+
+@transaction.atomic
+def book_update(*, book, authors=None, genres=None, stock_quantity=None, **fields):
+    for name, value in fields.items():
+        if name not in BIBLIOGRAPHIC_FIELDS:
+            raise ValueError(f"{name} is not a book field staff may set")
+        setattr(book, name, value)
+    if fields:
+        book.save(update_fields=[*fields, "updated_at"])
+    if authors is not None:
+        _set_authors(book, _resolve(Author, authors, "authors"))
+    if genres is not None:
+        book.genres.set(_resolve(Genre, genres, "genres"))
+    if stock_quantity is not None:
+        book.stock_quantity = inventory.stock_set(
+            book_id=book.pk, on_hand=stock_quantity
+        ).stock_quantity
+    book_search_refresh(book_ids=[book.pk])
+    return book
+
+
+@transaction.atomic
+def book_delete(*, book):
+    """A book that was ever ordered stays, for the orders' sake: archive it instead."""
+    try:
+        book.delete()
+    except ProtectedError:
+        raise ApplicationError(
+            "book_has_orders",
+            f"{book.title} appears on orders and cannot be deleted; archive it with "
+            '"is_active": false instead.',
+        ) from None
+
+
+def book_reindex(*, book_ids):
+    """Bring the derived search columns up to date after authors or genres changed elsewhere
+    (the admin's inline editing)."""
+    _refresh_authors_text(book_ids)
+    book_search_refresh(book_ids=book_ids)
+
+
+def _refresh_authors_text(book_ids):
+    books = list(Book.objects.filter(pk__in=book_ids).with_relations())
+    for book in books:
+        book.authors_text = ", ".join(a.name for a in book.ordered_authors)[:1000]
+    Book.objects.bulk_update(books, ["authors_text"], batch_size=500)
+
+
+@transaction.atomic
+def author_update(*, author, name):
+    author.name = " ".join(name.split())
+    author.save(update_fields=["name"])
+    book_ids = list(author.book_links.values_list("book_id", flat=True))
+    _refresh_authors_text(book_ids)
+    book_search_refresh(book_ids=book_ids)
+    return author
+
+
+@transaction.atomic
+def author_delete(*, author):
+    if author.book_links.exists():
+        raise ApplicationError(
+            "validation_error",
+            f"{author.name} is an author of books; remove them from the books first.",
+        )
+    author.delete()
+
+
+@transaction.atomic
+def genre_update(*, genre, name):
+    genre.name = " ".join(name.split())
+    genre.save(update_fields=["name"])
+    book_search_refresh(book_ids=list(genre.books.values_list("pk", flat=True)))
+    return genre
+
+
+@transaction.atomic
+def genre_delete(*, genre):
+    book_ids = list(genre.books.values_list("pk", flat=True))
+    genre.delete()
+    book_search_refresh(book_ids=book_ids)

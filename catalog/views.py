@@ -1,0 +1,142 @@
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
+
+from bookstore.permissions import IsStaffOrReadOnly
+
+from . import services
+from .filters import BookFilter
+from .models import Book
+from .serializers import (
+    AuthorSerializer,
+    BookSerializer,
+    BookWriteSerializer,
+    GenreSerializer,
+    StaffBookSerializer,
+)
+
+
+def _is_staff(request):
+    return bool(request.user and request.user.is_staff)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="Books for sale. Staff also see archived books and stock internals."
+    ),
+    create=extend_schema(request=BookWriteSerializer, responses={201: StaffBookSerializer}),
+    update=extend_schema(request=BookWriteSerializer, responses={200: StaffBookSerializer}),
+    partial_update=extend_schema(request=BookWriteSerializer, responses={200: StaffBookSerializer}),
+)
+class BookViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsStaffOrReadOnly]
+    filterset_class = BookFilter
+
+    def get_queryset(self):
+        books = Book.objects.with_relations()
+        return books if _is_staff(self.request) else books.active()
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return BookWriteSerializer
+        return StaffBookSerializer if _is_staff(self.request) else BookSerializer
+
+    def _respond(self, book, status_code=status.HTTP_200_OK):
+        book = Book.objects.with_relations().get(pk=book.pk)
+        return Response(StaffBookSerializer(book).data, status=status_code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = BookWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        book = services.book_create(**serializer.validated_data)
+        return self._respond(book, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        book = self.get_object()
+        serializer = BookWriteSerializer(
+            book, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        book = services.book_update(book=book, **serializer.validated_data)
+        return self._respond(book)
+
+    def destroy(self, request, *args, **kwargs):
+        services.book_delete(book=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _NamedViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Authors and genres: anyone lists them, staff manage them through the services."""
+
+    permission_classes = [IsStaffOrReadOnly]
+    filterset_fields = []
+    create_service = update_service = delete_service = None
+
+    def get_queryset(self):
+        queryset = self.serializer_class.Meta.model.objects.order_by("name", "pk")
+        query = self.request.query_params.get("search", "")[:200].strip()
+        if query:
+            queryset = queryset.filter(Q(name__icontains=query) | Q(slug=query))
+        return queryset
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        obj = self.create_service(**serializer.validated_data)
+        return Response(self.get_serializer(obj).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        obj = self.get_object()
+        serializer = self.get_serializer(obj, data=request.data)
+        serializer.is_valid(raise_exception=True)
+        obj = self.update_service(obj, **serializer.validated_data)
+        return Response(self.get_serializer(obj).data)
+
+    def destroy(self, request, *args, **kwargs):
+        self.delete_service(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+_search_param = OpenApiParameter("search", str, description="Part of the name.")
+
+
+@extend_schema_view(list=extend_schema(parameters=[_search_param]))
+class AuthorViewSet(_NamedViewSet):
+    serializer_class = AuthorSerializer
+
+    @staticmethod
+    def create_service(**data):
+        return services.author_create(**data)
+
+    @staticmethod
+    def update_service(author, **data):
+        return services.author_update(author=author, **data)
+
+    @staticmethod
+    def delete_service(author):
+        return services.author_delete(author=author)
+
+
+@extend_schema_view(list=extend_schema(parameters=[_search_param]))
+class GenreViewSet(_NamedViewSet):
+    serializer_class = GenreSerializer
+
+    @staticmethod
+    def create_service(**data):
+        return services.genre_create(**data)
+
+    @staticmethod
+    def update_service(genre, **data):
+        return services.genre_update(genre=genre, **data)
+
+    @staticmethod
+    def delete_service(genre):
+        return services.genre_delete(genre=genre)
