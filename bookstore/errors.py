@@ -20,6 +20,7 @@ ERROR_CODES = {
     "order_not_payable": (409, "Order not payable"),
     "order_expired": (409, "Order expired"),
     "book_has_orders": (409, "Book is on orders"),
+    "request_in_progress": (409, "Request in progress"),
     "unsupported_media_type": (415, "Unsupported media type"),
     "idempotency_key_reused": (422, "Idempotency key reused"),
     "throttled": (429, "Too many requests"),

@@ -15,6 +15,7 @@ urlpatterns = [
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/users/", include("accounts.urls")),
     path("api/", include("catalog.urls")),
+    path("api/", include("orders.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -34,14 +34,17 @@ def _per_book(lines):
 
 
 def _validate(lines):
+    """True when there is something to do."""
     if any(quantity <= 0 for quantity in lines.values()):
         raise ValueError("Stock quantities must be positive.")
+    return bool(lines)
 
 
 @transaction.atomic
 def stock_reserve(*, lines):
     """Hold copies for an unpaid order. All lines or none: short books raise insufficient_stock."""
-    _validate(lines)
+    if not _validate(lines):
+        return
     books = _lock(lines)
     missing = set(lines) - {book.pk for book in books}
     if missing:
@@ -72,7 +75,8 @@ def stock_reserve(*, lines):
 @transaction.atomic
 def stock_release(*, lines):
     """Give back copies held by an order that will not be paid."""
-    _validate(lines)
+    if not _validate(lines):
+        return
     _lock(lines)
     Book.objects.filter(pk__in=lines).update(
         reserved_quantity=F("reserved_quantity") - _per_book(lines)
@@ -82,7 +86,8 @@ def stock_release(*, lines):
 @transaction.atomic
 def stock_commit(*, lines):
     """A held order was paid: the copies leave the shop (on hand and reserved both go down)."""
-    _validate(lines)
+    if not _validate(lines):
+        return
     _lock(lines)
     per_book = _per_book(lines)
     Book.objects.filter(pk__in=lines).update(
@@ -94,7 +99,8 @@ def stock_commit(*, lines):
 @transaction.atomic
 def stock_restock(*, lines):
     """Copies come back on hand (a refund before shipping)."""
-    _validate(lines)
+    if not _validate(lines):
+        return
     _lock(lines)
     Book.objects.filter(pk__in=lines).update(stock_quantity=F("stock_quantity") + _per_book(lines))
 

@@ -1,0 +1,31 @@
+"""Money math for orders, in Decimal with two places. Computed on the server only."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def money(value):
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def subtotal_of(lines):
+    """`lines`: iterable of (unit_price, quantity)."""
+    return money(sum((money(price) * quantity for price, quantity in lines), Decimal("0")))
+
+
+def discount_for(*, subtotal, kind, value):
+    """A percent or fixed discount, never more than the subtotal."""
+    amount = money(subtotal * Decimal(value) / 100) if kind == "percent" else money(value)
+    return min(max(amount, Decimal("0.00")), subtotal)
+
+
+def order_totals(*, lines, discount_kind=None, discount_value=None):
+    """(subtotal, discount, total) for the lines and an optional discount."""
+    subtotal = subtotal_of(lines)
+    discount = (
+        discount_for(subtotal=subtotal, kind=discount_kind, value=discount_value)
+        if discount_kind
+        else Decimal("0.00")
+    )
+    return subtotal, discount, subtotal - discount

@@ -1,0 +1,11 @@
+from django.db.models import Prefetch
+
+from .models import Order, OrderEvent
+
+
+def order_list(*, user):
+    """The orders `user` may see (staff: all), with what the order serializer reads."""
+    orders = Order.objects.select_related("user", "discount_code").prefetch_related(
+        "items", Prefetch("events", OrderEvent.objects.order_by("created_at", "id"))
+    )
+    return orders if user.is_staff else orders.filter(user=user)

@@ -1,0 +1,248 @@
+"""Order lifecycle. Each service locks the order row, changes it through Order.set_status()
+and sends the domain signal that lets the catalog move stock, all in one transaction.
+
+Lock order, everywhere: the order, then its discount code, then books (by primary key).
+"""
+
+import enum
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from bookstore.errors import ApplicationError
+from catalog.models import Book
+
+from . import signals
+from .models import (
+    STRIPE,
+    SYSTEM,
+    DiscountCode,
+    Order,
+    OrderEvent,
+    OrderItem,
+    OrderStatus,
+)
+from .pricing import order_totals
+
+logger = logging.getLogger(__name__)
+
+MAX_ITEMS = 100
+# Orders that still count against a code's limits.
+REDEEMING_STATUSES = [
+    OrderStatus.PENDING,
+    OrderStatus.PAID,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+    OrderStatus.REFUNDED,
+]
+
+
+def _field_error(field, code, message, error_code="validation_error"):
+    return ApplicationError(
+        error_code, message, errors=[{"field": field, "code": code, "message": message}]
+    )
+
+
+def _merge_lines(items):
+    """[{book, quantity}, ...] -> {book id: quantity}; a book listed twice is one line."""
+    lines = {}
+    for item in items:
+        lines[item["book"]] = lines.get(item["book"], 0) + item["quantity"]
+    return lines
+
+
+def _active_books(items, lines):
+    books = Book.objects.active().only("pk", "title", "price").in_bulk(list(lines))
+    for index, item in enumerate(items):
+        if item["book"] not in books:
+            raise _field_error(
+                f"items.{index}.book", "does_not_exist", f"No book for sale with id {item['book']}."
+            )
+    return books
+
+
+def _redeem_discount(*, user, code, subtotal):
+    """Lock the code, check every rule, count the redemption. Returns the locked code."""
+    now = timezone.now()
+    discount = DiscountCode.objects.select_for_update().filter(code__iexact=code.strip()).first()
+    if discount is None or not discount.is_active:
+        problem = "is not a valid discount code"
+    elif discount.valid_from and now < discount.valid_from:
+        problem = "is not valid yet"
+    elif discount.valid_until and now >= discount.valid_until:
+        problem = "has expired"
+    elif subtotal < discount.min_subtotal:
+        problem = f"needs a subtotal of at least {discount.min_subtotal}"
+    elif (
+        discount.max_redemptions is not None and discount.times_redeemed >= discount.max_redemptions
+    ):
+        problem = "has been used up"
+    elif (
+        discount.max_per_user is not None
+        and Order.objects.filter(
+            user=user, discount_code=discount, status__in=REDEEMING_STATUSES
+        ).count()
+        >= discount.max_per_user
+    ):
+        problem = "has already been used by you as often as allowed"
+    else:
+        DiscountCode.objects.filter(pk=discount.pk).update(times_redeemed=F("times_redeemed") + 1)
+        return discount
+    raise _field_error(
+        "discount_code", "invalid", f"The code {code.strip()!r} {problem}.", "invalid_discount_code"
+    )
+
+
+def _give_back_discount(order):
+    if order.discount_code_id:
+        DiscountCode.objects.select_for_update().filter(pk=order.discount_code_id).update(
+            times_redeemed=F("times_redeemed") - 1
+        )
+
+
+@transaction.atomic
+def order_place(*, user, items, discount_code=None):
+    """Create a pending order and hold its copies. All of it, or nothing."""
+    if not items:
+        raise _field_error("items", "empty", "An order needs at least one item.")
+    if len(items) > MAX_ITEMS:
+        raise _field_error("items", "max_length", f"An order may have at most {MAX_ITEMS} lines.")
+    lines = _merge_lines(items)
+    books = _active_books(items, lines)
+    priced = [(books[book_id].price, quantity) for book_id, quantity in lines.items()]
+
+    discount = None
+    subtotal, _, _ = order_totals(lines=priced)
+    if discount_code:
+        discount = _redeem_discount(user=user, code=discount_code, subtotal=subtotal)
+    subtotal, discount_amount, total = order_totals(
+        lines=priced,
+        discount_kind=discount.kind if discount else None,
+        discount_value=discount.value if discount else None,
+    )
+    order = Order.objects.create(
+        user=user,
+        currency=settings.CURRENCY,
+        subtotal=subtotal,
+        discount_amount=discount_amount,
+        total=total,
+        discount_code=discount,
+    )
+    OrderItem.objects.bulk_create(
+        [
+            OrderItem(
+                order=order,
+                book_id=book_id,
+                title=books[book_id].title,
+                unit_price=books[book_id].price,
+                quantity=quantity,
+            )
+            for book_id, quantity in lines.items()
+        ]
+    )
+    OrderEvent.objects.create(
+        order=order,
+        from_status="",
+        to_status=OrderStatus.PENDING,
+        actor=user,
+        actor_label=user.email,
+    )
+    signals.order_placed.send(sender=Order, order=order, lines=lines)
+    return order
+
+
+def _locked(order_id, *, skip_locked=False):
+    return (
+        Order.objects.select_for_update(skip_locked=skip_locked)
+        .filter(pk=order_id)
+        .prefetch_related("items")
+        .first()
+    )
+
+
+@transaction.atomic
+def order_cancel(*, order, actor):
+    """The owner cancels a pending order, or staff do. Paid orders are refunded instead."""
+    order = _locked(order.pk)
+    if not actor.is_staff and order.user_id != actor.pk:
+        raise ApplicationError("not_found", "Not found.")
+    order.set_status(OrderStatus.CANCELLED, actor=actor)
+    _give_back_discount(order)
+    signals.order_cancelled.send(sender=Order, order=order, lines=order.lines)
+    return order
+
+
+class PaymentOutcome(enum.Enum):
+    PAID = "paid"  # this call marked the order paid
+    ALREADY_PAID = "already_paid"  # an earlier call did: nothing more to do
+    NOT_PAYABLE = "not_payable"  # expired or cancelled first: the money must go back
+
+
+@transaction.atomic
+def order_mark_paid(*, order_id, note=""):
+    """Stripe says the order's money arrived. Exactly one of this and expiry wins the row lock;
+    the caller refunds the payment when the answer is NOT_PAYABLE."""
+    order = _locked(order_id)
+    if order.status == OrderStatus.PENDING:
+        order.set_status(OrderStatus.PAID, actor_label=STRIPE, note=note)
+        signals.order_paid.send(sender=Order, order=order, lines=order.lines)
+        return PaymentOutcome.PAID, order
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
+        return PaymentOutcome.NOT_PAYABLE, order
+    return PaymentOutcome.ALREADY_PAID, order
+
+
+@transaction.atomic
+def order_expire(*, order_id):
+    """Expire one lapsed pending order. False if it was taken, paid or not lapsed after all."""
+    order = _locked(order_id, skip_locked=True)
+    if order is None or not order.hold_lapsed:
+        return False
+    order.set_status(OrderStatus.EXPIRED, actor_label=SYSTEM, note="Hold lapsed before payment.")
+    _give_back_discount(order)
+    signals.order_cancelled.send(sender=Order, order=order, lines=order.lines)
+    return True
+
+
+def orders_expire_lapsed(*, limit=None):
+    """Expire every lapsed pending order, each in its own transaction. Safe to run in several
+    processes at once: rows another process holds are skipped. Returns how many this run
+    expired."""
+    lapsed = (
+        Order.objects.filter(status=OrderStatus.PENDING, hold_expires_at__lte=timezone.now())
+        .order_by("hold_expires_at")
+        .values_list("pk", flat=True)
+    )
+    if limit:
+        lapsed = lapsed[:limit]
+    return sum(order_expire(order_id=order_id) for order_id in list(lapsed))
+
+
+@transaction.atomic
+def order_ship(*, order, actor):
+    order = _locked(order.pk)
+    order.set_status(OrderStatus.SHIPPED, actor=actor)
+    return order
+
+
+@transaction.atomic
+def order_deliver(*, order, actor):
+    order = _locked(order.pk)
+    order.set_status(OrderStatus.DELIVERED, actor=actor)
+    return order
+
+
+@transaction.atomic
+def order_refund(*, order_id, actor=None, actor_label=None, note=""):
+    """The money went back in full. Copies of an order that had not shipped return on hand."""
+    order = _locked(order_id)
+    was_shipped = order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+    order.set_status(OrderStatus.REFUNDED, actor=actor, actor_label=actor_label, note=note)
+    lines = order.lines
+    signals.order_refunded.send(
+        sender=Order, order=order, lines=lines, restock_lines={} if was_shipped else lines
+    )
+    return order
