@@ -27,7 +27,8 @@ serve: install
 	@echo "  Books (API):     http://$(HOST):$(PORT)/api/books/"
 	@echo "  API docs:        http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Admin panel:     http://$(HOST):$(PORT)/admin/"
-	@echo "  Demo staff:      admin@bookstore.local / bookstore-admin"
+	@echo "  Demo superuser:  admin@bookstore.local / bookstore-admin"
+	@echo "  Store manager:   manager@bookstore.local / bookstore-manager"
 	@echo "  Demo customer:   reader@bookstore.local / bookstore-reader"
 	@echo ""
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)

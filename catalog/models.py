@@ -42,7 +42,8 @@ class BookQuerySet(models.QuerySet):
 
 
 class Book(models.Model):
-    """A title the shop sells. Stock fields are written only by `catalog.inventory`."""
+    """A title the shop sells. New books start with a stock count; after that, stock fields are
+    written only by `catalog.inventory`."""
 
     title = models.CharField(max_length=500)
     subtitle = models.CharField(max_length=500, blank=True)

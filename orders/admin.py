@@ -1,0 +1,111 @@
+from django.contrib import admin, messages
+
+from bookstore.errors import ApplicationError
+
+from . import services
+from .models import DiscountCode, Order, OrderEvent, OrderItem
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OrderItemInline(ReadOnlyInline):
+    model = OrderItem
+    fields = ["book", "title", "unit_price", "quantity", "line_total"]
+    readonly_fields = fields
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    fields = ["created_at", "from_status", "to_status", "actor_label", "note"]
+    readonly_fields = fields
+    verbose_name_plural = "timeline"
+
+
+def _lifecycle_action(service, label):
+    """An admin action that runs the same service as the API, one order at a time."""
+
+    def run(modeladmin, request, queryset):
+        done = 0
+        for order in queryset:
+            try:
+                service(order=order, actor=request.user)
+                done += 1
+            except ApplicationError as exc:
+                modeladmin.message_user(request, f"{order.number}: {exc.detail}", messages.ERROR)
+        if done:
+            modeladmin.message_user(request, f"{label}: {done} order(s).", messages.SUCCESS)
+
+    run.short_description = f"{label} selected orders"
+    run.__name__ = f"action_{service.__name__}"
+    return run
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "user",
+        "status",
+        "total",
+        "currency",
+        "paid_at",
+        "hold_expires_at",
+        "created_at",
+    ]
+    list_filter = ["status", "created_at", "paid_at"]
+    search_fields = ["number", "user__email", "items__book__isbn13"]
+    date_hierarchy = "created_at"
+    list_select_related = ["user"]
+    show_full_result_count = False
+    inlines = [OrderItemInline, OrderEventInline]
+    readonly_fields = [
+        "number",
+        "user",
+        "status",
+        "currency",
+        "subtotal",
+        "discount_code",
+        "discount_amount",
+        "total",
+        "hold_expires_at",
+        "paid_at",
+        "created_at",
+        "updated_at",
+    ]
+    actions = [
+        _lifecycle_action(services.order_ship, "Mark shipped"),
+        _lifecycle_action(services.order_deliver, "Mark delivered"),
+        _lifecycle_action(services.order_cancel, "Cancel"),
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DiscountCode)
+class DiscountCodeAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "kind",
+        "value",
+        "is_active",
+        "valid_from",
+        "valid_until",
+        "times_redeemed",
+        "max_redemptions",
+    ]
+    list_filter = ["is_active", "kind"]
+    search_fields = ["code"]
+    readonly_fields = ["times_redeemed", "created_at"]

@@ -1,0 +1,71 @@
+import pytest
+from django.test import Client
+
+from accounts.tests.factories import StaffFactory, UserFactory
+from catalog.tests.factories import BookFactory
+from orders import services
+from orders.models import Order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client():
+    client = Client()
+    client.force_login(StaffFactory(is_superuser=True))
+    return client
+
+
+def paid_order(book, quantity=1):
+    order = services.order_place(
+        user=UserFactory(email="buyer@example.com"), items=[{"book": book.pk, "quantity": quantity}]
+    )
+    services.order_mark_paid(order_id=order.pk)
+    return order
+
+
+def test_order_changelist_and_change_page_load(admin_client):
+    order = paid_order(BookFactory())
+    response = admin_client.get("/admin/orders/order/", {"q": "buyer@example.com"})
+    assert response.status_code == 200
+    assert order.number in response.content.decode()
+    page = admin_client.get(f"/admin/orders/order/{order.pk}/change/")
+    assert page.status_code == 200
+    assert "timeline" in page.content.decode().lower()
+    assert admin_client.get("/admin/orders/discountcode/").status_code == 200
+
+
+def test_ship_action_goes_through_the_service(admin_client):
+    order = paid_order(BookFactory())
+    response = admin_client.post(
+        "/admin/orders/order/",
+        {"action": "action_order_ship", "_selected_action": [order.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    order.refresh_from_db()
+    assert order.status == "shipped"
+    assert order.events.last().to_status == "shipped"
+
+
+def test_cancel_action_releases_stock_and_refuses_paid_orders(admin_client):
+    book = BookFactory(stock_quantity=5)
+    pending = services.order_place(user=UserFactory(), items=[{"book": book.pk, "quantity": 2}])
+    paid = paid_order(book)
+    response = admin_client.post(
+        "/admin/orders/order/",
+        {"action": "action_order_cancel", "_selected_action": [pending.pk, paid.pk]},
+        follow=True,
+    )
+    assert paid.number in response.content.decode()  # the refusal is reported
+    assert Order.objects.get(pk=pending.pk).status == "cancelled"
+    assert Order.objects.get(pk=paid.pk).status == "paid"
+    book.refresh_from_db()
+    assert (book.stock_quantity, book.reserved_quantity) == (4, 0)
+
+
+def test_status_is_not_editable_in_the_admin(admin_client):
+    order = paid_order(BookFactory())
+    admin_client.post(f"/admin/orders/order/{order.pk}/change/", {"status": "delivered"})
+    order.refresh_from_db()
+    assert order.status == "paid"
