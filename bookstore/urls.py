@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from payments import urls as payments_urls
+
 from .views import HealthView
 
 admin.site.site_header = f"{settings.SHOP_NAME} back office"
@@ -16,6 +18,8 @@ urlpatterns = [
     path("api/users/", include("accounts.urls")),
     path("api/", include("catalog.urls")),
     path("api/", include("orders.urls")),
+    path("api/", include(payments_urls.api_urlpatterns)),
+    path("", include(payments_urls.page_urlpatterns)),
     path("admin/", admin.site.urls),
 ]
 

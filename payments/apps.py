@@ -3,3 +3,30 @@ from django.apps import AppConfig
 
 class PaymentsConfig(AppConfig):
     name = "payments"
+
+    PAYMENT_INTENT_EVENTS = [
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+        "payment_intent.processing",
+    ]
+    REFUND_EVENTS = ["refund.created", "refund.updated", "refund.failed"]
+
+    def ready(self):
+        from djstripe.models import Event
+        from djstripe.signals import WEBHOOK_SIGNALS
+
+        from . import gateway, receivers
+
+        gateway.configure()
+        for name in self.PAYMENT_INTENT_EVENTS:
+            WEBHOOK_SIGNALS[name].connect(
+                receivers.payment_intent_changed, sender=Event, dispatch_uid=f"payments.{name}"
+            )
+        for name in self.REFUND_EVENTS:
+            WEBHOOK_SIGNALS[name].connect(
+                receivers.refund_changed, sender=Event, dispatch_uid=f"payments.{name}"
+            )
+        WEBHOOK_SIGNALS["charge.refunded"].connect(
+            receivers.charge_refunded, sender=Event, dispatch_uid="payments.charge.refunded"
+        )

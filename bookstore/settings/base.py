@@ -193,6 +193,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "stripe": {"level": "WARNING"},
         # Our problem handler logs unexpected errors itself; Django's own 500 log would repeat it.
         "django.request": {"level": "ERROR", "handlers": ["console"], "propagate": False},
     },
@@ -206,6 +207,12 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
 STRIPE_JS_URL = env_str("STRIPE_JS_URL", "https://js.stripe.com/v3/")
 STRIPE_LIVE_MODE = env_bool("STRIPE_LIVE_MODE", False)
+if STRIPE_API_BASE:
+    STRIPE_API_HOST = STRIPE_API_BASE  # dj-stripe's name for it
+# Seconds to wait for Stripe before answering payment_provider_error.
+STRIPE_TIMEOUT = env_int("STRIPE_TIMEOUT", 20)
+# Payments still open this many minutes after they started are checked by reconcile_payments.
+PAYMENT_RECONCILE_AFTER_MINUTES = env_int("PAYMENT_RECONCILE_AFTER_MINUTES", 10)
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 

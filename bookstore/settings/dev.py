@@ -1,6 +1,16 @@
-"""Local development: debug on, emails to the console, SQLite unless DATABASE_URL says otherwise."""
+"""Local development: debug on, emails to the console, SQLite unless DATABASE_URL says otherwise,
+and Stripe pointed at the local Stripe server (`make run` starts it) unless keys are given."""
 
 from .base import *  # noqa: F403
-from .env import env_bool
+from .env import env_bool, env_str
 
 DEBUG = env_bool("DEBUG", True)
+
+LOCAL_STRIPE_URL = env_str("LOCAL_STRIPE_URL", "http://127.0.0.1:8420")
+if not STRIPE_SECRET_KEY:  # noqa: F405
+    # Test-mode-shaped keys that only the local Stripe server accepts.
+    STRIPE_SECRET_KEY = "sk_test_localstripe0000000000000000"
+    STRIPE_PUBLISHABLE_KEY = "pk_test_localstripe0000000000000000"
+    STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or "whsec_localstripe_development"  # noqa: F405
+    STRIPE_API_BASE = STRIPE_API_HOST = LOCAL_STRIPE_URL
+    STRIPE_JS_URL = f"{LOCAL_STRIPE_URL}/js.stripe.com/v3/"

@@ -1,0 +1,81 @@
+from django.conf import settings
+from django.urls import reverse
+from rest_framework import serializers
+
+from .models import Payment, Refund
+
+
+class PaymentStartSerializer(serializers.Serializer):
+    order = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class PaymentConfirmSerializer(serializers.Serializer):
+    payment_method = serializers.RegexField(
+        r"^pm_[A-Za-z0-9_]{1,250}$", help_text="A PaymentMethod id from Stripe.js or a Stripe SDK."
+    )
+
+
+class RefundRequestSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        required=False,
+        help_text="Leave out for a full refund of what is left.",
+    )
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Refund
+        fields = ["id", "amount", "status", "stripe_refund_id", "automatic", "reason", "created_at"]
+        read_only_fields = fields
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    client_secret = serializers.CharField(source="stripe_client_secret", read_only=True)
+    setup_intent_client_secret = serializers.CharField(
+        source="stripe_setup_client_secret", read_only=True
+    )
+    publishable_key = serializers.SerializerMethodField()
+    payment_url = serializers.SerializerMethodField()
+    refunds = RefundSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "order",
+            "status",
+            "amount",
+            "currency",
+            "amount_refunded",
+            "client_secret",
+            "setup_intent_client_secret",
+            "publishable_key",
+            "payment_url",
+            "stripe_payment_intent_id",
+            "last_error_code",
+            "last_error_message",
+            "refunds",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_publishable_key(self, payment) -> str:
+        return settings.STRIPE_PUBLISHABLE_KEY
+
+    def get_payment_url(self, payment) -> str:
+        return settings.SITE_URL + reverse("pay-page", args=[payment.token])
+
+
+class PaymentConfirmResultSerializer(PaymentSerializer):
+    next_step = serializers.CharField(
+        read_only=True,
+        help_text='"succeeded" (the order is marked paid by the webhook), "requires_action" '
+        '(run stripe.confirmCardPayment(client_secret)) or "processing".',
+    )
+
+    class Meta(PaymentSerializer.Meta):
+        fields = [*PaymentSerializer.Meta.fields, "next_step"]
+        read_only_fields = fields

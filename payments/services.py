@@ -1,0 +1,361 @@
+"""Paying for orders. Stripe is the source of truth for money: webhooks (and reconciliation,
+for webhooks that never came) apply a PaymentIntent's state through `payment_intent_apply`,
+which is idempotent and does not care in which order events arrive.
+
+Lock order: the order, then the payment (the orders services then lock books).
+"""
+
+import logging
+import uuid
+
+from django.db import transaction
+
+from bookstore.errors import ApplicationError
+from orders import services as order_services
+from orders.models import Order, OrderStatus
+from orders.services import PaymentOutcome
+
+from . import gateway
+from .models import (
+    CAPTURED_STATUSES,
+    OPEN_STATUSES,
+    Payment,
+    PaymentStatus,
+    Refund,
+    StripeCustomer,
+)
+from .money import from_minor_units, to_minor_units
+
+logger = logging.getLogger(__name__)
+
+STRIPE = "stripe"
+
+
+def _not_found():
+    return ApplicationError("not_found", "Not found.")
+
+
+def _check_payable(order):
+    if order.status != OrderStatus.PENDING:
+        raise ApplicationError(
+            "order_not_payable", f"Order {order.number} is {order.status}; it cannot be paid."
+        )
+    if order.hold_lapsed:
+        raise ApplicationError(
+            "order_expired",
+            f"The hold on order {order.number} has expired; please place the order again.",
+        )
+
+
+def _stripe_customer_id(user):
+    customer = StripeCustomer.objects.filter(user=user).first()
+    if customer is None:
+        stripe_customer = gateway.customer_create(email=user.email, user_id=user.pk)
+        customer = StripeCustomer.objects.create(user=user, stripe_id=stripe_customer.id)
+    return customer.stripe_id
+
+
+@transaction.atomic
+def payment_start(*, user, order_id):
+    """Start paying an order: a PaymentIntent for the order's total and a SetupIntent for the
+    card form. Returns (payment, created); an order's still-open payment is returned as is.
+
+    Stripe is called while the order row is locked, so two clicks on "pay" make one payment,
+    and any failure leaves nothing behind in our database.
+    """
+    order = Order.objects.select_for_update().filter(pk=order_id, user=user).first()
+    if order is None:
+        raise _not_found()
+    _check_payable(order)
+    existing = order.payments.filter(status__in=OPEN_STATUSES).first()
+    if existing:
+        return existing, False
+
+    token = uuid.uuid4()
+    customer_id = _stripe_customer_id(user)
+    intent = gateway.payment_intent_create(
+        amount=to_minor_units(order.total, order.currency),
+        currency=order.currency,
+        customer_id=customer_id,
+        order_id=order.pk,
+        idempotency_key=f"bookstore-payment-{token}",
+    )
+    setup = gateway.setup_intent_create(
+        customer_id=customer_id, idempotency_key=f"bookstore-setup-{token}"
+    )
+    payment = Payment.objects.create(
+        order=order,
+        token=token,
+        amount=order.total,
+        currency=order.currency,
+        stripe_payment_intent_id=intent.id,
+        stripe_client_secret=intent.client_secret,
+        stripe_setup_intent_id=setup.id,
+        stripe_setup_client_secret=setup.client_secret,
+        stripe_customer_id=customer_id,
+    )
+    return payment, True
+
+
+def payment_confirm(*, payment, payment_method):
+    """Attach the customer's card to the PaymentIntent and confirm it.
+
+    Returns (payment, next_step): "succeeded" (the webhook will mark the order paid),
+    "requires_action" (3-D Secure in the browser) or "processing". A decline is recorded on the
+    payment and raised as payment_failed; the customer may retry while the hold lasts.
+    """
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().select_related("order").get(pk=payment.pk)
+        if payment.status not in (PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.FAILED):
+            raise ApplicationError(
+                "order_not_payable", f"This payment is {payment.status}; it cannot be confirmed."
+            )
+        _check_payable(payment.order)
+
+    try:
+        intent = gateway.payment_intent_confirm(
+            intent_id=payment.stripe_payment_intent_id, payment_method=payment_method
+        )
+    except gateway.CardDeclined as declined:
+        _record_failure(payment, code=declined.code, message=declined.message)
+        raise ApplicationError(
+            "payment_failed",
+            f"The card was declined ({declined.code}): {declined.message}",
+            extra={"decline_code": declined.code, "payment": payment.pk},
+        ) from None
+
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status in (PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.FAILED):
+            if intent.status in ("succeeded", "processing"):
+                payment.status = PaymentStatus.PROCESSING
+                payment.last_error_code = payment.last_error_message = ""
+            payment.save(
+                update_fields=["status", "last_error_code", "last_error_message", "updated_at"]
+            )
+    return payment, intent.status
+
+
+@transaction.atomic
+def _record_failure(payment, *, code, message):
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status in OPEN_STATUSES:
+        payment.status = PaymentStatus.FAILED
+        payment.last_error_code = (code or "")[:100]
+        payment.last_error_message = (message or "")[:500]
+        payment.save(
+            update_fields=["status", "last_error_code", "last_error_message", "updated_at"]
+        )
+    return payment
+
+
+@transaction.atomic
+def payment_intent_apply(*, intent):
+    """Bring our payment (and its order) in line with a PaymentIntent from Stripe.
+
+    `intent` is the PaymentIntent as a dict (a webhook event's object, or a fresh retrieve).
+    Safe to call any number of times and in any order: money that arrived is final.
+    """
+    payment = (
+        Payment.objects.select_for_update()
+        .select_related("order")
+        .filter(stripe_payment_intent_id=intent["id"])
+        .first()
+    )
+    if payment is None:
+        logger.warning("PaymentIntent %s belongs to no payment of ours; ignored", intent["id"])
+        return None
+    status = intent.get("status")
+    if status == "succeeded":
+        _apply_success(payment, intent)
+    elif payment.status in CAPTURED_STATUSES:
+        logger.info("Payment %s already captured; %s ignored", payment.pk, status)
+    elif status == "requires_payment_method" and intent.get("last_payment_error"):
+        error = intent["last_payment_error"]
+        _record_failure(
+            payment,
+            code=error.get("decline_code") or error.get("code") or "payment_failed",
+            message=error.get("message") or "The payment failed.",
+        )
+    elif status == "canceled":
+        payment.status = PaymentStatus.CANCELED
+        payment.save(update_fields=["status", "updated_at"])
+    elif status == "processing":
+        payment.status = PaymentStatus.PROCESSING
+        payment.save(update_fields=["status", "updated_at"])
+    return payment
+
+
+def _mismatch(payment, intent):
+    problems = []
+    if intent.get("amount") != to_minor_units(payment.amount, payment.currency):
+        problems.append(f"amount {intent.get('amount')} != {payment.amount}")
+    if (intent.get("currency") or "").lower() != payment.currency.lower():
+        problems.append(f"currency {intent.get('currency')} != {payment.currency}")
+    if (intent.get("metadata") or {}).get("order_id") != str(payment.order_id):
+        problems.append(
+            f"order {(intent.get('metadata') or {}).get('order_id')} != {payment.order_id}"
+        )
+    return "; ".join(problems)
+
+
+def _apply_success(payment, intent):
+    if payment.status in CAPTURED_STATUSES:
+        return
+    mismatch = _mismatch(payment, intent)
+    if mismatch:
+        logger.error(
+            "PaymentIntent %s does not match payment %s: %s; order not marked paid",
+            intent["id"],
+            payment.pk,
+            mismatch,
+        )
+        payment.last_error_code = "mismatch"
+        payment.last_error_message = mismatch[:500]
+        payment.save(update_fields=["last_error_code", "last_error_message", "updated_at"])
+        return
+
+    paid_by_another = (
+        Payment.objects.filter(order=payment.order_id, status__in=CAPTURED_STATUSES)
+        .exclude(pk=payment.pk)
+        .exists()
+    )
+    payment.status = PaymentStatus.SUCCEEDED
+    payment.last_error_code = payment.last_error_message = ""
+    payment.save(update_fields=["status", "last_error_code", "last_error_message", "updated_at"])
+    if paid_by_another:
+        _refund(
+            payment, amount=payment.amount, automatic=True, reason="The order was already paid."
+        )
+        return
+    outcome, order = order_services.order_mark_paid(
+        order_id=payment.order_id, note=f"PaymentIntent {intent['id']}"
+    )
+    if outcome is PaymentOutcome.NOT_PAYABLE:
+        logger.warning(
+            "Order %s was %s when its money arrived: refunding", order.number, order.status
+        )
+        _refund(
+            payment,
+            amount=payment.amount,
+            automatic=True,
+            reason=f"The order was {order.status} before the payment arrived.",
+        )
+
+
+def _refund(payment, *, amount, automatic=False, actor=None, reason=""):
+    """Refund `amount` of a locked, captured payment at Stripe and record it."""
+    attempt = payment.refunds.count() + 1
+    stripe_refund = gateway.refund_create(
+        intent_id=payment.stripe_payment_intent_id,
+        amount=to_minor_units(amount, payment.currency),
+        idempotency_key=f"bookstore-refund-{payment.token}-{attempt}",
+        reason=reason,
+    )
+    refund = Refund.objects.create(
+        payment=payment,
+        amount=amount,
+        stripe_refund_id=stripe_refund.id,
+        status=_refund_status(stripe_refund.status),
+        reason=reason[:255],
+        automatic=automatic,
+        created_by=actor,
+    )
+    _add_refunded(payment, amount, actor=actor, settle_order=not automatic)
+    return refund
+
+
+def _refund_status(stripe_status):
+    return stripe_status if stripe_status in Refund.Status.values else Refund.Status.PENDING
+
+
+def _add_refunded(payment, amount, *, actor=None, settle_order=True):
+    payment.amount_refunded += amount
+    fully = payment.amount_refunded >= payment.amount
+    payment.status = PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED
+    payment.save(update_fields=["amount_refunded", "status", "updated_at"])
+    order = Order.objects.get(pk=payment.order_id)
+    if (
+        fully
+        and settle_order
+        and order.status
+        in (
+            OrderStatus.PAID,
+            OrderStatus.SHIPPED,
+            OrderStatus.DELIVERED,
+        )
+    ):
+        order_services.order_refund(
+            order_id=order.pk,
+            actor=actor,
+            actor_label=None if actor else STRIPE,
+            note=f"Refunded {payment.amount_refunded} {payment.currency.upper()}",
+        )
+
+
+@transaction.atomic
+def payment_refund(*, payment, actor, amount=None):
+    """Staff refund a captured payment, in full (default) or in part."""
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
+        raise ApplicationError(
+            "invalid_status_transition", f"A {payment.status} payment cannot be refunded."
+        )
+    amount = payment.refundable_amount if amount is None else amount
+    if not 0 < amount <= payment.refundable_amount:
+        message = f"The amount must be more than 0 and at most {payment.refundable_amount}."
+        raise ApplicationError(
+            "validation_error",
+            message,
+            errors=[{"field": "amount", "code": "out_of_range", "message": message}],
+        )
+    return _refund(payment, amount=amount, actor=actor, reason=f"Refunded by {actor.email}")
+
+
+@transaction.atomic
+def refund_apply(*, refund):
+    """A refund seen at Stripe (refund.* or charge.refunded): update ours, or record one made
+    elsewhere (the Stripe dashboard)."""
+    ours = Refund.objects.select_for_update().filter(stripe_refund_id=refund["id"]).first()
+    if ours:
+        status = _refund_status(refund.get("status"))
+        if ours.status != status:
+            ours.status = status
+            ours.save(update_fields=["status"])
+        return ours
+    payment = (
+        Payment.objects.select_for_update()
+        .filter(stripe_payment_intent_id=refund.get("payment_intent"))
+        .first()
+    )
+    if payment is None or refund.get("status") in ("failed", "canceled"):
+        return None
+    amount = min(from_minor_units(refund["amount"], payment.currency), payment.refundable_amount)
+    if amount <= 0:
+        return None
+    ours = Refund.objects.create(
+        payment=payment,
+        amount=amount,
+        stripe_refund_id=refund["id"],
+        status=_refund_status(refund.get("status")),
+        reason="Refunded at Stripe",
+    )
+    _add_refunded(payment, amount)
+    return ours
+
+
+def payments_reconcile(*, older_than):
+    """Ask Stripe about payments still open since before `older_than` and apply what it says,
+    through the same service as the webhooks (this recovers lost webhooks). An open payment
+    whose order can no longer be paid is canceled at Stripe. Returns how many were checked."""
+    stale = Payment.objects.filter(status__in=OPEN_STATUSES, created_at__lt=older_than)
+    checked = 0
+    for intent_id in list(stale.values_list("stripe_payment_intent_id", flat=True)):
+        intent = gateway.payment_intent_retrieve(intent_id=intent_id).to_dict()
+        payment = payment_intent_apply(intent=intent)
+        if payment.status in OPEN_STATUSES and payment.order.status != OrderStatus.PENDING:
+            if intent["status"] not in ("canceled", "succeeded"):
+                intent = gateway.payment_intent_cancel(intent_id=intent_id).to_dict()
+            payment_intent_apply(intent=intent)
+        checked += 1
+    return checked
