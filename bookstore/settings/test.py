@@ -8,3 +8,11 @@ SIMPLE_JWT = {**SIMPLE_JWT, "SIGNING_KEY": SECRET_KEY}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+
+# Payments: unit tests answer Stripe's API with a fake HTTP client; the integration tests point
+# STRIPE_API_BASE at a local Stripe server they start themselves.
+STRIPE_SECRET_KEY = "sk_test_bookstoretests0000000000000000"
+STRIPE_PUBLISHABLE_KEY = "pk_test_bookstoretests0000000000000000"
+STRIPE_WEBHOOK_SECRET = "whsec_bookstore_tests"
+STRIPE_API_BASE = ""
+STRIPE_TIMEOUT = 5

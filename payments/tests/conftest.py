@@ -1,0 +1,61 @@
+import hashlib
+import hmac
+import json
+import time
+import uuid
+
+import pytest
+from django.conf import settings
+
+from payments.stripe_setup import stripe_setup, webhook_uuid
+from payments.tests import fake_stripe
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    return fake_stripe.install(monkeypatch)
+
+
+@pytest.fixture
+def webhook_endpoint(db, fake):
+    """What `manage.py stripe_setup` creates: dj-stripe's key, account and endpoint rows."""
+    stripe_setup()
+    return f"/stripe/webhook/{webhook_uuid()}/"
+
+
+def signed_event(event_type, obj, *, secret=None, timestamp=None, event_id=None):
+    """(body, Stripe-Signature header) for an event, signed exactly as Stripe signs it."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    event = {
+        "id": event_id or f"evt_{uuid.uuid4().hex[:16]}",
+        "object": "event",
+        "api_version": "2026-05-27.dahlia",
+        "created": timestamp,
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+        "data": {"object": obj},
+    }
+    body = json.dumps(event)
+    secret = settings.STRIPE_WEBHOOK_SECRET if secret is None else secret
+    signature = hmac.new(
+        secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256
+    ).hexdigest()
+    return body, f"t={timestamp},v1={signature}"
+
+
+@pytest.fixture
+def post_event(client, webhook_endpoint):
+    def post(event_type, obj, **kwargs):
+        headers = kwargs.pop("headers", {})
+        body, signature = signed_event(event_type, obj, **kwargs)
+        return client.post(
+            webhook_endpoint,
+            data=body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature,
+            **headers,
+        )
+
+    return post

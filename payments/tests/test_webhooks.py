@@ -1,0 +1,293 @@
+"""Signed webhook events posted to dj-stripe's endpoint; Stripe's API answered by a fake."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+from djstripe.models import Event
+
+from bookstore.testing import assert_problem
+from catalog.tests.factories import BookFactory
+from orders import services as order_services
+from orders.models import Order
+from payments.models import Payment, Refund
+from payments.money import to_minor_units
+from payments.tests.factories import payment_for_new_order
+from payments.tests.fake_stripe import payment_intent
+
+pytestmark = pytest.mark.django_db
+
+
+def intent_for(payment, **overrides):
+    fields = {
+        "intent_id": payment.stripe_payment_intent_id,
+        "amount": to_minor_units(payment.amount, payment.currency),
+        "currency": payment.currency,
+        "order_id": payment.order_id,
+        "status": "succeeded",
+    }
+    fields.update(overrides)
+    return payment_intent(**fields)
+
+
+def succeed(fake, payment, **overrides):
+    """Make the fake Stripe say the intent succeeded, and return it for the event."""
+    return fake.add(intent_for(payment, **overrides))
+
+
+def declined(fake, payment):
+    return fake.add(
+        intent_for(
+            payment,
+            status="requires_payment_method",
+            last_payment_error={
+                "type": "card_error",
+                "code": "card_declined",
+                "decline_code": "insufficient_funds",
+                "message": "Your card has insufficient funds.",
+            },
+        )
+    )
+
+
+def stock(book):
+    book.refresh_from_db()
+    return book.stock_quantity, book.reserved_quantity
+
+
+def test_success_marks_the_order_paid_and_commits_stock(fake, post_event):
+    book = BookFactory(stock_quantity=5)
+    payment = payment_for_new_order(fake=fake, book=book, quantity=2)
+    response = post_event("payment_intent.succeeded", succeed(fake, payment))
+    assert response.status_code == 200, response.content
+    payment.refresh_from_db()
+    payment.order.refresh_from_db()
+    assert payment.status == "succeeded"
+    assert payment.order.status == "paid"
+    assert stock(book) == (3, 0)
+    assert Event.objects.filter(type="payment_intent.succeeded").count() == 1
+    event = payment.order.events.last()
+    assert (event.to_status, event.actor_label) == ("paid", "stripe")
+
+
+def test_failure_records_the_decline_and_keeps_the_hold(fake, post_event):
+    book = BookFactory(stock_quantity=5)
+    payment = payment_for_new_order(fake=fake, book=book, quantity=2)
+    assert post_event("payment_intent.payment_failed", declined(fake, payment)).status_code == 200
+    payment.refresh_from_db()
+    assert (payment.status, payment.last_error_code) == ("failed", "insufficient_funds")
+    assert payment.order.status == "pending"
+    assert stock(book) == (5, 2)
+
+
+def test_the_same_event_twice_has_one_effect(fake, post_event):
+    book = BookFactory(stock_quantity=5)
+    payment = payment_for_new_order(fake=fake, book=book)
+    intent = succeed(fake, payment)
+    for _ in range(2):
+        assert post_event("payment_intent.succeeded", intent, event_id="evt_dup").status_code == 200
+    assert payment.order.events.filter(to_status="paid").count() == 1
+    assert stock(book) == (4, 0)
+
+
+def test_two_success_events_for_one_payment_have_one_effect(fake, post_event):
+    book = BookFactory(stock_quantity=5)
+    payment = payment_for_new_order(fake=fake, book=book)
+    intent = succeed(fake, payment)
+    post_event("payment_intent.succeeded", intent)
+    post_event("payment_intent.succeeded", intent)
+    assert payment.order.events.filter(to_status="paid").count() == 1
+    assert stock(book) == (4, 0)
+
+
+def test_success_then_an_older_failure_stays_paid(fake, post_event):
+    payment = payment_for_new_order(fake=fake)
+    failed_intent = intent_for(
+        payment,
+        status="requires_payment_method",
+        last_payment_error={"code": "card_declined", "message": "Declined."},
+    )
+    post_event("payment_intent.succeeded", succeed(fake, payment))
+    post_event("payment_intent.payment_failed", failed_intent)
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"
+    assert Order.objects.get(pk=payment.order_id).status == "paid"
+
+
+def test_failure_then_success_ends_paid(fake, post_event):
+    payment = payment_for_new_order(fake=fake)
+    post_event("payment_intent.payment_failed", declined(fake, payment))
+    post_event("payment_intent.succeeded", succeed(fake, payment))
+    payment.refresh_from_db()
+    assert (payment.status, payment.last_error_code) == ("succeeded", "")
+    assert Order.objects.get(pk=payment.order_id).status == "paid"
+
+
+def test_a_second_successful_payment_for_a_paid_order_is_refunded(fake, post_event):
+    first = payment_for_new_order(fake=fake)
+    second = Payment.objects.create(
+        order=first.order,
+        amount=first.amount,
+        currency=first.currency,
+        stripe_payment_intent_id="pi_second_attempt",
+        stripe_client_secret="pi_second_attempt_secret",
+    )
+    post_event("payment_intent.succeeded", succeed(fake, first))
+    post_event("payment_intent.succeeded", succeed(fake, second))
+    second.refresh_from_db()
+    assert second.status == "refunded"
+    assert second.refunds.get().automatic is True
+    assert Order.objects.get(pk=first.order_id).status == "paid"
+
+
+@pytest.mark.parametrize(
+    "override",
+    [{"amount": 1}, {"currency": "eur"}, {"order_id": 999999}],
+    ids=["amount", "currency", "order id"],
+)
+def test_a_mismatch_is_recorded_and_the_order_is_not_paid(fake, post_event, override, caplog):
+    book = BookFactory(stock_quantity=5)
+    payment = payment_for_new_order(fake=fake, book=book)
+    assert (
+        post_event("payment_intent.succeeded", succeed(fake, payment, **override)).status_code
+        == 200
+    )
+    payment.refresh_from_db()
+    assert payment.last_error_code == "mismatch"
+    assert payment.status == "requires_payment"
+    assert Order.objects.get(pk=payment.order_id).status == "pending"
+    assert stock(book) == (5, 1)
+    assert any(
+        r.levelname == "ERROR" and "does not match" in r.getMessage() for r in caplog.records
+    )
+
+
+def test_success_for_an_expired_order_is_refunded_automatically(fake, post_event):
+    book = BookFactory(stock_quantity=5)
+    payment = payment_for_new_order(fake=fake, book=book)
+    Order.objects.filter(pk=payment.order_id).update(
+        hold_expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    order_services.orders_expire_lapsed()
+    assert post_event("payment_intent.succeeded", succeed(fake, payment)).status_code == 200
+    payment.refresh_from_db()
+    refund = Refund.objects.get(payment=payment)
+    assert (refund.automatic, refund.amount, payment.status) == (True, payment.amount, "refunded")
+    refund_calls = fake.calls_to("POST", "/v1/refunds")
+    assert len(refund_calls) == 1
+    assert refund_calls[0][2]["amount"] == str(to_minor_units(payment.amount, payment.currency))
+    assert Order.objects.get(pk=payment.order_id).status == "expired"
+    assert stock(book) == (5, 0)
+
+
+def test_refund_events_from_the_dashboard_are_recorded(fake, post_event):
+    book = BookFactory(stock_quantity=5)
+    payment = payment_for_new_order(fake=fake, book=book)
+    post_event("payment_intent.succeeded", succeed(fake, payment))
+    amount = to_minor_units(payment.amount, payment.currency)
+    refund = {
+        "id": "re_dashboard",
+        "object": "refund",
+        "amount": amount,
+        "currency": payment.currency,
+        "charge": "ch_1",
+        "payment_intent": payment.stripe_payment_intent_id,
+        "status": "succeeded",
+        "created": int(time.time()),
+    }
+    charge = {
+        "id": "ch_1",
+        "object": "charge",
+        "amount": amount,
+        "amount_refunded": amount,
+        "amount_captured": amount,
+        "currency": payment.currency,
+        "status": "succeeded",
+        "paid": True,
+        "refunded": True,
+        "captured": True,
+        "created": int(time.time()),
+        "livemode": False,
+        "payment_intent": None,
+        "customer": None,
+        "refunds": {"object": "list", "data": [refund], "has_more": False, "url": "/v1/refunds"},
+    }
+    fake.add(charge)
+    fake.add(refund)
+    assert post_event("refund.created", refund).status_code == 200
+    assert post_event("charge.refunded", charge).status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == "refunded"
+    assert payment.refunds.count() == 1
+    assert Order.objects.get(pk=payment.order_id).status == "refunded"
+    assert stock(book) == (5, 0)
+
+
+# --- Signatures ------------------------------------------------------------------------------
+
+
+def assert_nothing_happened(payment):
+    payment.refresh_from_db()
+    assert payment.status == "requires_payment"
+    assert Order.objects.get(pk=payment.order_id).status == "pending"
+    assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"secret": "whsec_forged"},
+        {"timestamp": int(time.time()) - 6 * 60},
+    ],
+    ids=["wrong secret", "stale timestamp"],
+)
+def test_bad_signatures_are_400_and_change_nothing(fake, post_event, kwargs):
+    payment = payment_for_new_order(fake=fake)
+    response = post_event("payment_intent.succeeded", succeed(fake, payment), **kwargs)
+    assert_problem(response, 400, "validation_error")
+    assert_nothing_happened(payment)
+
+
+def test_tampered_body_and_missing_header_are_400(fake, client, webhook_endpoint):
+    from payments.tests.conftest import signed_event
+
+    payment = payment_for_new_order(fake=fake)
+    body, signature = signed_event("payment_intent.succeeded", succeed(fake, payment))
+    tampered = body.replace('"livemode": false', '"livemode": true')
+    response = client.post(
+        webhook_endpoint, tampered, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+    )
+    assert_problem(response, 400)
+    response = client.post(webhook_endpoint, body, content_type="application/json")
+    assert_problem(response, 400)
+    forged = f"t={int(time.time())},v1={'0' * 64}"
+    response = client.post(
+        webhook_endpoint, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=forged
+    )
+    assert_problem(response, 400)
+    assert_nothing_happened(payment)
+
+
+@override_settings(DEBUG=False)
+def test_the_djstripe_secret_header_is_ignored_outside_debug(fake, post_event):
+    payment = payment_for_new_order(fake=fake)
+    response = post_event(
+        "payment_intent.succeeded",
+        succeed(fake, payment),
+        secret="whsec_attacker",
+        headers={"HTTP_X_DJSTRIPE_WEBHOOK_SECRET": "whsec_attacker"},
+    )
+    assert_problem(response, 400)
+    assert_nothing_happened(payment)
+
+
+def test_unknown_endpoint_is_404(client, webhook_endpoint):
+    response = client.post(
+        "/stripe/webhook/00000000-0000-0000-0000-000000000000/",
+        "{}",
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE="t=1,v1=0",
+    )
+    assert_problem(response, 404, "not_found")
