@@ -31,7 +31,7 @@ serve: install
 	@echo "  Store manager:   manager@bookstore.local / bookstore-manager"
 	@echo "  Demo customer:   reader@bookstore.local / bookstore-reader"
 	@echo ""
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py runshop $(HOST):$(PORT)
 
 run: demo serve
 

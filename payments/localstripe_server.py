@@ -9,13 +9,15 @@ ours (not /tmp/localstripe.pickle, which every localstripe on the machine would 
 import argparse
 import logging
 import pickle
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
-from aiohttp import web
-from localstripe import resources, server
 
-
-def _use_data_file(path):
+def _use_data_file(resources, path):
     def load(store):
         try:
             with open(path, "rb") as f:
@@ -43,13 +45,41 @@ def main(argv=None):
     parser.add_argument("--from-scratch", action="store_true", help="forget stored objects")
     args = parser.parse_args(argv)
 
+    # Imported here, not at the top: `running()` is used from processes that need no server.
+    from aiohttp import web
+    from localstripe import resources, server
+
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    _use_data_file(args.data_dir / "localstripe.pickle")
+    _use_data_file(resources, args.data_dir / "localstripe.pickle")
     if not args.from_scratch:
         resources.store.try_load_from_disk()
 
     logging.basicConfig(level=logging.INFO, format="localstripe %(message)s")
     web.run_app(server.app, host=args.host, port=args.port, print=None)
+
+
+@contextmanager
+def running(*, port, data_dir, from_scratch=False, quiet=True):
+    """Run the server in a child process while the block runs; yields its base URL."""
+    command = [sys.executable, "-m", "payments.localstripe_server", "--port", str(port)]
+    command += ["--data-dir", str(data_dir)] + (["--from-scratch"] if from_scratch else [])
+    output = subprocess.DEVNULL if quiet else None
+    process = subprocess.Popen(command, stdout=output, stderr=output)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/js.stripe.com/v3/", timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"The local Stripe server did not start on {url}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -16,3 +16,9 @@ STRIPE_PUBLISHABLE_KEY = "pk_test_bookstoretests0000000000000000"
 STRIPE_WEBHOOK_SECRET = "whsec_bookstore_tests"
 STRIPE_API_BASE = ""
 STRIPE_TIMEOUT = 5
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not memory: the payment tests run a live server that receives webhooks from the
+    # local Stripe server on other threads, each with its own connection.
+    (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}  # noqa: F405

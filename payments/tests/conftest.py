@@ -5,10 +5,13 @@ import time
 import uuid
 
 import pytest
+import stripe
 from django.conf import settings
 
-from payments.stripe_setup import stripe_setup, webhook_uuid
+from payments import gateway
+from payments.stripe_setup import local_server_register_webhook, stripe_setup, webhook_uuid
 from payments.tests import fake_stripe
+from payments.tests.localstripe import running_local_stripe
 
 
 @pytest.fixture
@@ -59,3 +62,20 @@ def post_event(client, webhook_endpoint):
         )
 
     return post
+
+
+@pytest.fixture(scope="session")
+def local_stripe_url(tmp_path_factory):
+    with running_local_stripe(tmp_path_factory.mktemp("localstripe")) as url:
+        yield url
+
+
+@pytest.fixture
+def shop(settings, live_server, local_stripe_url, monkeypatch):
+    settings.STRIPE_API_BASE = local_stripe_url
+    settings.STRIPE_JS_URL = f"{local_stripe_url}/js.stripe.com/v3/"
+    settings.SITE_URL = live_server.url
+    monkeypatch.setattr(stripe, "api_base", local_stripe_url)
+    gateway.configure()
+    local_server_register_webhook(stripe_setup())
+    return live_server

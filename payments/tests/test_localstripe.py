@@ -1,0 +1,99 @@
+"""End to end against a real local Stripe server: real HTTP calls through the stripe library,
+and real signed webhooks coming back to a live Django server."""
+
+import time
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from accounts.tests.factories import UserFactory
+from bookstore.testing import ProblemCheckingAPIClient, assert_problem
+from catalog.tests.factories import BookFactory
+from orders.models import Order
+from payments.models import Payment
+from payments.tests.localstripe import card_payment_method
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def wait_for(predicate, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def buyer_with_order(book, quantity=1):
+    user = UserFactory()
+    client = ProblemCheckingAPIClient()
+    client.force_authenticate(user)
+    order = client.post("/api/orders/", {"items": [{"book": book.pk, "quantity": quantity}]})
+    assert order.status_code == 201, order.json()
+    return client, order.json()["id"]
+
+
+def pay(client, order_id, card, local_stripe_url):
+    started = client.post("/api/payments/", {"order": order_id})
+    assert started.status_code == 201, started.json()
+    body = started.json()
+    payment_method = card_payment_method(
+        local_stripe_url,
+        setup_client_secret=body["setup_intent_client_secret"],
+        publishable_key=body["publishable_key"],
+        number=card,
+    )
+    return body["id"], client.post(
+        f"/api/payments/{body['id']}/confirm/", {"payment_method": payment_method}
+    )
+
+
+def order_status(order_id):
+    return Order.objects.get(pk=order_id).status
+
+
+def test_card_payment_is_marked_paid_by_the_webhook(shop, local_stripe_url):
+    book = BookFactory(stock_quantity=4)
+    client, order_id = buyer_with_order(book, quantity=3)
+    payment_id, confirmed = pay(client, order_id, "4242424242424242", local_stripe_url)
+    assert confirmed.status_code == 200, confirmed.json()
+    assert confirmed.json()["next_step"] == "succeeded"
+    assert wait_for(lambda: order_status(order_id) == "paid"), "no webhook marked the order paid"
+    book.refresh_from_db()
+    assert (book.stock_quantity, book.reserved_quantity) == (1, 0)
+    assert Payment.objects.get(pk=payment_id).status == "succeeded"
+
+
+def test_declined_card_keeps_the_hold_until_expiry(shop, local_stripe_url):
+    book = BookFactory(stock_quantity=4)
+    client, order_id = buyer_with_order(book, quantity=2)
+    payment_id, confirmed = pay(client, order_id, "4000000000000341", local_stripe_url)
+    body = assert_problem(confirmed, 402, "payment_failed")
+    assert body["decline_code"] == "card_declined"
+    assert client.get(f"/api/payments/{payment_id}/").json()["status"] == "failed"
+    time.sleep(1.5)  # the payment_failed webhook arrives meanwhile
+    assert order_status(order_id) == "pending"
+    book.refresh_from_db()
+    assert (book.stock_quantity, book.reserved_quantity) == (4, 2)
+
+    Order.objects.filter(pk=order_id).update(hold_expires_at="2000-01-01T00:00:00Z")
+    call_command("expire_orders", stdout=StringIO())
+    assert order_status(order_id) == "expired"
+    book.refresh_from_db()
+    assert (book.stock_quantity, book.reserved_quantity) == (4, 0)
+
+
+def test_refund_through_the_api_restocks(shop, local_stripe_url, staff_client):
+    book = BookFactory(stock_quantity=4)
+    client, order_id = buyer_with_order(book, quantity=1)
+    payment_id, _ = pay(client, order_id, "4242424242424242", local_stripe_url)
+    assert wait_for(lambda: order_status(order_id) == "paid")
+    refunded = staff_client.post(f"/api/payments/{payment_id}/refund/")
+    assert refunded.status_code == 200, refunded.json()
+    assert refunded.json()["status"] == "refunded"
+    assert refunded.json()["refunds"][0]["stripe_refund_id"].startswith("re_")
+    assert order_status(order_id) == "refunded"
+    book.refresh_from_db()
+    assert (book.stock_quantity, book.reserved_quantity) == (4, 0)

@@ -1,0 +1,85 @@
+"""The hosted pay page in a real (headless) Chromium, against the local Stripe server."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from catalog.tests.factories import BookFactory
+from orders.models import Order
+from payments.tests.test_localstripe import buyer_with_order, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the test
+    # makes meanwhile are ordinary blocking calls, which Django would otherwise refuse.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no system chromium (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def test_customer_pays_on_the_hosted_page(shop, browser_page):
+    book = BookFactory(title="Pay Page Book", stock_quantity=2)
+    client, order_id = buyer_with_order(book)
+    payment = client.post("/api/payments/", {"order": order_id}).json()
+
+    page = browser_page
+    page.goto(payment["payment_url"])
+    assert "Pay Page Book" in page.content()
+    page.fill("input[placeholder=number]", "4242424242424242")
+    page.fill("input[placeholder=exp_month]", "12")
+    page.fill("input[placeholder=exp_year]", "34")
+    page.fill("input[placeholder=cvc]", "123")
+    page.fill("input[placeholder=postal_code]", "10001")
+    page.click("#pay-button")
+    page.wait_for_url("**/result/", timeout=15_000)
+    assert wait_for(lambda: Order.objects.get(pk=order_id).status == "paid")
+    page.reload()
+    page.wait_for_selector("#outcome[data-outcome=paid]", timeout=15_000)
+    assert "Paid." in page.inner_text("#outcome")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "pay-page-paid.png"))
+
+
+def test_declined_card_shows_the_reason_and_stays_payable(shop, browser_page):
+    book = BookFactory(stock_quantity=2)
+    client, order_id = buyer_with_order(book)
+    payment = client.post("/api/payments/", {"order": order_id}).json()
+
+    page = browser_page
+    page.goto(payment["payment_url"])
+    page.fill("input[placeholder=number]", "4000000000000341")
+    page.fill("input[placeholder=exp_month]", "12")
+    page.fill("input[placeholder=exp_year]", "34")
+    page.fill("input[placeholder=cvc]", "123")
+    page.fill("input[placeholder=postal_code]", "10001")
+    page.click("#pay-button")
+    page.wait_for_function(
+        "document.getElementById('card-errors').textContent.includes('declined')", timeout=15_000
+    )
+    assert page.is_enabled("#pay-button")
+    assert Order.objects.get(pk=order_id).status == "pending"
