@@ -9,6 +9,7 @@ ours (not /tmp/localstripe.pickle, which every localstripe on the machine would 
 import argparse
 import logging
 import pickle
+import socket
 import subprocess
 import sys
 import time
@@ -61,6 +62,9 @@ def main(argv=None):
 @contextmanager
 def running(*, port, data_dir, from_scratch=False, quiet=True):
     """Run the server in a child process while the block runs; yields its base URL."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"Port {port} is taken: is another local Stripe server running?")
     command = [sys.executable, "-m", "payments.localstripe_server", "--port", str(port)]
     command += ["--data-dir", str(data_dir)] + (["--from-scratch"] if from_scratch else [])
     output = subprocess.DEVNULL if quiet else None
