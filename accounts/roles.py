@@ -16,6 +16,7 @@ STORE_MANAGER_PERMISSIONS = {
         "orderitem": ["view"],
         "orderevent": ["view"],
         "discountcode": ["view", "add", "change", "delete"],
+        "outboxemail": ["view"],
     },
     "payments": {"payment": ["view"], "refund": ["view"]},
 }

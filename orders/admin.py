@@ -2,8 +2,8 @@ from django.contrib import admin, messages
 
 from bookstore.errors import ApplicationError
 
-from . import services
-from .models import DiscountCode, Order, OrderEvent, OrderItem
+from . import outbox, services
+from .models import DiscountCode, Order, OrderEvent, OrderItem, OutboxEmail
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -28,6 +28,13 @@ class OrderEventInline(ReadOnlyInline):
     fields = ["created_at", "from_status", "to_status", "actor_label", "note"]
     readonly_fields = fields
     verbose_name_plural = "timeline"
+
+
+class OutboxEmailInline(ReadOnlyInline):
+    model = OutboxEmail
+    fields = ["created_at", "kind", "to", "subject", "status", "attempts", "sent_at"]
+    readonly_fields = fields
+    verbose_name_plural = "emails"
 
 
 def _lifecycle_action(service, label):
@@ -66,7 +73,7 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["user"]
     show_full_result_count = False
-    inlines = [OrderItemInline, OrderEventInline]
+    inlines = [OrderItemInline, OrderEventInline, OutboxEmailInline]
     readonly_fields = [
         "number",
         "user",
@@ -109,3 +116,24 @@ class DiscountCodeAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "kind"]
     search_fields = ["code"]
     readonly_fields = ["times_redeemed", "created_at"]
+
+
+@admin.register(OutboxEmail)
+class OutboxEmailAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "to", "subject", "status", "attempts", "sent_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["to", "subject", "order__number"]
+    readonly_fields = [field.name for field in OutboxEmail._meta.fields]
+    actions = ["resend"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Send selected emails again", permissions=["view"])
+    def resend(self, request, queryset):
+        for message in queryset:
+            outbox.email_resend(message=message)
+        self.message_user(request, f"Queued {queryset.count()} email(s) again.", messages.SUCCESS)

@@ -1,4 +1,5 @@
 import secrets
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -97,6 +98,12 @@ class Order(models.Model):
         DiscountCode, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
     )
     hold_expires_at = models.DateTimeField(default=default_hold_expiry)
+    payment_token = models.UUIDField(
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        help_text="The key in the emailed link that starts paying this order.",
+    )
     paid_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -225,3 +232,43 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.scope}:{self.key}"
+
+
+class OutboxEmail(models.Model):
+    """An email to send, written in the transaction that caused it, sent after it commits.
+
+    `dedupe_key` makes each email at most once per cause (one receipt per paid event, however
+    often Stripe repeats its webhook).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"  # gave up after the last attempt; staff may resend
+
+    kind = models.CharField(max_length=40)
+    dedupe_key = models.CharField(max_length=120, unique=True)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
+    )
+    order_event = models.ForeignKey(
+        OrderEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=255)
+    text_body = models.TextField()
+    html_body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        verbose_name = "outbox email"
+
+    def __str__(self):
+        return f"{self.kind} to {self.to}"

@@ -15,7 +15,7 @@ from django.utils import timezone
 from bookstore.errors import ApplicationError
 from catalog.models import Book
 
-from . import signals
+from . import notifications, signals
 from .models import (
     STRIPE,
     SYSTEM,
@@ -143,7 +143,7 @@ def order_place(*, user, items, discount_code=None):
             for book_id, quantity in lines.items()
         ]
     )
-    OrderEvent.objects.create(
+    event = OrderEvent.objects.create(
         order=order,
         from_status="",
         to_status=OrderStatus.PENDING,
@@ -151,6 +151,7 @@ def order_place(*, user, items, discount_code=None):
         actor_label=user.email,
     )
     signals.order_placed.send(sender=Order, order=order, lines=lines)
+    notifications.order_placed(order=order, event=event)
     return order
 
 
@@ -169,9 +170,10 @@ def order_cancel(*, order, actor):
     order = _locked(order.pk)
     if not actor.is_staff and order.user_id != actor.pk:
         raise ApplicationError("not_found", "Not found.")
-    order.set_status(OrderStatus.CANCELLED, actor=actor)
+    event = order.set_status(OrderStatus.CANCELLED, actor=actor)
     _give_back_discount(order)
     signals.order_cancelled.send(sender=Order, order=order, lines=order.lines)
+    notifications.order_closed(order=order, event=event)
     return order
 
 
@@ -182,13 +184,14 @@ class PaymentOutcome(enum.Enum):
 
 
 @transaction.atomic
-def order_mark_paid(*, order_id, note=""):
+def order_mark_paid(*, order_id, note="", reference=""):
     """Stripe says the order's money arrived. Exactly one of this and expiry wins the row lock;
     the caller refunds the payment when the answer is NOT_PAYABLE."""
     order = _locked(order_id)
     if order.status == OrderStatus.PENDING:
-        order.set_status(OrderStatus.PAID, actor_label=STRIPE, note=note)
+        event = order.set_status(OrderStatus.PAID, actor_label=STRIPE, note=note)
         signals.order_paid.send(sender=Order, order=order, lines=order.lines)
+        notifications.order_paid(order=order, event=event, reference=reference or note)
         return PaymentOutcome.PAID, order
     if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
         return PaymentOutcome.NOT_PAYABLE, order
@@ -201,9 +204,12 @@ def order_expire(*, order_id):
     order = _locked(order_id, skip_locked=True)
     if order is None or not order.hold_lapsed:
         return False
-    order.set_status(OrderStatus.EXPIRED, actor_label=SYSTEM, note="Hold lapsed before payment.")
+    event = order.set_status(
+        OrderStatus.EXPIRED, actor_label=SYSTEM, note="Hold lapsed before payment."
+    )
     _give_back_discount(order)
     signals.order_cancelled.send(sender=Order, order=order, lines=order.lines)
+    notifications.order_closed(order=order, event=event)
     return True
 
 
@@ -224,7 +230,8 @@ def orders_expire_lapsed(*, limit=None):
 @transaction.atomic
 def order_ship(*, order, actor):
     order = _locked(order.pk)
-    order.set_status(OrderStatus.SHIPPED, actor=actor)
+    event = order.set_status(OrderStatus.SHIPPED, actor=actor)
+    notifications.order_shipped(order=order, event=event)
     return order
 
 

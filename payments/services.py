@@ -11,6 +11,7 @@ import uuid
 from django.db import transaction
 
 from bookstore.errors import ApplicationError
+from orders import notifications
 from orders import services as order_services
 from orders.models import Order, OrderStatus
 from orders.services import PaymentOutcome
@@ -138,8 +139,16 @@ def payment_confirm(*, payment, payment_method):
 
 @transaction.atomic
 def _record_failure(payment, *, code, message):
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    payment = Payment.objects.select_for_update().select_related("order").get(pk=payment.pk)
     if payment.status in OPEN_STATUSES:
+        if payment.status != PaymentStatus.FAILED:
+            # One email per payment that goes wrong: the same decline seen again by the
+            # webhook, or the customer retrying on the page, sends nothing more.
+            notifications.payment_failed(
+                order=payment.order,
+                attempt_key=f"{payment.pk}-{uuid.uuid4().hex[:12]}",
+                reason=message or code,
+            )
         payment.status = PaymentStatus.FAILED
         payment.last_error_code = (code or "")[:100]
         payment.last_error_message = (message or "")[:500]
@@ -229,7 +238,7 @@ def _apply_success(payment, intent):
         )
         return
     outcome, order = order_services.order_mark_paid(
-        order_id=payment.order_id, note=f"PaymentIntent {intent['id']}"
+        order_id=payment.order_id, note=f"PaymentIntent {intent['id']}", reference=intent["id"]
     )
     if outcome is PaymentOutcome.NOT_PAYABLE:
         logger.warning(
@@ -262,7 +271,17 @@ def _refund(payment, *, amount, automatic=False, actor=None, reason=""):
         created_by=actor,
     )
     _add_refunded(payment, amount, actor=actor, settle_order=not automatic)
+    _notify_refund(payment, refund)
     return refund
+
+
+def _notify_refund(payment, refund):
+    notifications.refund_issued(
+        order=Order.objects.get(pk=payment.order_id),
+        refund_key=refund.stripe_refund_id,
+        amount=refund.amount,
+        automatic=refund.automatic,
+    )
 
 
 def _refund_status(stripe_status):
@@ -341,6 +360,7 @@ def refund_apply(*, refund):
         reason="Refunded at Stripe",
     )
     _add_refunded(payment, amount)
+    _notify_refund(payment, ours)
     return ours
 
 

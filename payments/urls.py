@@ -10,6 +10,7 @@ router.register("payments", views.PaymentViewSet, basename="payment")
 api_urlpatterns = router.urls
 
 page_urlpatterns = [
+    path("pay/order/<uuid:order_token>/", views.pay_order, name="pay-order"),
     path("pay/<uuid:token>/", views.pay_page, name="pay-page"),
     path("pay/<uuid:token>/confirm/", views.pay_page_confirm, name="pay-page-confirm"),
     path("pay/<uuid:token>/result/", views.pay_page_result, name="pay-page-result"),

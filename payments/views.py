@@ -2,7 +2,7 @@ import json
 
 from django.conf import settings
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from djstripe.views import ProcessWebhookView
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -15,10 +15,11 @@ from bookstore.errors import ApplicationError
 from bookstore.exceptions import problem_json_response
 from bookstore.permissions import IsStaff
 from orders.idempotency import idempotent
+from orders.models import Order
 from orders.views import IDEMPOTENCY_PARAMETER
 
 from . import services
-from .models import Payment
+from .models import CAPTURED_STATUSES, Payment
 from .serializers import (
     PaymentConfirmResultSerializer,
     PaymentConfirmSerializer,
@@ -177,3 +178,24 @@ class StripeWebhookView(ProcessWebhookView):
                 "validation_error", "The webhook's signature is missing, invalid or too old."
             )
         return response
+
+
+@require_GET
+def pay_order(request, order_token):
+    """The link in the order emails: start (or resume) paying, then go to the pay page."""
+    order = get_object_or_404(Order, payment_token=order_token)
+    try:
+        payment, _ = services.payment_start(user=order.user, order_id=order.pk)
+    except ApplicationError as exc:
+        if exc.code in ("order_not_payable", "order_expired"):
+            paid = order.payments.filter(status__in=CAPTURED_STATUSES).first()
+            if paid:
+                return redirect("pay-page-result", paid.token)
+            return render(
+                request,
+                "payments/not_payable.html",
+                {"order": order, "detail": exc.detail, "shop_name": settings.SHOP_NAME},
+                status=409,
+            )
+        raise
+    return redirect("pay-page", payment.token)

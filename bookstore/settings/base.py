@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import dj_database_url
 
-from .env import BASE_DIR, env_bool, env_int, env_list, env_str
+from .env import BASE_DIR, email_settings_from_url, env_bool, env_int, env_list, env_str
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-secret-key-change-me")
 DEBUG = env_bool("DEBUG", False)
@@ -126,8 +126,28 @@ STORAGES = {
 }
 
 # --- Email ----------------------------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# One of: SENDGRID_API_KEY (through django-anymail), EMAIL_URL (smtp://, smtp+tls://,
+# smtps://, console://), the EMAIL_HOST/PORT/... settings, or else the console.
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Bookstore <shop@bookstore.local>")
+SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 15)
+SENDGRID_API_KEY = env_str("SENDGRID_API_KEY")
+EMAIL_URL = env_str("EMAIL_URL")
+if SENDGRID_API_KEY:
+    EMAIL_BACKEND = "anymail.backends.sendgrid.EmailBackend"
+    ANYMAIL = {"SENDGRID_API_KEY": SENDGRID_API_KEY}
+elif EMAIL_URL:
+    globals().update(email_settings_from_url(EMAIL_URL))
+elif env_str("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env_str("EMAIL_HOST")
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+else:
+    EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -218,3 +238,9 @@ DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 
 # --- Orders ---------------------------------------------------------------------------------
 ORDER_HOLD_MINUTES = env_int("ORDER_HOLD_MINUTES", 30)
+
+# --- Email outbox ---------------------------------------------------------------------------
+STAFF_EMAIL = env_str("STAFF_EMAIL", "staff@bookstore.local")
+# Send each email right after its transaction commits. Production leaves this off and runs
+# `manage.py send_emails` from the scheduler, so a slow mail server never slows a request.
+EMAIL_OUTBOX_FLUSH_ON_COMMIT = env_bool("EMAIL_OUTBOX_FLUSH_ON_COMMIT", True)

@@ -51,3 +51,38 @@ def env_list(name, default=()):
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+_EMAIL_SCHEMES = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "smtp+tls": "django.core.mail.backends.smtp.EmailBackend",
+    "smtps": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+    "dummy": "django.core.mail.backends.dummy.EmailBackend",
+}
+
+
+def email_settings_from_url(url):
+    """EMAIL_URL -> Django's EMAIL_* settings.
+
+    smtp://user:password@host:25, smtp+tls://…:587 (STARTTLS), smtps://…:465 (SSL),
+    console://, locmem://, dummy://. User and password may be percent-encoded.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in _EMAIL_SCHEMES:
+        raise ImproperlyConfigured(f"EMAIL_URL scheme must be one of {sorted(_EMAIL_SCHEMES)}.")
+    settings = {"EMAIL_BACKEND": _EMAIL_SCHEMES[parts.scheme]}
+    if parts.scheme.startswith("smtp"):
+        default_port = {"smtp": 25, "smtp+tls": 587, "smtps": 465}[parts.scheme]
+        settings.update(
+            EMAIL_HOST=parts.hostname or "localhost",
+            EMAIL_PORT=parts.port or default_port,
+            EMAIL_HOST_USER=unquote(parts.username or ""),
+            EMAIL_HOST_PASSWORD=unquote(parts.password or ""),
+            EMAIL_USE_TLS=parts.scheme == "smtp+tls",
+            EMAIL_USE_SSL=parts.scheme == "smtps",
+        )
+    return settings

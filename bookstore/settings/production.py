@@ -29,3 +29,6 @@ STORAGES = {
 }
 
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)  # noqa: F405
+
+# Emails go out from `manage.py send_emails` on the scheduler, never inside a web request.
+EMAIL_OUTBOX_FLUSH_ON_COMMIT = env_bool("EMAIL_OUTBOX_FLUSH_ON_COMMIT", False)

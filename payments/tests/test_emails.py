@@ -1,0 +1,59 @@
+import pytest
+from django.conf import settings
+from django.core import mail
+
+from payments.models import Payment
+from payments.tests.factories import payment_for_new_order
+from payments.tests.test_webhooks import declined, succeed
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def subjects():
+    return sorted(message.subject for message in mail.outbox)
+
+
+def test_a_repeated_success_webhook_sends_one_receipt(fake, post_event, committed):
+    payment = payment_for_new_order(fake=fake)
+    number = payment.order.number
+    mail.outbox.clear()
+    intent = succeed(fake, payment)
+    with committed():
+        post_event("payment_intent.succeeded", intent, event_id="evt_once")
+    with committed():
+        post_event("payment_intent.succeeded", intent, event_id="evt_once")
+    with committed():
+        post_event("payment_intent.succeeded", intent)  # a second event for the same payment
+    assert subjects() == sorted([f"Receipt for order {number}", f"Paid order {number}: 12.50 USD"])
+    receipt = next(m for m in mail.outbox if m.to != [settings.STAFF_EMAIL])
+    assert payment.stripe_payment_intent_id in receipt.body
+
+
+def test_a_decline_sends_one_email_with_the_reason_and_a_retry_link(fake, post_event, committed):
+    payment = payment_for_new_order(fake=fake)
+    mail.outbox.clear()
+    with committed():
+        post_event("payment_intent.payment_failed", declined(fake, payment))
+    with committed():
+        post_event("payment_intent.payment_failed", declined(fake, payment))
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.subject == f"Payment for order {payment.order.number} did not go through"
+    assert "insufficient funds" in message.body
+    assert f"/pay/order/{payment.order.payment_token}/" in message.body
+
+
+def test_a_refund_sends_an_email(fake, post_event, committed, staff_client):
+    payment = payment_for_new_order(fake=fake)
+    post_event("payment_intent.succeeded", succeed(fake, payment))
+    mail.outbox.clear()
+    with committed():
+        staff_client.post(f"/api/payments/{payment.pk}/refund/", {"amount": "2.50"})
+    assert subjects() == [f"Refund of 2.50 USD for order {payment.order.number}"]
+    assert "5 to 10 days" in mail.outbox[0].body
+    assert Payment.objects.get(pk=payment.pk).status == "partially_refunded"

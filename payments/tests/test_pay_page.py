@@ -1,0 +1,87 @@
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from orders import services as order_services
+from orders.models import Order
+from payments.models import Payment
+from payments.tests.factories import payment_for_new_order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_emailed_link_starts_the_payment_and_opens_the_pay_page(fake, client, user):
+    from catalog.tests.factories import BookFactory
+
+    order = order_services.order_place(user=user, items=[{"book": BookFactory().pk, "quantity": 1}])
+    response = client.get(f"/pay/order/{order.payment_token}/")
+    payment = Payment.objects.get(order=order)
+    assert response.status_code == 302
+    assert response["Location"] == f"/pay/{payment.token}/"
+    again = client.get(f"/pay/order/{order.payment_token}/")
+    assert again["Location"] == f"/pay/{payment.token}/"
+    assert Payment.objects.count() == 1
+
+
+def test_pay_page_shows_the_order_and_the_card_form(fake, client):
+    payment = payment_for_new_order(fake=fake)
+    page = client.get(f"/pay/{payment.token}/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert payment.order.number in html
+    assert 'id="card-element"' in html
+    assert payment.stripe_setup_client_secret in html
+    assert "js.stripe.com/v3/" in html
+
+
+def test_an_expired_order_cannot_be_paid_from_the_link(fake, client):
+    payment = payment_for_new_order(fake=fake)
+    Order.objects.filter(pk=payment.order_id).update(
+        hold_expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    response = client.get(f"/pay/order/{payment.order.payment_token}/")
+    assert response.status_code == 409
+    assert "expired" in response.content.decode()
+    assert 'id="card-element"' not in client.get(f"/pay/{payment.token}/").content.decode()
+
+
+def test_confirm_from_the_page(fake, client):
+    payment = payment_for_new_order(fake=fake)
+    response = client.post(
+        f"/pay/{payment.token}/confirm/",
+        {"payment_method": "pm_card"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert response.json()["next_step"] == "succeeded"
+    bad = client.post(f"/pay/{payment.token}/confirm/", "nope", content_type="application/json")
+    assert bad.status_code == 400
+    assert bad["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("order_status", "payment_status", "outcome"),
+    [
+        ("paid", "succeeded", "paid"),
+        ("pending", "failed", "failed"),
+        ("pending", "processing", "processing"),
+        ("cancelled", "requires_payment", "cancelled"),
+    ],
+)
+def test_result_page_reads_our_database(fake, client, order_status, payment_status, outcome):
+    payment = payment_for_new_order(fake=fake)
+    Order.objects.filter(pk=payment.order_id).update(status=order_status)
+    Payment.objects.filter(pk=payment.pk).update(status=payment_status)
+    html = client.get(f"/pay/{payment.token}/result/").content.decode()
+    assert f'data-outcome="{outcome}"' in html
+
+
+def test_unknown_tokens_are_404(client):
+    for path in (
+        f"/pay/{uuid.uuid4()}/",
+        f"/pay/order/{uuid.uuid4()}/",
+        f"/pay/{uuid.uuid4()}/result/",
+    ):
+        assert client.get(path).status_code == 404
