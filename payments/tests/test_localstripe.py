@@ -50,6 +50,12 @@ def pay(client, order_id, card, local_stripe_url):
     )
 
 
+def webhook_received(event_type):
+    from djstripe.models import Event
+
+    return lambda: Event.objects.filter(type=event_type).exists()
+
+
 def order_status(order_id):
     return Order.objects.get(pk=order_id).status
 
@@ -73,7 +79,7 @@ def test_declined_card_keeps_the_hold_until_expiry(shop, local_stripe_url):
     body = assert_problem(confirmed, 402, "payment_failed")
     assert body["decline_code"] == "card_declined"
     assert client.get(f"/api/payments/{payment_id}/").json()["status"] == "failed"
-    time.sleep(1.5)  # the payment_failed webhook arrives meanwhile
+    assert wait_for(webhook_received("payment_intent.payment_failed"))
     assert order_status(order_id) == "pending"
     book.refresh_from_db()
     assert (book.stock_quantity, book.reserved_quantity) == (4, 2)

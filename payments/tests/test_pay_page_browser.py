@@ -7,7 +7,7 @@ import pytest
 
 from catalog.tests.factories import BookFactory
 from orders.models import Order
-from payments.tests.test_localstripe import buyer_with_order, wait_for
+from payments.tests.test_localstripe import buyer_with_order, wait_for, webhook_received
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -82,4 +82,5 @@ def test_declined_card_shows_the_reason_and_stays_payable(shop, browser_page):
         "document.getElementById('card-errors').textContent.includes('declined')", timeout=15_000
     )
     assert page.is_enabled("#pay-button")
+    assert wait_for(webhook_received("payment_intent.payment_failed"))
     assert Order.objects.get(pk=order_id).status == "pending"
