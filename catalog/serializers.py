@@ -1,6 +1,7 @@
 from datetime import date
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import isbn
@@ -60,6 +61,7 @@ class StaffBookSerializer(BookSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]})
 class IdOrNameField(serializers.Field):
     """A related object given by id (a JSON number) or by name (a string, created if new)."""
 

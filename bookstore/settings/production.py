@@ -20,8 +20,9 @@ SECURE_REDIRECT_EXEMPT = [r"^api/health/?$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
-SESSION_COOKIE_SECURE = True
-CSRF_COOKIE_SECURE = True
+# Only a plain-HTTP local stack (compose.yaml) turns these off.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
 
 STORAGES = {
     **STORAGES,  # noqa: F405
@@ -29,6 +30,29 @@ STORAGES = {
 }
 
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)  # noqa: F405
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
+
+# JSON log lines with the request id, to stdout (the platform collects them).
+LOGGING["handlers"]["console"]["formatter"] = env_str("LOG_FORMAT", "json")  # noqa: F405
+
+# Error reporting: ADMINS="Ops <ops@example.com>, Dev <dev@example.com>" emails every unexpected
+# error (a 500) to them; an error tracker (Sentry and the like) can hook the same logger,
+# "bookstore.errors".
+ADMINS = [
+    (name.strip(), address.strip(" >"))
+    for name, _, address in (entry.partition("<") for entry in env_list("ADMINS"))
+]
+if ADMINS:
+    LOGGING["handlers"]["mail_admins"] = {  # noqa: F405
+        "class": "django.utils.log.AdminEmailHandler",
+        "level": "ERROR",
+        "filters": ["request_id"],
+    }
+    LOGGING["loggers"]["bookstore.errors"] = {  # noqa: F405
+        "handlers": ["console", "mail_admins"],
+        "level": "ERROR",
+        "propagate": False,
+    }
 
 # Emails go out from `manage.py send_emails` on the scheduler, never inside a web request.
 EMAIL_OUTBOX_FLUSH_ON_COMMIT = env_bool("EMAIL_OUTBOX_FLUSH_ON_COMMIT", False)

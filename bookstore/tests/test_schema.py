@@ -40,3 +40,11 @@ def test_swagger_ui_loads_without_external_urls(api_client):
     assert any(asset.endswith("swagger-ui-bundle.js") for asset in static_assets)
     for asset in static_assets:
         assert finders.find(asset), f"{asset} is not served"
+
+
+def test_schema_generates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    # --fail-on-warn turns any unresolved field, enum clash or untyped parameter into an error.
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
+    assert "/api/orders/{id}/" in (tmp_path / "s.yml").read_text()
