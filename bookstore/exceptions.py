@@ -61,7 +61,7 @@ def flatten_errors(detail, prefix=""):
         return flat
     messages = detail if isinstance(detail, list) else [detail]
     return [
-        {"field": prefix or None, "code": getattr(m, "code", "invalid"), "message": str(m)}
+        {"field": prefix or None, "code": getattr(m, "code", None) or "invalid", "message": str(m)}
         for m in messages
     ]
 

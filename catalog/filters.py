@@ -17,7 +17,12 @@ class BookFilterForm(forms.Form):
                 and cleaned.get(high) is not None
                 and cleaned[low] > cleaned[high]
             ):
-                self.add_error(low, f"{low} must not be greater than {high}.")
+                self.add_error(
+                    low,
+                    forms.ValidationError(
+                        f"{low} must not be greater than {high}.", code="invalid_range"
+                    ),
+                )
         return cleaned
 
 

@@ -29,6 +29,8 @@ class BookSerializer(serializers.ModelSerializer):
     genres = GenreSerializer(many=True, read_only=True)
     available_quantity = serializers.IntegerField(read_only=True)
     in_stock = serializers.BooleanField(read_only=True)
+    # Empty when the book has no cover: a plain string, not a "uri" that "" would violate.
+    cover_image_url = serializers.CharField(read_only=True)
 
     class Meta:
         model = Book

@@ -38,7 +38,9 @@ class OrderEventSerializer(serializers.ModelSerializer):
 
 class OrderSerializer(serializers.ModelSerializer):
     status = serializers.CharField(source="display_status", read_only=True)
-    discount_code = serializers.CharField(source="discount_code.code", read_only=True, default=None)
+    discount_code = serializers.CharField(
+        source="discount_code.code", read_only=True, default=None, allow_null=True
+    )
     user = serializers.EmailField(source="user.email", read_only=True)
     items = OrderItemSerializer(many=True, read_only=True)
     events = OrderEventSerializer(many=True, read_only=True)

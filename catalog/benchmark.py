@@ -1,0 +1,455 @@
+"""The catalogue benchmark behind `manage.py bench_catalog`: a 100,000-book PostgreSQL catalogue,
+and the latency of the book API on it.
+
+The catalogue is the 10,000 real goodbooks books, imported with `catalog.importer`, plus 90,000
+generated variants of them: "<title> (Edition N)" or the real title's words reshuffled, by the
+real book's authors, with no ISBN and no source id. Every real book gets the same number of
+variants (give or take one), so a search finds about ten times what it finds in the real data,
+as it would in a shop that sells ten times as many books like them.
+
+The benchmark only ever runs in a database of its own: one it created (marked with a comment on
+the database, `BENCH_DATABASE_MARKER`), or an empty one, which it then marks. Any other database
+is refused before anything is written to it.
+
+Latencies are measured through Django's test client, so they include URL routing, middleware,
+the filters, the queries, serialisation and JSON rendering, but no network or WSGI server. The
+test client keeps the database connection open between requests, as a production server with
+persistent connections (DB_CONN_MAX_AGE) does.
+"""
+
+import random
+import re
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from unittest import mock
+
+import dj_database_url
+import psycopg2
+from django.conf import settings
+from django.db import connection, connections, transaction
+from django.db.models import FloatField, Q, Value
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from psycopg2 import sql
+
+from .importer import books_import, derived_price, derived_stock
+from .models import Author, Book, BookAuthor, Genre
+from .search import WORD_SIMILARITY_THRESHOLD, book_search_refresh
+
+GOODBOOKS_CSV = Path(settings.BASE_DIR) / "data" / "goodbooks-10k" / "books.csv"
+DEFAULT_BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bookstore_bench"
+BENCH_DATABASE_MARKER = "bookstore bench_catalog: generated benchmark data, safe to drop"
+
+CATALOGUE_SIZE = 100_000
+# Rows written per round trip while generating: big enough that the per-query cost is small,
+# small enough that one batch's search-document UPDATE stays a short statement.
+GENERATION_BATCH = 2_000
+TITLE_MAX_LENGTH = Book._meta.get_field("title").max_length
+# Generated books get prices and stock from ids past the real catalogue's, through the
+# importer's own formulas, so they look like the real ones and are the same in every run.
+GENERATED_ID_OFFSET = 1_000_000
+
+# What shoppers type: title words, authors, common words with many matches, and typos.
+SEARCH_TERMS = [
+    "harry potter",
+    "the hunger games",
+    "pride and prejudice",
+    "lord of the rings",
+    "tolkien",
+    "stephen king",
+    "agatha christie",
+    "love",
+    "tolkein",
+    "hary poter",
+    "agata christy",
+    "sherlok holmes",
+]
+BROWSE_PAGE_SIZES = [20, 100]
+
+TARGET_SEARCH_MEDIAN_MS = 25.0
+TARGET_SPEEDUP = 10.0
+
+
+class BenchDatabaseError(Exception):
+    """The benchmark cannot, or must not, run against this database."""
+
+
+# --- The database ---------------------------------------------------------------------------
+
+
+def bench_database_config(url):
+    """Django settings for the database at `url`, which must be a PostgreSQL one."""
+    try:
+        config = dj_database_url.parse(url, conn_health_checks=True)
+    except ValueError as error:
+        message = f"Cannot read the database URL {_redacted(url)!r}: {error}"
+        raise BenchDatabaseError(message) from error
+    if config.get("ENGINE") != "django.db.backends.postgresql":
+        raise BenchDatabaseError(
+            f"bench_catalog measures PostgreSQL search and needs a PostgreSQL database; "
+            f"{_redacted(url)} is {config.get('ENGINE', 'not a database URL')}."
+        )
+    if not config.get("NAME"):
+        raise BenchDatabaseError(f"The database URL {_redacted(url)} names no database.")
+    # What the settings give every PostgreSQL connection: search's typo tolerance depends on it.
+    config["OPTIONS"] = {
+        **config.get("OPTIONS", {}),
+        "options": f"-c pg_trgm.word_similarity_threshold={WORD_SIMILARITY_THRESHOLD}",
+    }
+    return config
+
+
+def _redacted(url):
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def same_database(config, other):
+    return all(
+        str(config.get(key) or "") == str(other.get(key) or "")
+        for key in ("ENGINE", "NAME", "HOST", "PORT", "USER")
+    )
+
+
+def use_as_default_database(config):
+    """Point Django's default connection at `config` (for --database-url)."""
+    connections["default"].close()
+    settings.DATABASES["default"] = connections.configure_settings({"default": config})["default"]
+    connections.settings["default"] = settings.DATABASES["default"]
+    del connections["default"]  # the next use opens a connection with the new settings
+
+
+def create_database_if_missing(config):
+    """Create (and mark as the benchmark's) the database `config` names; True if it was created.
+
+    Connects to the server's `postgres` maintenance database, since the target does not exist.
+    """
+    server_name = f"{config.get('HOST') or 'the local socket'}:{config.get('PORT') or 5432}"
+    try:
+        server = psycopg2.connect(
+            dbname="postgres",
+            user=config.get("USER") or None,
+            password=config.get("PASSWORD") or None,
+            host=config.get("HOST") or None,
+            port=config.get("PORT") or None,
+        )
+    except psycopg2.OperationalError as error:
+        message = f"Cannot connect to PostgreSQL at {server_name}: {error}"
+        raise BenchDatabaseError(message) from error
+    server.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+    try:
+        with server.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
+            if cursor.fetchone():
+                return False
+            name = sql.Identifier(config["NAME"])
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(name))
+            cursor.execute(
+                sql.SQL("COMMENT ON DATABASE {} IS %s").format(name),
+                [BENCH_DATABASE_MARKER],
+            )
+            return True
+    except psycopg2.Error as error:
+        raise BenchDatabaseError(
+            f"Cannot create the database {config['NAME']!r} on {server_name}: {error}"
+        ) from error
+    finally:
+        server.close()
+
+
+def claim_bench_database(conn=connection):
+    """Make sure `conn` is a database the benchmark may fill and empty.
+
+    It may if it carries the benchmark's marker, or if it has no tables yet (it is then marked).
+    Anything else may be somebody's data: refused.
+    """
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+            "WHERE datname = current_database()"
+        )
+        (comment,) = cursor.fetchone()
+        if comment == BENCH_DATABASE_MARKER:
+            return
+        tables = conn.introspection.table_names(cursor)
+        if tables:
+            raise BenchDatabaseError(
+                f"The database {conn.settings_dict['NAME']!r} already has tables ({len(tables)}) "
+                "and was not created by bench_catalog; refusing to touch it. Point "
+                "--database-url (or DATABASE_URL) at a database of the benchmark's own, e.g. "
+                f"{DEFAULT_BENCH_DATABASE_URL} (created if missing)."
+            )
+        cursor.execute(
+            f"COMMENT ON DATABASE {conn.ops.quote_name(conn.settings_dict['NAME'])} IS %s",
+            [BENCH_DATABASE_MARKER],
+        )
+
+
+def has_unapplied_migrations(conn=connection):
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(conn)
+    return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
+def empty_catalogue(conn=connection):
+    """Delete every book, author and genre (--rebuild). Only for the claimed bench database."""
+    tables = [
+        model._meta.db_table for model in (Book, BookAuthor, Book.genres.through, Author, Genre)
+    ]
+    with conn.cursor() as cursor:
+        # CASCADE also empties what refers to books (order lines): bench data only, by the claim.
+        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+
+
+def vacuum_analyze_catalogue(conn=connection):
+    """Settle the tables as autovacuum would on a live shop: fresh planner statistics, no dead
+    rows from the search-document UPDATEs, a visibility map for index-only scans."""
+    with conn.cursor() as cursor:
+        for model in (Book, BookAuthor, Book.genres.through):
+            cursor.execute(f"VACUUM ANALYZE {conn.ops.quote_name(model._meta.db_table)}")
+    # VACUUM of the trigram indexes can be what first loads pg_trgm in this session, and when it
+    # is, the session's pg_trgm.word_similarity_threshold (0.45, from the connection options)
+    # falls back to the default 0.6 (seen on PostgreSQL 15), which loses the typo matches. So the
+    # requests get a fresh connection, like the app's own, which never run VACUUM.
+    conn.close()
+
+
+def server_facts(conn=connection):
+    with conn.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        (version,) = cursor.fetchone()
+        cursor.execute("SELECT current_setting('pg_trgm.word_similarity_threshold', true)")
+        (threshold,) = cursor.fetchone()
+    return {"version": version, "word_similarity_threshold": threshold}
+
+
+# --- The catalogue --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogueCounts:
+    real: int
+    generated: int
+
+    @property
+    def total(self):
+        return self.real + self.generated
+
+
+def catalogue_counts():
+    # The importer keys every real book on its source id; generated variants have none.
+    real = Book.objects.filter(source_id__isnull=False).count()
+    return CatalogueCounts(real=real, generated=Book.objects.count() - real)
+
+
+def build_catalogue(*, size=CATALOGUE_SIZE, csv_path=GOODBOOKS_CSV, progress=None):
+    """Import the real books, then generate variants up to `size` books, in one transaction, so
+    that an interrupted build leaves an empty catalogue rather than a half-built one."""
+    say = progress or (lambda message: None)
+    with transaction.atomic():
+        started = time.monotonic()
+        summary = books_import(rows_or_file=csv_path)
+        say(f"Imported {summary.created:,} real books in {time.monotonic() - started:.1f} s")
+        started = time.monotonic()
+        reported_tenths = set()
+
+        def report_progress(done, total):
+            # A line per tenth is enough to see it moving without burying the messages around.
+            tenths = done * 10 // total
+            if tenths not in reported_tenths:
+                reported_tenths.add(tenths)
+                say(f"Generated {done:,}/{total:,} variants")
+
+        generated = generate_book_variants(
+            count=size - Book.objects.count(), progress=report_progress
+        )
+        say(f"Generated {generated:,} variants in {time.monotonic() - started:.1f} s")
+
+
+def variant_title(title, *, source_id, variant_number):
+    """The title of generated variant `variant_number` (1, 2, ...) of a real book.
+
+    Odd variants are later editions; even ones reshuffle the title's words (seeded by the book
+    and the variant, so every run gives the same titles) and fall back to an edition when the
+    shuffle changes nothing, as it cannot for a one-word title.
+    """
+    edition = f"{title} (Edition {variant_number + 1})"
+    if variant_number % 2:
+        return edition[:TITLE_MAX_LENGTH]
+    words = title.split()
+    random.Random(f"{source_id}:{variant_number}").shuffle(words)
+    shuffled = " ".join(words)
+    return (shuffled if shuffled != title else edition)[:TITLE_MAX_LENGTH]
+
+
+def generate_book_variants(
+    *,
+    count,
+    batch_size=GENERATION_BATCH,
+    progress: Callable[[int, int], None] | None = None,
+):
+    """Create `count` variants of the real (imported) books, by the real books' authors, with
+    `authors_text` and the search document set as the services set them. Returns the number
+    created. Variant i is of the real book i modulo the number of real books, ordered by source
+    id, so the same real catalogue always gives the same variants."""
+    real_books = list(
+        Book.objects.filter(source_id__isnull=False)
+        .order_by("source_id")
+        .values(
+            "id",
+            "source_id",
+            "title",
+            "authors_text",
+            "publication_year",
+            "language",
+            "average_rating",
+            "ratings_count",
+            "cover_image_url",
+        )
+    )
+    if count <= 0 or not real_books:
+        return 0
+    author_ids_by_book = {}
+    links = (
+        BookAuthor.objects.filter(book__source_id__isnull=False)
+        .order_by("book_id", "position", "id")
+        .values_list("book_id", "author_id")
+    )
+    for book_id, author_id in links:
+        author_ids_by_book.setdefault(book_id, []).append(author_id)
+
+    created = 0
+    for batch_start in range(0, count, batch_size):
+        batch_numbers = range(batch_start, min(batch_start + batch_size, count))
+        sources = [real_books[number % len(real_books)] for number in batch_numbers]
+        books = [
+            _variant(source, number=number, variant_number=number // len(real_books) + 1)
+            for number, source in zip(batch_numbers, sources, strict=True)
+        ]
+        Book.objects.bulk_create(books, batch_size=batch_size)
+        BookAuthor.objects.bulk_create(
+            [
+                BookAuthor(book=book, author_id=author_id, position=position)
+                for book, source in zip(books, sources, strict=True)
+                for position, author_id in enumerate(author_ids_by_book.get(source["id"], []))
+            ],
+            batch_size=batch_size,
+        )
+        # The project's own refresh: one UPDATE for the batch, the same search document.
+        book_search_refresh(book_ids=[book.pk for book in books])
+        created += len(books)
+        if progress is not None:
+            progress(created, count)
+    return created
+
+
+def _variant(source, *, number, variant_number):
+    generated_id = GENERATED_ID_OFFSET + number
+    year = source["publication_year"]
+    return Book(
+        title=variant_title(
+            source["title"], source_id=source["source_id"], variant_number=variant_number
+        ),
+        authors_text=source["authors_text"],
+        price=derived_price(source_id=generated_id),
+        stock_quantity=derived_stock(source_id=generated_id),
+        publication_year=min(year + variant_number, 32767) if year is not None else None,
+        language=source["language"],
+        average_rating=source["average_rating"],
+        ratings_count=source["ratings_count"],
+        cover_image_url=source["cover_image_url"],
+    )
+
+
+# --- Measuring ------------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    """Latencies of one request, repeated, in milliseconds."""
+
+    samples_ms: list[float]
+    queries: int
+    hits: int | None = None  # the response's `count`, for lists
+
+    @property
+    def median_ms(self):
+        return statistics.median(self.samples_ms)
+
+    @property
+    def p95_ms(self):
+        # Nearest rank: with 30 samples, the second slowest.
+        ordered = sorted(self.samples_ms)
+        return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
+
+
+def time_request(client, path, params=None, *, repeat, warmup):
+    """Time `repeat` GETs of `path` after `warmup` untimed ones (which fill PostgreSQL's and
+    Django's caches); the SQL query count is taken from one more, untimed, request."""
+    for _ in range(warmup):
+        _get(client, path, params)
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        _get(client, path, params)
+        samples.append((time.perf_counter() - started) * 1000)
+    with CaptureQueriesContext(connection) as queries:
+        body = _get(client, path, params).json()
+    hits = body["count"] if "results" in body else None
+    return Timing(samples_ms=samples, queries=len(queries), hits=hits)
+
+
+def _get(client, path, params):
+    response = client.get(path, params)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path} {params or ''}: {response.status_code} {response.content}")
+    return response
+
+
+def naive_book_search(queryset, text):
+    """The search the indexes replace: case-insensitive substring matching of the whole text
+    over the same fields, which no index serves. It annotates a constant `relevance` because
+    the filter orders searches by it (so the naive results come newest first, by id)."""
+    return (
+        queryset.filter(
+            Q(title__icontains=text)
+            | Q(subtitle__icontains=text)
+            | Q(authors__name__icontains=text)
+            | Q(genres__name__icontains=text)
+            | Q(description__icontains=text)
+        )
+        .distinct()
+        .annotate(relevance=Value(0.0, output_field=FloatField()))
+    )
+
+
+def naive_search_in_the_view():
+    """While active, /api/books/?search= runs `naive_book_search` instead of `book_search`:
+    same view, filters, pagination, prefetches and serializer, only the search differs."""
+    return mock.patch("catalog.filters.book_search", naive_book_search)
+
+
+@dataclass
+class SearchComparison:
+    term: str
+    indexed: Timing
+    naive: Timing
+
+    @property
+    def speedup(self):
+        return self.naive.median_ms / self.indexed.median_ms
+
+
+def compare_search(client, term, *, repeat, naive_repeat, warmup):
+    params = {"search": term}
+    indexed = time_request(client, "/api/books/", params, repeat=repeat, warmup=warmup)
+    with naive_search_in_the_view():
+        naive = time_request(client, "/api/books/", params, repeat=naive_repeat, warmup=warmup)
+    return SearchComparison(term=term, indexed=indexed, naive=naive)
+
+
+def anonymous_client():
+    return Client()

@@ -1,0 +1,275 @@
+import os
+import time
+import warnings
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
+
+from catalog import benchmark
+from catalog.benchmark import (
+    BROWSE_PAGE_SIZES,
+    CATALOGUE_SIZE,
+    SEARCH_TERMS,
+    TARGET_SEARCH_MEDIAN_MS,
+    TARGET_SPEEDUP,
+    BenchDatabaseError,
+)
+from catalog.models import Book
+from catalog.search import WORD_SIMILARITY_THRESHOLD
+
+PASS, FAIL = "✓", "✗"
+NAIVE_REPEAT = 10
+
+
+def _plain(text):
+    # stderr on a terminal is styled as an error (red) by default; progress is not an error.
+    return text
+
+
+class Command(BaseCommand):
+    help = (
+        "Measure the book API on a 100,000-book PostgreSQL catalogue: indexed search against a "
+        "naive unindexed one, and list and detail pages. Runs only in a database of its own "
+        "(created if missing, built once, then reused); see catalog/benchmark.py."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--database-url",
+            help=(
+                "PostgreSQL database to build and use (default: the DATABASE_URL environment "
+                f"variable), e.g. {benchmark.DEFAULT_BENCH_DATABASE_URL}. Created if missing; a "
+                "database with tables that bench_catalog did not create is refused."
+            ),
+        )
+        parser.add_argument(
+            "--rebuild",
+            action="store_true",
+            help="Empty the catalogue and build it again instead of reusing it.",
+        )
+        parser.add_argument(
+            "--repeat", type=int, default=30, help="Timed requests per line (default 30)."
+        )
+        parser.add_argument(
+            "--naive-repeat",
+            type=int,
+            default=NAIVE_REPEAT,
+            help=(
+                f"Timed requests per naive search (default {NAIVE_REPEAT}: each takes hundreds of "
+                "milliseconds, and its median is already steady)."
+            ),
+        )
+        parser.add_argument(
+            "--warmup", type=int, default=3, help="Untimed requests first (default 3)."
+        )
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="Exit with an error when a search target is missed (default: only report).",
+        )
+
+    def handle(self, *args, **options):
+        started = time.monotonic()
+        if options["repeat"] < 1 or options["naive_repeat"] < 1:
+            raise CommandError("--repeat and --naive-repeat must be at least 1.")
+        try:
+            self._connect(options["database_url"])
+        except BenchDatabaseError as error:
+            raise CommandError(str(error)) from error
+        build_seconds = self._prepare_catalogue(rebuild=options["rebuild"])
+
+        # The test client's requests come from "testserver"; DEBUG off as in production (DEBUG
+        # also makes Django keep every query it runs). Whitenoise warns, once per middleware
+        # set-up, that collectstatic has not run: true, and irrelevant to the API.
+        with (
+            override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"], DEBUG=False),
+            warnings.catch_warnings(),
+        ):
+            warnings.filterwarnings("ignore", message="No directory at")
+            report = self._measure(
+                repeat=options["repeat"],
+                naive_repeat=options["naive_repeat"],
+                warmup=options["warmup"],
+            )
+        missed = self._write_report(
+            report,
+            repeat=options["repeat"],
+            naive_repeat=options["naive_repeat"],
+            warmup=options["warmup"],
+            build_seconds=build_seconds,
+            wall_seconds=time.monotonic() - started,
+        )
+        if options["check"] and missed:
+            raise CommandError("Targets missed: " + "; ".join(missed))
+
+    def _progress(self, message):
+        self.stderr.write(message, style_func=_plain)
+
+    def _connect(self, database_url):
+        url = database_url or os.environ.get("DATABASE_URL")
+        if not url:
+            raise BenchDatabaseError(
+                "bench_catalog fills a database with 100,000 books, so it runs only where it is "
+                "told to: pass --database-url or set DATABASE_URL, e.g. "
+                f"DATABASE_URL={benchmark.DEFAULT_BENCH_DATABASE_URL} (what `make bench` does)."
+            )
+        config = benchmark.bench_database_config(url)
+        if benchmark.create_database_if_missing(config):
+            self._progress(f"Created the database {config['NAME']}.")
+        if not benchmark.same_database(config, settings.DATABASES["default"]):
+            benchmark.use_as_default_database(config)
+        benchmark.claim_bench_database()
+
+    def _prepare_catalogue(self, *, rebuild):
+        """Build the catalogue unless a complete one is there; the seconds it took, or None."""
+        if benchmark.has_unapplied_migrations():
+            self._progress("Applying migrations (about a minute on a new database)...")
+            call_command("migrate", interactive=False, verbosity=0)
+        counts = benchmark.catalogue_counts()
+        if counts.total == CATALOGUE_SIZE and counts.real and not rebuild:
+            self._progress(f"Reusing the catalogue of {counts.total:,} books (--rebuild to redo).")
+            benchmark.vacuum_analyze_catalogue()
+            return None
+        if counts.total:
+            reason = "--rebuild" if rebuild else f"{counts.total:,} books, not {CATALOGUE_SIZE:,}"
+            self._progress(f"Emptying the catalogue ({reason})...")
+            benchmark.empty_catalogue()
+        started = time.monotonic()
+        self._progress(f"Building a catalogue of {CATALOGUE_SIZE:,} books...")
+        benchmark.build_catalogue(progress=self._progress)
+        benchmark.vacuum_analyze_catalogue()
+        return time.monotonic() - started
+
+    def _measure(self, *, repeat, naive_repeat, warmup):
+        client = benchmark.anonymous_client()
+        searches = []
+        for term in SEARCH_TERMS:
+            self._progress(f"Searching {term!r}...")
+            searches.append(
+                benchmark.compare_search(
+                    client, term, repeat=repeat, naive_repeat=naive_repeat, warmup=warmup
+                )
+            )
+        self._progress("Listing and detail pages...")
+        browsing = []
+        for page_size in BROWSE_PAGE_SIZES:
+            timing = benchmark.time_request(
+                client, "/api/books/", {"page_size": page_size}, repeat=repeat, warmup=warmup
+            )
+            browsing.append((f"GET /api/books/?page_size={page_size}", timing))
+        # The first real book (The Hunger Games), a book with an author and a typical title.
+        book_id = Book.objects.filter(source_id__isnull=False).order_by("source_id").first().pk
+        timing = benchmark.time_request(
+            client, f"/api/books/{book_id}/", repeat=repeat, warmup=warmup
+        )
+        browsing.append((f"GET /api/books/{book_id}/ (detail)", timing))
+        return {"searches": searches, "browsing": browsing}
+
+    def _write_report(self, report, *, repeat, naive_repeat, warmup, build_seconds, wall_seconds):
+        """Print the table; return the targets missed, as sentences."""
+        write = self.stdout.write
+        facts = benchmark.server_facts()
+        counts = benchmark.catalogue_counts()
+        database = settings.DATABASES["default"]
+        write("")
+        write("Catalogue benchmark (manage.py bench_catalog)")
+        write(f"  CPUs:        {os.cpu_count()}")
+        write(
+            f"  PostgreSQL:  {facts['version']}, database {database['NAME']} on "
+            f"{database['HOST'] or 'local socket'}:{database['PORT'] or 5432}, "
+            f"pg_trgm.word_similarity_threshold {facts['word_similarity_threshold']}"
+        )
+        if float(facts["word_similarity_threshold"] or 0.6) != WORD_SIMILARITY_THRESHOLD:
+            write(
+                f"  WARNING:     catalog.search expects pg_trgm.word_similarity_threshold "
+                f"{WORD_SIMILARITY_THRESHOLD:g} (DATABASES OPTIONS); typo figures are not the "
+                "shop's"
+            )
+        write(
+            f"  Books:       {counts.total:,} ({counts.real:,} imported from goodbooks-10k + "
+            f"{counts.generated:,} generated variants)"
+        )
+        write(
+            f"  Method:      Django test client, anonymous, DEBUG off, one kept-open connection; "
+            f"{warmup} warm-up then {repeat} timed requests per line ({naive_repeat} naive)"
+        )
+        write(
+            "  Naive:       the same view with book_search replaced by icontains on title, "
+            "subtitle, author, genre, description + distinct()"
+        )
+
+        searches = report["searches"]
+        write("")
+        write("Search: GET /api/books/?search=<term>   (20 per page; times in ms)")
+        header = (
+            f"{'term':<20} | {'indexed: hits':>13} {'median':>7} {'p95':>7} {'SQL':>3} | "
+            f"{'naive: hits':>11} {'median':>8} {'p95':>8} | {'speed-up':>8} | "
+            f"{'≤' + format(TARGET_SEARCH_MEDIAN_MS, 'g') + ' ms':>6} "
+            f"{'≥' + format(TARGET_SPEEDUP, 'g') + '×':>4}"
+        )
+        write(header)
+        write("-" * len(header))
+        for row in searches:
+            fast = row.indexed.median_ms <= TARGET_SEARCH_MEDIAN_MS
+            faster = row.speedup >= TARGET_SPEEDUP
+            write(
+                f"{row.term:<20} | {row.indexed.hits:>13,} {row.indexed.median_ms:>7.1f} "
+                f"{row.indexed.p95_ms:>7.1f} {row.indexed.queries:>3} | "
+                f"{row.naive.hits:>11,} {row.naive.median_ms:>8.1f} {row.naive.p95_ms:>8.1f} | "
+                f"{row.speedup:>7.1f}× | {_mark(fast):>6} {_mark(faster):>4}"
+            )
+        slowest = max(searches, key=lambda row: row.indexed.median_ms)
+        least = min(searches, key=lambda row: row.speedup)
+        fast_count = sum(row.indexed.median_ms <= TARGET_SEARCH_MEDIAN_MS for row in searches)
+        faster_count = sum(row.speedup >= TARGET_SPEEDUP for row in searches)
+        write("-" * len(header))
+        write(
+            f"Target: indexed median ≤ {TARGET_SEARCH_MEDIAN_MS:g} ms   "
+            f"{_mark(fast_count == len(searches))} {fast_count}/{len(searches)} terms "
+            f"(slowest {slowest.term!r}: {slowest.indexed.median_ms:.1f} ms)"
+        )
+        write(
+            f"Target: ≥ {TARGET_SPEEDUP:g}× faster than naive  "
+            f"{_mark(faster_count == len(searches))} {faster_count}/{len(searches)} terms "
+            f"(least {least.term!r}: {least.speedup:.1f}×)"
+        )
+
+        write("")
+        write("Browse   (times in ms)")
+        header = f"{'request':<36} {'median':>7} {'p95':>7} {'SQL queries':>11}"
+        write(header)
+        write("-" * len(header))
+        for label, timing in report["browsing"]:
+            write(
+                f"{label:<36} {timing.median_ms:>7.1f} {timing.p95_ms:>7.1f} {timing.queries:>11}"
+            )
+
+        write("")
+        if build_seconds is None:
+            write("Catalogue: reused (built earlier; --rebuild builds it again)")
+        else:
+            write(f"Catalogue: built in {build_seconds:.0f} s")
+        write(f"Wall time: {wall_seconds:.0f} s")
+
+        missed = []
+        if fast_count < len(searches):
+            missed.append(
+                f"indexed median over {TARGET_SEARCH_MEDIAN_MS:g} ms for "
+                + ", ".join(
+                    repr(row.term)
+                    for row in searches
+                    if row.indexed.median_ms > TARGET_SEARCH_MEDIAN_MS
+                )
+            )
+        if faster_count < len(searches):
+            missed.append(
+                f"less than {TARGET_SPEEDUP:g}× faster than naive for "
+                + ", ".join(repr(row.term) for row in searches if row.speedup < TARGET_SPEEDUP)
+            )
+        return missed
+
+
+def _mark(passed):
+    return PASS if passed else FAIL
