@@ -37,7 +37,7 @@ from psycopg2 import sql
 
 from .importer import books_import, derived_price, derived_stock
 from .models import Author, Book, BookAuthor, Genre
-from .search import WORD_SIMILARITY_THRESHOLD, book_search_refresh
+from .search import book_search_refresh
 
 GOODBOOKS_CSV = Path(settings.BASE_DIR) / "data" / "goodbooks-10k" / "books.csv"
 DEFAULT_BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bookstore_bench"
@@ -94,11 +94,6 @@ def bench_database_config(url):
         )
     if not config.get("NAME"):
         raise BenchDatabaseError(f"The database URL {_redacted(url)} names no database.")
-    # What the settings give every PostgreSQL connection: search's typo tolerance depends on it.
-    config["OPTIONS"] = {
-        **config.get("OPTIONS", {}),
-        "options": f"-c pg_trgm.word_similarity_threshold={WORD_SIMILARITY_THRESHOLD}",
-    }
     return config
 
 
@@ -210,10 +205,7 @@ def vacuum_analyze_catalogue(conn=connection):
     with conn.cursor() as cursor:
         for model in (Book, BookAuthor, Book.genres.through):
             cursor.execute(f"VACUUM ANALYZE {conn.ops.quote_name(model._meta.db_table)}")
-    # VACUUM of the trigram indexes can be what first loads pg_trgm in this session, and when it
-    # is, the session's pg_trgm.word_similarity_threshold (0.45, from the connection options)
-    # falls back to the default 0.6 (seen on PostgreSQL 15), which loses the typo matches. So the
-    # requests get a fresh connection, like the app's own, which never run VACUUM.
+    # The requests get a fresh connection, like the app's own, which never run VACUUM.
     conn.close()
 
 
@@ -221,9 +213,7 @@ def server_facts(conn=connection):
     with conn.cursor() as cursor:
         cursor.execute("SHOW server_version")
         (version,) = cursor.fetchone()
-        cursor.execute("SELECT current_setting('pg_trgm.word_similarity_threshold', true)")
-        (threshold,) = cursor.fetchone()
-    return {"version": version, "word_similarity_threshold": threshold}
+    return {"version": version}
 
 
 # --- The catalogue --------------------------------------------------------------------------

@@ -1,13 +1,17 @@
-"""Book search: PostgreSQL full-text search with trigram typo tolerance, and a plain fallback.
+"""Book search: PostgreSQL full-text search with spelling correction, and a plain fallback.
 
 PostgreSQL keeps a weighted search document per book in `Book.search_vector` (title A, subtitle
-and authors B, genres and description C), indexed with GIN, plus trigram GIN indexes on the title
-and the author names so that "tolkein" or "hary poter" still find their books. `authors_text`
+and authors B, genres and description C), indexed with GIN. Text that matches nothing as typed
+has each word corrected to the closest known title or author word (trigram similarity over a
+small words table), so "tolkein" or "hary poter" still find their books. The trigram indexes on
+the title and author names serve the admin's substring search. `authors_text`
 and `search_vector` are derived columns: code that sets a book's authors sets `authors_text`, and
 every code path that changes a book's title, authors, genres or description then calls
 `book_search_refresh` for those books.
 """
 
+import functools
+import operator
 import re
 
 from django.contrib.postgres.aggregates import StringAgg
@@ -15,20 +19,17 @@ from django.contrib.postgres.search import (
     SearchQuery,
     SearchRank,
     SearchVector,
-    TrigramWordSimilarity,
 )
 from django.db import connection
 from django.db.models import Case, F, FloatField, OuterRef, Q, Subquery, TextField, Value, When
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce
 
 from . import isbn
 from .models import Book, Genre
 
 SEARCH_CONFIG = "english"
-# Used by the %> operator; set per connection in settings (DATABASES OPTIONS), since the
-# trigram indexes only serve the operator, not an explicit comparison with a number.
-WORD_SIMILARITY_THRESHOLD = 0.45
 
+BOOK_WORDS = "tsvector_to_array(to_tsvector('simple', title || ' ' || authors_text))"
 POSTGRES_SEARCH_SQL = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS catalog_book_search_vector_gin "
@@ -37,7 +38,40 @@ POSTGRES_SEARCH_SQL = [
     "ON catalog_book USING gin (title gin_trgm_ops)",
     "CREATE INDEX IF NOT EXISTS catalog_book_authors_text_trgm "
     "ON catalog_book USING gin (authors_text gin_trgm_ops)",
+    # The words of the titles and author names, to correct a query's spelling against: filled
+    # from the books already there, then kept up by book_search_refresh.
+    "CREATE TABLE IF NOT EXISTS catalog_search_word (word text PRIMARY KEY)",
+    f"INSERT INTO catalog_search_word (word) SELECT DISTINCT unnest({BOOK_WORDS}) "
+    "FROM catalog_book ON CONFLICT DO NOTHING",
+    # Without fastupdate, new words go straight into the index rather than into a pending list
+    # that every search would scan until the next VACUUM.
+    "CREATE INDEX IF NOT EXISTS catalog_search_word_trgm "
+    "ON catalog_search_word USING gin (word gin_trgm_ops) WITH (fastupdate = off)",
 ]
+# Adds the words of the books with the ids %s to catalog_search_word. Words are never removed:
+# a word no book has any more only widens a corrected query to nothing.
+SEARCH_WORDS_ADD_SQL = (
+    f"INSERT INTO catalog_search_word (word) SELECT DISTINCT unnest({BOOK_WORDS}) "
+    "FROM catalog_book WHERE id = ANY(%s) ON CONFLICT DO NOTHING"
+)
+# The known words closest to each typed word (ties included, at most 3), by trigram similarity
+# (pg_trgm.similarity_threshold, default 0.3, is the floor: "tolkein" is 0.33 similar to
+# "tolkien"). A known word is its own closest word, so correct words stay as typed.
+CLOSEST_WORDS_SQL = """
+    SELECT typed.position, closest.word
+    FROM unnest(%s::text[]) WITH ORDINALITY AS typed (word, position)
+    CROSS JOIN LATERAL (
+        SELECT word FROM (
+            SELECT word, rank() OVER (ORDER BY similarity(word, typed.word) DESC) AS closeness
+            FROM catalog_search_word
+            WHERE word %% typed.word
+        ) AS candidates
+        WHERE closeness = 1
+        ORDER BY word
+        LIMIT 3
+    ) AS closest
+"""
+MAX_CORRECTED_WORDS = 8
 
 
 def is_postgres():
@@ -81,6 +115,8 @@ def book_search_refresh(*, book_ids):
             )
         )
     )
+    with connection.cursor() as cursor:
+        cursor.execute(SEARCH_WORDS_ADD_SQL, [book_ids])
 
 
 def _isbn_candidate(text):
@@ -102,18 +138,39 @@ def book_search(queryset, text):
         return _fallback_search(queryset, text)
 
     query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-    lowered = text.lower()
-    return queryset.filter(
-        Q(search_vector=query)
-        | Q(title__trigram_word_similar=lowered)
-        | Q(authors_text__trigram_word_similar=lowered)
-    ).annotate(
-        relevance=SearchRank(F("search_vector"), query)
-        + Greatest(
-            TrigramWordSimilarity(lowered, "title"),
-            TrigramWordSimilarity(lowered, "authors_text"),
-        )
+    matches = queryset.filter(search_vector=query)
+    # Full-text matching is served by the GIN index alone. Text that finds nothing as typed is
+    # taken for a typo: its words are corrected against the known words (a table of thousands,
+    # not the books' titles, whose trigram matches must each be rechecked) and searched again.
+    if matches.exists():
+        return matches.annotate(relevance=SearchRank(F("search_vector"), query))
+    corrected = _spelling_corrected_query(text)
+    if corrected is None:
+        return matches.annotate(relevance=SearchRank(F("search_vector"), query))
+    return queryset.filter(search_vector=corrected).annotate(
+        relevance=SearchRank(F("search_vector"), corrected)
     )
+
+
+def _spelling_corrected_query(text):
+    """The full-text query for `text` with each word widened to the closest title and author
+    words: "hary poter" finds what (hary | harry) & (poter | potter) finds."""
+    typed = re.findall(r"\w+", text.lower())[:MAX_CORRECTED_WORDS]
+    if not typed:
+        return None
+    alternatives = {position: [word] for position, word in enumerate(typed, start=1)}
+    with connection.cursor() as cursor:
+        cursor.execute(CLOSEST_WORDS_SQL, [typed])
+        for position, word in cursor.fetchall():
+            if word not in alternatives[position]:
+                alternatives[position].append(word)
+    query = None
+    for words in alternatives.values():
+        either = functools.reduce(
+            operator.or_, (SearchQuery(word, config=SEARCH_CONFIG) for word in words)
+        )
+        query = either if query is None else query & either
+    return query
 
 
 def _fallback_search(queryset, text):

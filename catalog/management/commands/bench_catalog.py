@@ -17,7 +17,6 @@ from catalog.benchmark import (
     BenchDatabaseError,
 )
 from catalog.models import Book
-from catalog.search import WORD_SIMILARITY_THRESHOLD
 
 PASS, FAIL = "✓", "✗"
 NAIVE_REPEAT = 10
@@ -178,15 +177,8 @@ class Command(BaseCommand):
         write(f"  CPUs:        {os.cpu_count()}")
         write(
             f"  PostgreSQL:  {facts['version']}, database {database['NAME']} on "
-            f"{database['HOST'] or 'local socket'}:{database['PORT'] or 5432}, "
-            f"pg_trgm.word_similarity_threshold {facts['word_similarity_threshold']}"
+            f"{database['HOST'] or 'local socket'}:{database['PORT'] or 5432}"
         )
-        if float(facts["word_similarity_threshold"] or 0.6) != WORD_SIMILARITY_THRESHOLD:
-            write(
-                f"  WARNING:     catalog.search expects pg_trgm.word_similarity_threshold "
-                f"{WORD_SIMILARITY_THRESHOLD:g} (DATABASES OPTIONS); typo figures are not the "
-                "shop's"
-            )
         write(
             f"  Books:       {counts.total:,} ({counts.real:,} imported from goodbooks-10k + "
             f"{counts.generated:,} generated variants)"
