@@ -1,20 +1,59 @@
+import csv
+import io
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
 from django.db.models import F
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 
 from bookstore.errors import ApplicationError
 
 from . import inventory, services
+from .forms import BookImportForm, StockAdjustmentForm
+from .importer import books_import
 from .models import Author, Book, BookAuthor, Genre
 
+# Fewer copies available than this: time to reorder (the dashboard uses the same number).
 LOW_STOCK = 5
+# An intermediate page lists this many of the selected books; the action applies to all.
+BOOKS_LISTED = 100
+SKIPPED_ROWS_LISTED = 50
 
 
 class BookAuthorInline(admin.TabularInline):
+    """The book's authors in billing order. The links are part of the book, like its genres:
+    whoever may add or change books may edit them, without permissions of their own."""
+
     model = BookAuthor
     extra = 1
     autocomplete_fields = ["author"]
     fields = ["author", "position"]
+
+    def _has_book_permission(self, request, action):
+        codename = get_permission_codename(action, Book._meta)
+        return request.user.has_perm(f"{Book._meta.app_label}.{codename}")
+
+    def _may_edit_book(self, request, obj):
+        return self._has_book_permission(request, "add" if obj is None else "change")
+
+    def has_view_permission(self, request, obj=None):
+        return self._has_book_permission(request, "view") or self._may_edit_book(request, obj)
+
+    def has_add_permission(self, request, obj):
+        return self._may_edit_book(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_edit_book(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_edit_book(request, obj)
 
 
 class InStockFilter(admin.SimpleListFilter):
@@ -26,6 +65,7 @@ class InStockFilter(admin.SimpleListFilter):
             ("in", "In stock"),
             ("low", f"Low (fewer than {LOW_STOCK} available)"),
             ("out", "Out of stock"),
+            ("restock", f"To restock (fewer than {LOW_STOCK} available, none included)"),
         ]
 
     def queryset(self, request, queryset):
@@ -37,6 +77,8 @@ class InStockFilter(admin.SimpleListFilter):
             return queryset.filter(available__gt=0, available__lt=LOW_STOCK)
         if self.value() == "out":
             return queryset.filter(available__lte=0)
+        if self.value() == "restock":
+            return queryset.filter(available__lt=LOW_STOCK)
         return queryset
 
 
@@ -70,10 +112,13 @@ class BookAdmin(admin.ModelAdmin):
     list_editable = ["stock_quantity"]
     list_filter = ["is_active", InStockFilter, "genres", "language"]
     search_fields = ["title", "authors_text", "isbn13"]
+    search_help_text = "Title, author or ISBN-13."
     list_per_page = 50
     show_full_result_count = False
     inlines = [BookAuthorInline]
     filter_horizontal = ["genres"]
+    # Cover images are served over HTTPS; also Django 6's default for scheme-less URLs.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ["reserved_quantity", "authors_text", "source_id", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["title", "subtitle", "isbn13", "price", "is_active"]}),
@@ -95,11 +140,20 @@ class BookAdmin(admin.ModelAdmin):
         ),
         ("Record", {"fields": ["authors_text", "source_id", "created_at", "updated_at"]}),
     ]
+    actions = ["activate", "archive", "adjust_stock"]
+
+    def get_queryset(self, request):
+        # Available copies as a column, so the list can be sorted by it.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(available_copies=F("stock_quantity") - F("reserved_quantity"))
+        )
 
     def get_changelist_form(self, request, **kwargs):
         return BookChangeListForm
 
-    @admin.display(description="available")
+    @admin.display(description="available", ordering="available_copies")
     def available(self, book):
         return book.available_quantity
 
@@ -123,6 +177,143 @@ class BookAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         services.book_reindex(book_ids=[form.instance.pk])
+
+    # --- Actions ---------------------------------------------------------------------------
+
+    @admin.action(description="Put selected books on sale (activate)", permissions=["change"])
+    def activate(self, request, queryset):
+        self._set_active(request, queryset, active=True)
+
+    @admin.action(
+        description="Archive selected books (hide from customers)", permissions=["change"]
+    )
+    def archive(self, request, queryset):
+        self._set_active(request, queryset, active=False)
+
+    def _set_active(self, request, queryset, *, active):
+        # Only the flag changes (what the API's PATCH {"is_active": ...} sets; the search
+        # document does not depend on it): an archived book keeps its stock and its orders and
+        # stops being listed or orderable.
+        books = list(queryset.exclude(is_active=active).only("pk", "title"))
+        with transaction.atomic():
+            Book.objects.filter(pk__in=[book.pk for book in books]).update(
+                is_active=active, updated_at=timezone.now()
+            )
+            if books:
+                LogEntry.objects.log_actions(
+                    request.user.pk,
+                    books,
+                    CHANGE,
+                    change_message="Put on sale." if active else "Archived.",
+                )
+        verb = "Put on sale" if active else "Archived"
+        self.message_user(
+            request,
+            f"{verb}: {len(books)} book(s); {queryset.count() - len(books)} already were.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Adjust stock of selected books by a number", permissions=["change"])
+    def adjust_stock(self, request, queryset):
+        """An intermediate page asks for the change and a reason, then adds it to every selected
+        book in one all-or-nothing step (inventory.stock_adjust)."""
+        books = queryset.order_by("title", "pk")
+        form = StockAdjustmentForm(
+            request.POST if "apply_stock_adjustment" in request.POST else None, prefix="stock"
+        )
+        if form.is_bound and form.is_valid():
+            delta, note = form.cleaned_data["delta"], form.cleaned_data["note"]
+            changed = list(books.only("pk", "title"))
+            try:
+                with transaction.atomic():
+                    inventory.stock_adjust(book_ids=[book.pk for book in changed], delta=delta)
+                    LogEntry.objects.log_actions(
+                        request.user.pk, changed, CHANGE, change_message=f"Stock {delta:+d}: {note}"
+                    )
+            except ApplicationError as exc:
+                form.add_error("delta", f"Nothing was changed. {exc.detail}")
+            else:
+                self.message_user(
+                    request,
+                    f"Stock {delta:+d} for {len(changed)} book(s) ({note}).",
+                    messages.SUCCESS,
+                )
+                return None  # back to the change list
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Adjust stock",
+            "opts": self.opts,
+            "media": self.media + form.media,
+            "form": form,
+            "books": books[:BOOKS_LISTED],
+            "book_count": books.count(),
+            "book_ids": list(books.values_list("pk", flat=True)),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/catalog/book/adjust_stock.html", context)
+
+    # --- CSV import ------------------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="catalog_book_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def has_import_permission(self, request):
+        # An import both adds books and updates existing ones.
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "has_import_permission": self.has_import_permission(request),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def import_view(self, request):
+        """Upload a books CSV and run the same import as `manage.py import_books`."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        summary = None
+        if request.method == "POST":
+            form = BookImportForm(request.POST, request.FILES)
+        else:
+            form = BookImportForm()
+        if form.is_bound and form.is_valid():
+            try:
+                summary = books_import(
+                    rows_or_file=io.StringIO(form.cleaned_data["csv_file"], newline="")
+                )
+            except (ValueError, csv.Error) as error:
+                form.add_error("csv_file", f"The file cannot be imported: {error}")
+            else:
+                self.message_user(
+                    request,
+                    f"Imported {summary.rows_total} rows: {summary.created} created, "
+                    f"{summary.updated} updated, {summary.unchanged} unchanged, "
+                    f"{summary.skipped_total} skipped.",
+                    messages.SUCCESS,
+                )
+                form = BookImportForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import books from a CSV",
+            "opts": self.opts,
+            "media": self.media + form.media,
+            "form": form,
+            "summary": summary,
+            "skipped_reasons": summary.skipped.most_common() if summary else [],
+            "skipped_rows": summary.skipped_rows[:SKIPPED_ROWS_LISTED] if summary else [],
+            "changelist_url": reverse("admin:catalog_book_changelist"),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/catalog/book/import.html", context)
 
 
 @admin.register(Author)

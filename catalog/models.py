@@ -90,6 +90,12 @@ class Book(models.Model):
             ),
         ]
         indexes = [
+            # The customers' default list: active books, newest first, without sorting them all.
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=Q(is_active=True),
+                name="book_active_newest",
+            ),
             models.Index(fields=["price"]),
             models.Index(fields=["publication_year"]),
             models.Index(fields=["title"]),

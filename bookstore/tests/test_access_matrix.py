@@ -1,0 +1,238 @@
+"""Who may do what: every API route from the schema, as anonymous, customer A (the owner),
+customer B (another customer) and staff. The expected table lives here, so a new route without
+an entry fails `test_every_route_has_an_entry`.
+
+OK means the caller got past authentication and permission checks (a 2xx, or a business answer
+such as 400 validation or 409 conflict); 401/403/404 are the refusals.
+"""
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import User
+from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
+from bookstore.testing import ProblemCheckingAPIClient
+from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
+from orders import services as order_services
+from payments.tests.factories import payment_for_new_order
+
+pytestmark = pytest.mark.django_db
+
+OK = "ok"
+ROLES = ("anonymous", "customer_a", "customer_b", "staff")
+
+
+def public():
+    return dict.fromkeys(ROLES, OK)
+
+
+def staff_only(anonymous=401):
+    return {"anonymous": anonymous, "customer_a": 403, "customer_b": 403, "staff": OK}
+
+
+def users_only():
+    return {"anonymous": 401, "customer_a": OK, "customer_b": OK, "staff": OK}
+
+
+def owner_or_staff():
+    return {"anonymous": 401, "customer_a": OK, "customer_b": 404, "staff": OK}
+
+
+def owner_only():
+    return {"anonymous": 401, "customer_a": OK, "customer_b": 404, "staff": 404}
+
+
+def owner_or_staff_action_for_staff():
+    """Staff-only actions on a customer's object: B is refused before the object is looked up."""
+    return {"anonymous": 401, "customer_a": 403, "customer_b": 403, "staff": OK}
+
+
+EXPECTED = {
+    ("GET", "/api/health/"): public(),
+    ("POST", "/api/users/register/"): public(),
+    ("POST", "/api/users/login/"): public(),
+    ("POST", "/api/users/token/refresh/"): public(),
+    ("POST", "/api/users/logout/"): users_only(),
+    ("GET", "/api/users/me/"): users_only(),
+    ("PATCH", "/api/users/me/"): users_only(),
+    ("POST", "/api/users/me/password/"): users_only(),
+    ("GET", "/api/books/"): public(),
+    ("GET", "/api/books/{id}/"): public(),
+    ("POST", "/api/books/"): staff_only(),
+    ("PUT", "/api/books/{id}/"): staff_only(),
+    ("PATCH", "/api/books/{id}/"): staff_only(),
+    ("DELETE", "/api/books/{id}/"): staff_only(),
+    ("GET", "/api/authors/"): public(),
+    ("GET", "/api/authors/{id}/"): public(),
+    ("POST", "/api/authors/"): staff_only(),
+    ("PUT", "/api/authors/{id}/"): staff_only(),
+    ("PATCH", "/api/authors/{id}/"): staff_only(),
+    ("DELETE", "/api/authors/{id}/"): staff_only(),
+    ("GET", "/api/genres/"): public(),
+    ("GET", "/api/genres/{id}/"): public(),
+    ("POST", "/api/genres/"): staff_only(),
+    ("PUT", "/api/genres/{id}/"): staff_only(),
+    ("PATCH", "/api/genres/{id}/"): staff_only(),
+    ("DELETE", "/api/genres/{id}/"): staff_only(),
+    ("GET", "/api/orders/"): users_only(),
+    ("POST", "/api/orders/"): users_only(),
+    ("GET", "/api/orders/{id}/"): owner_or_staff(),
+    ("POST", "/api/orders/{id}/cancel/"): owner_or_staff(),
+    ("POST", "/api/orders/{id}/ship/"): owner_or_staff_action_for_staff(),
+    ("POST", "/api/orders/{id}/deliver/"): owner_or_staff_action_for_staff(),
+    ("GET", "/api/payments/"): users_only(),
+    ("POST", "/api/payments/"): {
+        "anonymous": 401,
+        "customer_a": OK,
+        "customer_b": 404,  # A's order
+        "staff": 404,  # staff pay only their own orders
+    },
+    ("GET", "/api/payments/{id}/"): owner_or_staff(),
+    ("POST", "/api/payments/{id}/confirm/"): owner_only(),
+    ("POST", "/api/payments/{id}/refund/"): owner_or_staff_action_for_staff(),
+}
+
+
+def schema_routes():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return {
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        for method in operations
+        if method in ("get", "post", "put", "patch", "delete")
+        and path.startswith("/api/")
+        and not path.startswith(("/api/schema", "/api/docs"))
+    }
+
+
+def test_every_route_has_an_entry():
+    assert schema_routes() == set(EXPECTED)
+
+
+@pytest.fixture
+def world(fake):
+    customer_a, customer_b, staff = UserFactory(), UserFactory(), StaffFactory()
+    book = BookFactory(authors=[AuthorFactory()], genres=[GenreFactory()], stock_quantity=50)
+    payment = payment_for_new_order(fake=fake, user=customer_a, book=book)
+    return {
+        "users": {"customer_a": customer_a, "customer_b": customer_b, "staff": staff},
+        "ids": {
+            "books": book.pk,
+            "authors": book.authors.first().pk,
+            "genres": book.genres.first().pk,
+            "orders": payment.order_id,
+            "payments": payment.pk,
+        },
+        "bodies": {
+            "/api/users/register/": {"email": "new@example.com", "password": "Sturdy-Paperback-42"},
+            "/api/users/login/": {"email": customer_a.email, "password": DEFAULT_PASSWORD},
+            "/api/users/token/refresh/": {"refresh": str(RefreshToken.for_user(customer_a))},
+            "/api/users/me/password/": {"current_password": "x", "new_password": "y"},
+            "/api/books/": {"title": "T", "authors": ["A"], "price": "1.00"},
+            "/api/authors/": {"name": "Someone"},
+            "/api/genres/": {"name": "Something"},
+            "/api/orders/": {"items": [{"book": book.pk, "quantity": 1}]},
+            "/api/payments/": {"order": payment.order_id},
+            "/api/payments/{id}/confirm/": {"payment_method": "pm_card"},
+        },
+    }
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    from payments.tests import fake_stripe
+
+    return fake_stripe.install(monkeypatch)
+
+
+def call(world, role, method, path):
+    client = ProblemCheckingAPIClient()
+    user = world["users"].get(role)
+    if user:
+        client.force_authenticate(user)
+    resource = path.split("/")[2]
+    url = path.replace("{id}", str(world["ids"].get(resource, 0)))
+    body = dict(world["bodies"].get(path, {}))
+    if path == "/api/users/logout/" and user:
+        body = {"refresh": str(RefreshToken.for_user(user))}
+    return getattr(client, method.lower())(url, body or None, format="json")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", sorted(EXPECTED), ids=lambda r: f"{r[0]} {r[1]}")
+def test_access(world, route, role):
+    method, path = route
+    expected = EXPECTED[route][role]
+    response = call(world, role, method, path)
+    if expected == OK:
+        assert response.status_code not in (401, 403, 404, 405), (
+            response.status_code,
+            response.content[:300],
+        )
+        assert response.status_code < 500
+    else:
+        assert response.status_code == expected, (response.status_code, response.content[:300])
+
+
+# --- Mass assignment -------------------------------------------------------------------------
+
+
+def test_register_cannot_make_staff(api_client):
+    api_client.post(
+        "/api/users/register/",
+        {
+            "email": "sneaky@example.com",
+            "password": "Sturdy-Paperback-42",
+            "is_staff": True,
+            "is_superuser": True,
+            "email_verified": True,
+        },
+    )
+    user = User.objects.get(email="sneaky@example.com")
+    assert (user.is_staff, user.is_superuser, user.email_verified) == (False, False, False)
+
+
+def test_order_fields_the_client_may_not_set(user_client):
+    book = BookFactory(stock_quantity=5)
+    other = UserFactory()
+    body = user_client.post(
+        "/api/orders/",
+        {
+            "items": [{"book": book.pk, "quantity": 1, "price": "0.01", "unit_price": "0.01"}],
+            "status": "paid",
+            "total": "0.01",
+            "subtotal": "0.01",
+            "discount_amount": "99",
+            "user": other.pk,
+            "paid_at": "2020-01-01T00:00:00Z",
+        },
+    ).json()
+    assert (body["status"], body["total"], body["discount_amount"]) == ("pending", "12.50", "0.00")
+    assert body["user"] == user_client.user.email and body["paid_at"] is None
+
+
+def test_payment_fields_the_client_may_not_set(fake, user_client):
+    order = order_services.order_place(
+        user=user_client.user, items=[{"book": BookFactory().pk, "quantity": 1}]
+    )
+    body = user_client.post(
+        "/api/payments/",
+        {"order": order.pk, "amount": "0.01", "status": "succeeded", "currency": "jpy"},
+    ).json()
+    assert (body["amount"], body["status"], body["currency"]) == (
+        "12.50",
+        "requires_payment",
+        "usd",
+    )
+
+
+def test_staff_cannot_write_reserved_stock_or_timestamps(staff_client):
+    book = BookFactory(stock_quantity=10, reserved_quantity=3)
+    staff_client.patch(
+        f"/api/books/{book.pk}/",
+        {"reserved_quantity": 0, "created_at": "2000-01-01T00:00:00Z", "id": 999},
+    )
+    book.refresh_from_db()
+    assert (book.pk, book.reserved_quantity) == (book.pk, 3)
+    assert book.created_at.year > 2000
