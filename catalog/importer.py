@@ -585,4 +585,4 @@ def _batches(items, size=CHUNK_ROWS):
 def _base_slug(name):
     # Room is left for a "-NN" suffix within the field's 255 characters.
     slug = slugify(name)[:240].strip("-")
-    return slug or "author-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+    return slug or "author-" + hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:8]
