@@ -45,3 +45,35 @@ def test_range_errors_have_their_own_code(api_client):
             "message": "published_after must not be greater than published_before.",
         }
     ]
+
+
+LONG = "9" * 10_000
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/books/{LONG}/",
+        f"/api/authors/{'x' * 10_000}/",
+        f"/api/orders/{LONG}/",
+        f"/api/payments/{LONG}/",
+        "/api/books/-1/",
+        "/api/books/1e5/",
+    ],
+)
+def test_long_or_odd_ids_in_the_path_are_404(staff_client, path):
+    response = staff_client.get(path)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/books/1%00/", "/api/orders/%00/", "/api/books/?q=%00"])
+def test_nul_bytes_in_the_path_are_400(staff_client, path):
+    assert staff_client.get(path).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "query",
+    [f"search={'a' * 10_000}", f"ordering={'x' * 10_000}", f"page={LONG}", f"in_stock={LONG}"],
+)
+def test_very_long_query_values_are_400_not_500(api_client, query):
+    assert api_client.get(f"/api/books/?{query}").status_code == 400
