@@ -1,5 +1,7 @@
 """Reusable DRF permissions. Object ownership is read from `obj.user` (or `owner_field`)."""
 
+from operator import attrgetter
+
 from rest_framework import permissions
 
 
@@ -24,11 +26,10 @@ class IsStaffOrReadOnly(permissions.BasePermission):
 class IsOwnerOrStaff(permissions.BasePermission):
     """Authenticated users reach their own objects; staff reach everyone's.
 
-    Views should also scope their queryset to the owner so that another user's object is a 404,
-    never a 403 that reveals it exists; this class is the second line of defence.
+    The owner's id is read from the object at the view's `owner_id_attribute` (a dotted path,
+    default "user_id"). Views also scope their queryset to the owner, so that another user's
+    object is a 404, never a 403 that reveals it exists; this class is the second line of defence.
     """
-
-    owner_field = "user"
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated)
@@ -36,4 +37,5 @@ class IsOwnerOrStaff(permissions.BasePermission):
     def has_object_permission(self, request, view, obj):
         if request.user.is_staff:
             return True
-        return getattr(obj, f"{self.owner_field}_id", None) == request.user.pk
+        path = getattr(view, "owner_id_attribute", "user_id")
+        return attrgetter(path)(obj) == request.user.pk

@@ -1,10 +1,9 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from bookstore.permissions import IsStaff
+from bookstore.permissions import IsOwnerOrStaff, IsStaff
 
 from . import services
 from .filters import OrderFilter
@@ -36,7 +35,8 @@ class OrderViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = OrderSerializer
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsOwnerOrStaff]
+    owner_id_attribute = "user_id"
     filterset_class = OrderFilter
 
     def get_queryset(self):

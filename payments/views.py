@@ -8,12 +8,11 @@ from djstripe.views import ProcessWebhookView
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from bookstore.errors import ApplicationError
 from bookstore.exceptions import problem_json_response
-from bookstore.permissions import IsStaff
+from bookstore.permissions import IsOwnerOrStaff, IsStaff
 from orders.idempotency import idempotent
 from orders.models import Order
 from orders.views import IDEMPOTENCY_PARAMETER
@@ -45,7 +44,8 @@ class PaymentViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = PaymentSerializer
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsOwnerOrStaff]
+    owner_id_attribute = "order.user_id"
     filterset_fields = ["status", "order"]
 
     def get_queryset(self):
