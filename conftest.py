@@ -1,6 +1,9 @@
+import shutil
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 
 from bookstore.testing import ProblemCheckingAPIClient
 
@@ -70,3 +73,39 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         install_postgres_search()
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    """A page in headless Chromium (the system's; skipped when it or Playwright is missing)."""
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the test
+    # makes meanwhile are ordinary blocking calls, which Django would otherwise refuse.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no system chromium (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(15_000)
+            yield page
+        finally:
+            # The test's ORM calls ran while Playwright's loop was running, on a connection of
+            # their own; left open, it keeps PostgreSQL from dropping the test database.
+            connections.close_all()
+            browser.close()

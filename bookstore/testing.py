@@ -1,8 +1,13 @@
 """Test helpers shared by every app's tests."""
 
+from pathlib import Path
+
 from rest_framework.test import APIClient
 
 from bookstore.exceptions import PROBLEM_CONTENT_TYPE
+
+# Screenshots and other files tests leave for people to look at (gitignored).
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 def assert_problem(response, status, code=None):

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from bookstore import dashboard
 from payments import urls as payments_urls
 
 from .views import HealthView
@@ -10,6 +11,7 @@ from .views import HealthView
 admin.site.site_header = f"{settings.SHOP_NAME} back office"
 admin.site.site_title = settings.SHOP_NAME
 admin.site.index_title = "Run the shop"
+dashboard.install(admin.site)
 
 urlpatterns = [
     re_path(r"^api/health/?$", HealthView.as_view(), name="health"),

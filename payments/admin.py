@@ -1,16 +1,57 @@
+"""Payments in the back office: a read-only history (Stripe holds the money; our rows record
+what it said), the order page's payments section and its "Refund" action.
+
+Orders never import payments (DESIGN.md), so the payments side is added to the order admin
+here: the registered OrderAdmin is replaced by a subclass with a payments inline and the refund
+action, which goes through the same confirmation page as the other order actions.
+"""
+
 from django.conf import settings
-from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from bookstore.errors import ApplicationError
+from orders.admin import OrderAction, OrderAdmin, refusal_unless_it_may_become
+from orders.models import Order, OrderStatus
 
 from . import services
-from .models import Payment, Refund, StripeCustomer
+from .models import Payment, PaymentStatus, Refund, StripeCustomer
+
+# A payment with money we can still send back.
+REFUNDABLE_STATUSES = [PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED]
 
 
 def stripe_dashboard_url(path):
     mode = "" if settings.STRIPE_LIVE_MODE else "test/"
     return f"https://dashboard.stripe.com/{mode}{path}"
+
+
+def stripe_link(path, stripe_id):
+    if not stripe_id:
+        return "-"
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener">{}</a>', stripe_dashboard_url(path), stripe_id
+    )
+
+
+def payment_stripe_link(payment):
+    return stripe_link(
+        f"payments/{payment.stripe_payment_intent_id}", payment.stripe_payment_intent_id
+    )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record of what Stripe told us: viewable, never edited, added or deleted here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class RefundInline(admin.TabularInline):
@@ -31,12 +72,16 @@ class RefundInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "order",
+        "customer",
         "status",
         "amount",
         "amount_refunded",
@@ -46,61 +91,44 @@ class PaymentAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "created_at"]
     search_fields = ["stripe_payment_intent_id", "order__number", "order__user__email"]
-    list_select_related = ["order"]
+    search_help_text = "PaymentIntent id (pi_...), order number or customer email."
+    list_select_related = ["order__user"]
+    show_full_result_count = False
     inlines = [RefundInline]
-    readonly_fields = [
+    fields = [
         "order",
-        "token",
         "status",
         "amount",
         "currency",
         "amount_refunded",
         "stripe_link",
-        "stripe_customer_id",
-        "payment_intent",
+        "stripe_customer_link",
         "last_error_code",
         "last_error_message",
         "created_at",
         "updated_at",
     ]
-    exclude = [
-        "stripe_payment_intent_id",
-        "stripe_client_secret",
-        "stripe_setup_intent_id",
-        "stripe_setup_client_secret",
-    ]
-    actions = ["refund_in_full"]
+    readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    @admin.display(description="customer", ordering="order__user__email")
+    def customer(self, payment):
+        return payment.order.user.email
 
     @admin.display(description="Stripe")
     def stripe_link(self, payment):
-        return format_html(
-            '<a href="{}" target="_blank" rel="noopener">{}</a>',
-            stripe_dashboard_url(f"payments/{payment.stripe_payment_intent_id}"),
-            payment.stripe_payment_intent_id,
-        )
+        return payment_stripe_link(payment)
 
-    @admin.action(description="Refund selected payments in full", permissions=["change"])
-    def refund_in_full(self, request, queryset):
-        for payment in queryset:
-            try:
-                services.payment_refund(payment=payment, actor=request.user)
-            except ApplicationError as exc:
-                self.message_user(request, f"Payment {payment.pk}: {exc.detail}", messages.ERROR)
-            else:
-                self.message_user(request, f"Payment {payment.pk} refunded.", messages.SUCCESS)
+    @admin.display(description="Stripe customer")
+    def stripe_customer_link(self, payment):
+        return stripe_link(f"customers/{payment.stripe_customer_id}", payment.stripe_customer_id)
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdmin):
     list_display = [
         "stripe_refund_id",
         "payment",
+        "order_number",
         "amount",
         "status",
         "automatic",
@@ -109,17 +137,129 @@ class RefundAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "automatic"]
     search_fields = ["stripe_refund_id", "payment__order__number"]
+    list_select_related = ["payment__order", "created_by"]
     readonly_fields = [field.name for field in Refund._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    @admin.display(description="order", ordering="payment__order__number")
+    def order_number(self, refund):
+        return refund.payment.order.number
 
 
 @admin.register(StripeCustomer)
-class StripeCustomerAdmin(admin.ModelAdmin):
-    list_display = ["user", "stripe_id", "created_at"]
+class StripeCustomerAdmin(ReadOnlyAdmin):
+    list_display = ["user", "stripe_link", "created_at"]
     search_fields = ["user__email", "stripe_id"]
-    readonly_fields = ["user", "stripe_id", "created_at"]
+    list_select_related = ["user"]
+    fields = ["user", "stripe_link", "created_at"]
+    readonly_fields = fields
+
+    @admin.display(description="Stripe customer")
+    def stripe_link(self, customer):
+        return stripe_link(f"customers/{customer.stripe_id}", customer.stripe_id)
+
+
+# --- The order page: its payments and the refund action ----------------------------------
+
+
+class OrderPaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = [
+        "created_at",
+        "status",
+        "amount",
+        "amount_refunded",
+        "currency",
+        "stripe_link",
+        "refunds_made",
+        "last_error_message",
+    ]
+    readonly_fields = fields
+    verbose_name_plural = "payments and refunds"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("refunds")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Stripe")
+    def stripe_link(self, payment):
+        return payment_stripe_link(payment)
+
+    @admin.display(description="refunds")
+    def refunds_made(self, payment):
+        refunds = payment.refunds.all()
+        if not refunds:
+            return "-"
+        return format_html_join(
+            ", ",
+            '<a href="{}">{} {}</a> ({})',
+            (
+                (
+                    reverse("admin:payments_refund_change", args=[refund.pk]),
+                    refund.amount,
+                    payment.currency.upper(),
+                    refund.status,
+                )
+                for refund in refunds
+            ),
+        )
+
+
+def refundable_payment(order):
+    """The order's captured payment that still has money to give back (normally its one
+    payment; a second one that arrived for a paid order was refunded automatically)."""
+    return next(
+        (payment for payment in order.payments.all() if payment.status in REFUNDABLE_STATUSES),
+        None,
+    )
+
+
+def refund_refusal(order):
+    refusal = refusal_unless_it_may_become(OrderStatus.REFUNDED)(order)
+    if refusal:
+        return refusal
+    if refundable_payment(order) is None:
+        return "it has no captured payment to refund"
+    return ""
+
+
+def order_refund_in_full(*, order, actor):
+    payment = refundable_payment(order)
+    if payment is None:
+        raise ApplicationError(
+            "invalid_status_transition", f"Order {order.number} has no captured payment to refund."
+        )
+    return services.payment_refund(payment=payment, actor=actor)
+
+
+REFUND = OrderAction(
+    name="action_order_refund",
+    label="Refund",
+    description="Refund selected orders in full",
+    question="Refund these orders in full?",
+    consequence=(
+        "Each order's payment is refunded in full through Stripe and the customer is emailed. "
+        "Copies of orders not yet shipped go back on hand."
+    ),
+    button="Yes, refund them",
+    done="Refunded",
+    perform=order_refund_in_full,
+    refusal=refund_refusal,
+    prefetch=("payments",),
+)
+
+
+class OrderWithPaymentsAdmin(OrderAdmin):
+    inlines = [*OrderAdmin.inlines, OrderPaymentInline]
+    actions = [*OrderAdmin.actions, REFUND.admin_action()]
+
+
+admin.site.unregister(Order)
+admin.site.register(Order, OrderWithPaymentsAdmin)

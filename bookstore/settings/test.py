@@ -1,5 +1,7 @@
 """Test runs: fast hashing, captured email, and no .env surprises beyond DATABASE_URL/REDIS_URL."""
 
+import os
+
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -21,4 +23,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not memory: the payment tests run a live server that receives webhooks from the
     # local Stripe server on other threads, each with its own connection.
     (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}  # noqa: F405
+    # One file per test run, so that two runs on one machine never share it.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(BASE_DIR / "var" / f"test-db-{os.getpid()}.sqlite3")  # noqa: F405
+    }

@@ -4,14 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0004_search_words'),
+        ("catalog", "0004_search_words"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='book',
-            index=models.Index(condition=models.Q(('is_active', True)), fields=['-created_at', '-id'], name='book_active_newest'),
+            model_name="book",
+            index=models.Index(
+                condition=models.Q(("is_active", True)),
+                fields=["-created_at", "-id"],
+                name="book_active_newest",
+            ),
         ),
     ]

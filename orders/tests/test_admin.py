@@ -39,7 +39,8 @@ def test_ship_action_goes_through_the_service(admin_client):
     order = paid_order(BookFactory())
     response = admin_client.post(
         "/admin/orders/order/",
-        {"action": "action_order_ship", "_selected_action": [order.pk]},
+        # The confirmation page's answer: the action runs only once it is confirmed.
+        {"action": "action_order_ship", "_selected_action": [order.pk], "confirmed": "yes"},
         follow=True,
     )
     assert response.status_code == 200
@@ -54,7 +55,11 @@ def test_cancel_action_releases_stock_and_refuses_paid_orders(admin_client):
     paid = paid_order(book)
     response = admin_client.post(
         "/admin/orders/order/",
-        {"action": "action_order_cancel", "_selected_action": [pending.pk, paid.pk]},
+        {
+            "action": "action_order_cancel",
+            "_selected_action": [pending.pk, paid.pk],
+            "confirmed": "yes",
+        },
         follow=True,
     )
     assert paid.number in response.content.decode()  # the refusal is reported

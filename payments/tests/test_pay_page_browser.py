@@ -1,45 +1,13 @@
 """The hosted pay page in a real (headless) Chromium, against the local Stripe server."""
 
-import shutil
-from pathlib import Path
-
 import pytest
 
+from bookstore.testing import ARTIFACTS
 from catalog.tests.factories import BookFactory
 from orders.models import Order
 from payments.tests.test_localstripe import buyer_with_order, wait_for, webhook_received
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the test
-    # makes meanwhile are ordinary blocking calls, which Django would otherwise refuse.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no system chromium (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
 
 
 def test_customer_pays_on_the_hosted_page(shop, browser_page):
