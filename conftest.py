@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
-from django.db import connection, connections
+from django.db import connections
 
 from bookstore.testing import ProblemCheckingAPIClient
 
@@ -62,8 +62,36 @@ def staff_client(staff_user):
 
 
 @pytest.fixture
-def is_postgres():
-    return connection.vendor == "postgresql"
+def manager(db):
+    """A member of staff in the "Store managers" group (which migrations create; tests build
+    their tables without migrations, so the group is synced here)."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import STORE_MANAGERS_GROUP, store_managers_sync
+    from accounts.tests.factories import StaffFactory
+
+    store_managers_sync(apps)
+    user = StaffFactory(email="manager@example.com")
+    user.groups.add(Group.objects.get(name=STORE_MANAGERS_GROUP))
+    return user
+
+
+@pytest.fixture
+def manager_client(manager):
+    """The Django test client, logged in to the admin as a store manager."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(manager)
+    return client
+
+
+@pytest.fixture
+def manager_api(manager):
+    client = ProblemCheckingAPIClient()
+    client.force_authenticate(manager)
+    return client
 
 
 @pytest.fixture(scope="session")

@@ -4,14 +4,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import STORE_MANAGERS_GROUP, store_managers_sync
 from accounts.tests.factories import StaffFactory, UserFactory
 from bookstore.dashboard import dashboard_figures
 from catalog.tests.factories import BookFactory
@@ -21,21 +19,6 @@ from payments.models import Payment, PaymentStatus
 from payments.tests.factories import payment_for_new_order
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def manager():
-    store_managers_sync(apps)
-    user = StaffFactory(email="manager@example.com")
-    user.groups.add(Group.objects.get(name=STORE_MANAGERS_GROUP))
-    return user
-
-
-@pytest.fixture
-def manager_client(manager):
-    client = Client()
-    client.force_login(manager)
-    return client
 
 
 def place(*, quantity=1, price="12.50"):

@@ -2,13 +2,12 @@
 adjustment through `inventory.stock_adjust`, and the CSV import through `books_import`."""
 
 import pytest
-from django.apps import apps
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from accounts.roles import STORE_MANAGERS_GROUP, store_managers_sync
+from accounts.roles import STORE_MANAGERS_GROUP
 from accounts.tests.factories import StaffFactory, UserFactory
 from catalog.models import Book
 from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
@@ -18,21 +17,6 @@ from orders import services as order_services
 pytestmark = pytest.mark.django_db
 
 BOOKS = "/admin/catalog/book/"
-
-
-@pytest.fixture
-def manager():
-    store_managers_sync(apps)
-    user = StaffFactory(email="manager@example.com")
-    user.groups.add(Group.objects.get(name=STORE_MANAGERS_GROUP))
-    return user
-
-
-@pytest.fixture
-def manager_client(manager):
-    client = Client()
-    client.force_login(manager)
-    return client
 
 
 def client_for(user):

@@ -4,15 +4,12 @@ behind their confirmation page (same effects as the API), and the change list's 
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from accounts.roles import STORE_MANAGERS_GROUP, store_managers_sync
 from accounts.tests.factories import StaffFactory, UserFactory
-from bookstore.testing import ProblemCheckingAPIClient
 from catalog.tests.factories import BookFactory
 from orders import services
 from orders.models import Order, OrderEvent, OrderStatus, OutboxEmail
@@ -22,28 +19,6 @@ from orders.tests.helpers import assert_stock_invariant
 pytestmark = pytest.mark.django_db
 
 ORDERS = "/admin/orders/order/"
-
-
-@pytest.fixture
-def manager():
-    store_managers_sync(apps)
-    user = StaffFactory(email="manager@example.com")
-    user.groups.add(Group.objects.get(name=STORE_MANAGERS_GROUP))
-    return user
-
-
-@pytest.fixture
-def manager_client(manager):
-    client = Client()
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
-def manager_api(manager):
-    client = ProblemCheckingAPIClient()
-    client.force_authenticate(manager)
-    return client
 
 
 def client_for(user):

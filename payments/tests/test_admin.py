@@ -2,14 +2,10 @@
 payments section, and the order "Refund" action (same effects as the API's refund)."""
 
 import pytest
-from django.apps import apps
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.test import Client
 
-from accounts.roles import STORE_MANAGERS_GROUP, store_managers_sync
-from accounts.tests.factories import StaffFactory, UserFactory
-from bookstore.testing import ProblemCheckingAPIClient
+from accounts.tests.factories import UserFactory
 from catalog.tests.factories import BookFactory
 from orders import services as order_services
 from orders.models import Order, OrderEvent, OrderStatus, OutboxEmail
@@ -21,28 +17,6 @@ pytestmark = pytest.mark.django_db
 
 ORDERS = "/admin/orders/order/"
 PAYMENTS = "/admin/payments/payment/"
-
-
-@pytest.fixture
-def manager():
-    store_managers_sync(apps)
-    user = StaffFactory(email="manager@example.com")
-    user.groups.add(Group.objects.get(name=STORE_MANAGERS_GROUP))
-    return user
-
-
-@pytest.fixture
-def manager_client(manager):
-    client = Client()
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
-def manager_api(manager):
-    client = ProblemCheckingAPIClient()
-    client.force_authenticate(manager)
-    return client
 
 
 def paid_payment(fake, **kwargs):
