@@ -62,6 +62,18 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bookstore_bench
 
 bench: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_catalog $(BENCH_ARGS)
+	@$(MAKE) --no-print-directory bench-http
+
+# The HTTP figures on the same database (benchmarks/http_bench.py, about 2 minutes): gunicorn with
+# production settings and a local Stripe server, loaded by wrk over loopback. wrk comes from
+# Debian's packages, installed here when missing.
+.PHONY: bench-http
+bench-http: install
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "Installing wrk (Debian package)..."; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m benchmarks.http_bench $(BENCH_HTTP_ARGS)
 
 ci:
 	bash .ci/run
