@@ -5,7 +5,7 @@ from rest_framework.response import Response
 
 from bookstore.permissions import IsStaffOrReadOnly
 
-from . import services
+from . import caching, services
 from .filters import BookFilter
 from .models import Book
 from .serializers import (
@@ -32,6 +32,25 @@ def _is_staff(request):
 class BookViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     filterset_class = BookFilter
+
+    # Anonymous reads are the same for everyone: served from a one-second cache.
+    def list(self, request, *args, **kwargs):
+        if caching.is_anonymous_read(request):
+            return self._cached(super().list, request, *args, **kwargs)
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        if caching.is_anonymous_read(request):
+            return self._cached(super().retrieve, request, *args, **kwargs)
+        return super().retrieve(request, *args, **kwargs)
+
+    def _cached(self, action, request, *args, **kwargs):
+        def rendered():
+            # What dispatch() would do with the response, done now: the cache keeps the bytes.
+            response = self.finalize_response(request, action(request, *args, **kwargs))
+            return response.render()
+
+        return caching.anonymous_read(request, rendered)
 
     def get_queryset(self):
         books = Book.objects.with_relations()

@@ -97,6 +97,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# --- Catalogue ------------------------------------------------------------------------------
+# Anonymous GET /api/books/ and /api/books/{id}/ are served from the cache for up to this many
+# seconds, so a stock change shows within that time (0 turns it off); see catalog/caching.py.
+CATALOGUE_CACHE_SECONDS = env_int("CATALOGUE_CACHE_SECONDS", 1)
+
 # --- Accounts -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
