@@ -11,7 +11,6 @@ from django.db import models, transaction
 from django.db.models import F
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 
 from bookstore.errors import ApplicationError
 
@@ -191,13 +190,9 @@ class BookAdmin(admin.ModelAdmin):
         self._set_active(request, queryset, active=False)
 
     def _set_active(self, request, queryset, *, active):
-        # Only the flag changes (what the API's PATCH {"is_active": ...} sets; the search
-        # document does not depend on it): an archived book keeps its stock and its orders and
-        # stops being listed or orderable.
-        books = list(queryset.exclude(is_active=active).only("pk", "title"))
         with transaction.atomic():
-            Book.objects.filter(pk__in=[book.pk for book in books]).update(
-                is_active=active, updated_at=timezone.now()
+            books = services.books_set_active(
+                book_ids=list(queryset.values_list("pk", flat=True)), active=active
             )
             if books:
                 LogEntry.objects.log_actions(

@@ -1,5 +1,6 @@
 from django.db import transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 from django.utils.text import slugify
 
 from bookstore.errors import ApplicationError
@@ -106,6 +107,17 @@ def book_update(*, book, authors=None, genres=None, stock_quantity=None, **field
         ).stock_quantity
     book_search_refresh(book_ids=[book.pk])
     return book
+
+
+@transaction.atomic
+def books_set_active(*, book_ids, active):
+    """Put books on sale or archive them. Only the flag changes: an archived book keeps its
+    stock and its orders, and stops being listed or orderable. Returns the books that changed."""
+    books = list(Book.objects.filter(pk__in=book_ids).exclude(is_active=active).only("pk", "title"))
+    Book.objects.filter(pk__in=[book.pk for book in books]).update(
+        is_active=active, updated_at=timezone.now()
+    )
+    return books
 
 
 @transaction.atomic

@@ -21,26 +21,34 @@ def _pay_link(order):
     return settings.SITE_URL + reverse("pay-order", args=[order.payment_token])
 
 
-def order_placed(*, order, event):
+def _to_customer(kind, *, order, dedupe_key, event=None, **extra):
     email_queue(
-        kind="order_placed",
+        kind=kind,
         to=order.user.email,
-        dedupe_key=f"order-event-{event.pk}",
+        dedupe_key=dedupe_key,
         order=order,
         order_event=event,
-        context=_context(order, pay_link=_pay_link(order)),
+        context=_context(order, **extra),
+    )
+
+
+def order_placed(*, order, event):
+    _to_customer(
+        "order_placed",
+        order=order,
+        event=event,
+        dedupe_key=f"order-event-{event.pk}",
+        pay_link=_pay_link(order),
     )
 
 
 def order_paid(*, order, event, reference):
-    context = _context(order, reference=reference)
-    email_queue(
-        kind="order_paid",
-        to=order.user.email,
-        dedupe_key=f"order-event-{event.pk}",
+    _to_customer(
+        "order_paid",
         order=order,
-        order_event=event,
-        context=context,
+        event=event,
+        dedupe_key=f"order-event-{event.pk}",
+        reference=reference,
     )
     email_queue(
         kind="staff_order_paid",
@@ -48,48 +56,40 @@ def order_paid(*, order, event, reference):
         dedupe_key=f"staff-order-event-{event.pk}",
         order=order,
         order_event=event,
-        context=context,
+        context=_context(order, reference=reference),
     )
 
 
 def order_shipped(*, order, event):
-    email_queue(
-        kind="order_shipped",
-        to=order.user.email,
-        dedupe_key=f"order-event-{event.pk}",
-        order=order,
-        order_event=event,
-        context=_context(order),
-    )
+    _to_customer("order_shipped", order=order, event=event, dedupe_key=f"order-event-{event.pk}")
 
 
 def order_closed(*, order, event):
     """Cancelled or expired while pending: nothing was charged, the books went back."""
-    email_queue(
-        kind="order_closed",
-        to=order.user.email,
-        dedupe_key=f"order-event-{event.pk}",
+    _to_customer(
+        "order_closed",
         order=order,
-        order_event=event,
-        context=_context(order, expired=event.to_status == "expired"),
+        event=event,
+        dedupe_key=f"order-event-{event.pk}",
+        expired=event.to_status == "expired",
     )
 
 
 def payment_failed(*, order, attempt_key, reason):
-    email_queue(
-        kind="payment_failed",
-        to=order.user.email,
-        dedupe_key=f"payment-failed-{attempt_key}",
+    _to_customer(
+        "payment_failed",
         order=order,
-        context=_context(order, reason=reason, pay_link=_pay_link(order)),
+        dedupe_key=f"payment-failed-{attempt_key}",
+        reason=reason,
+        pay_link=_pay_link(order),
     )
 
 
 def refund_issued(*, order, refund_key, amount, automatic):
-    email_queue(
-        kind="refund_issued",
-        to=order.user.email,
-        dedupe_key=f"refund-{refund_key}",
+    _to_customer(
+        "refund_issued",
         order=order,
-        context=_context(order, amount=amount, automatic=automatic),
+        dedupe_key=f"refund-{refund_key}",
+        amount=amount,
+        automatic=automatic,
     )

@@ -270,46 +270,36 @@ def _refund(payment, *, amount, automatic=False, actor=None, reason=""):
         automatic=automatic,
         created_by=actor,
     )
-    _add_refunded(payment, amount, actor=actor, settle_order=not automatic)
-    _notify_refund(payment, refund)
+    _record_refund(payment, refund, actor=actor, settle_order=not automatic)
     return refund
-
-
-def _notify_refund(payment, refund):
-    notifications.refund_issued(
-        order=Order.objects.get(pk=payment.order_id),
-        refund_key=refund.stripe_refund_id,
-        amount=refund.amount,
-        automatic=refund.automatic,
-    )
 
 
 def _refund_status(stripe_status):
     return stripe_status if stripe_status in Refund.Status.values else Refund.Status.PENDING
 
 
-def _add_refunded(payment, amount, *, actor=None, settle_order=True):
-    payment.amount_refunded += amount
+def _record_refund(payment, refund, *, actor=None, settle_order=True):
+    """Count a refund on its (locked) payment, refund the order once all the money went back,
+    and email the customer."""
+    payment.amount_refunded += refund.amount
     fully = payment.amount_refunded >= payment.amount
     payment.status = PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED
     payment.save(update_fields=["amount_refunded", "status", "updated_at"])
     order = Order.objects.get(pk=payment.order_id)
-    if (
-        fully
-        and settle_order
-        and order.status
-        in (
-            OrderStatus.PAID,
-            OrderStatus.SHIPPED,
-            OrderStatus.DELIVERED,
-        )
-    ):
+    settled_statuses = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+    if fully and settle_order and order.status in settled_statuses:
         order_services.order_refund(
             order_id=order.pk,
             actor=actor,
             actor_label=None if actor else STRIPE,
             note=f"Refunded {payment.amount_refunded} {payment.currency.upper()}",
         )
+    notifications.refund_issued(
+        order=order,
+        refund_key=refund.stripe_refund_id,
+        amount=refund.amount,
+        automatic=refund.automatic,
+    )
 
 
 @transaction.atomic
@@ -359,8 +349,7 @@ def refund_apply(*, refund):
         status=_refund_status(refund.get("status")),
         reason="Refunded at Stripe",
     )
-    _add_refunded(payment, amount)
-    _notify_refund(payment, ours)
+    _record_refund(payment, ours)
     return ours
 
 

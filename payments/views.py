@@ -140,8 +140,7 @@ def pay_page_confirm(request, token):
             payment=payment, payment_method=serializer.validated_data["payment_method"]
         )
     except ApplicationError as exc:
-        response = problem_json_response(exc.code, exc.detail)
-        return response
+        return problem_json_response(exc.code, exc.detail)
     return JsonResponse(
         {
             "status": payment.status,
