@@ -1,5 +1,9 @@
+from django.core.paginator import Page
+from django.db.models import Count, Window
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
+
+TOTAL_ANNOTATION = "page_total_count"
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -7,19 +11,45 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     A page past the last one is an empty page (the count still tells the total); a `page` that is
     not a positive whole number is a 400.
+
+    The total normally costs a COUNT query of its own. A subclass whose `counts_in_page_query`
+    says so counts in the query that picks the page instead (`COUNT(*) OVER ()`): right for
+    querysets whose ordering makes the database visit every matching row anyway (a relevance
+    sort), where the count is then nearly free; wrong for one an index walks in order and stops
+    after a page. That query selects only the ids, so the database sorts narrow rows, not whole
+    books; the page's rows are then read by id.
     """
 
     page_size_query_param = "page_size"
     max_page_size = 100
 
+    def counts_in_page_query(self, queryset):
+        return False
+
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         page_size = self.get_page_size(request)
-        paginator = self.django_paginator_class(queryset, page_size)
         raw = request.query_params.get(self.page_query_param, "1")
         if not (raw.isdigit() and len(raw) <= 9 and int(raw) >= 1):
             raise ValidationError({"page": ["A page number is a whole number from 1."]})
         number = int(raw)
+        paginator = self.django_paginator_class(queryset, page_size)
+        if self.counts_in_page_query(queryset) and not queryset.query.distinct:
+            offset = (number - 1) * page_size
+            counted_ids = list(
+                queryset.annotate(**{TOTAL_ANNOTATION: Window(Count("pk"))}).values_list(
+                    "pk", TOTAL_ANNOTATION
+                )[offset : offset + page_size]
+            )
+            if counted_ids:
+                rows_by_id = queryset.in_bulk([pk for pk, _ in counted_ids])
+                # A row gone since the first query (deleted, or changed to match no more) is left
+                # out rather than shown stale.
+                rows = [rows_by_id[pk] for pk, _ in counted_ids if pk in rows_by_id]
+                # The paginator's count is a cached property: given, it runs no COUNT query.
+                paginator.count = counted_ids[0][1]
+                self.page = Page(rows, number, paginator)
+                return rows
         self.page = paginator.page(min(number, paginator.num_pages))
         if number > paginator.num_pages:
             return []

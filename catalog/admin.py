@@ -317,9 +317,31 @@ class AuthorAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
+    def save_model(self, request, obj, form, change):
+        # Books carry their authors' names and slugs (for search and the API): renew them.
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change:
+                services.book_reindex(book_ids=obj.book_links.values_list("book_id", flat=True))
+
 
 @admin.register(Genre)
 class GenreAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj, form, change):
+        # Books carry their genres' names and slugs (for search and the API): renew them.
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change:
+                services.book_reindex(book_ids=obj.books.values_list("pk", flat=True))
+
+    def delete_model(self, request, obj):
+        services.genre_delete(genre=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for genre in queryset:
+                services.genre_delete(genre=genre)

@@ -85,6 +85,7 @@ BIBLIOGRAPHIC_FIELDS = [
     "ratings_count",
     "cover_image_url",
     "authors_text",
+    "author_list",
 ]
 
 SMALLINT_RANGE = range(-32768, 32768)  # Book.publication_year is a SmallIntegerField
@@ -423,21 +424,20 @@ class _ImportRun:
         books, author_lists = [], []
         for row in new_rows:
             authors = [authors_by_key[name.casefold()] for name in row.author_names]
-            books.append(
-                Book(
-                    title=row.title,
-                    isbn13=row.isbn13,
-                    source_id=row.source_id,
-                    publication_year=row.publication_year,
-                    language=row.language,
-                    average_rating=row.average_rating,
-                    ratings_count=row.ratings_count,
-                    cover_image_url=row.cover_image_url,
-                    authors_text=_authors_text(authors),
-                    price=derived_price(source_id=row.source_id),
-                    stock_quantity=derived_stock(source_id=row.source_id),
-                )
+            book = Book(
+                title=row.title,
+                isbn13=row.isbn13,
+                source_id=row.source_id,
+                publication_year=row.publication_year,
+                language=row.language,
+                average_rating=row.average_rating,
+                ratings_count=row.ratings_count,
+                cover_image_url=row.cover_image_url,
+                price=derived_price(source_id=row.source_id),
+                stock_quantity=derived_stock(source_id=row.source_id),
             )
+            book.set_authors_columns(authors)
+            books.append(book)
             author_lists.append(authors)
         # Both supported databases (SQLite 3.35+, PostgreSQL) return the new primary keys.
         Book.objects.bulk_create(books, batch_size=CHUNK_ROWS)
@@ -485,7 +485,6 @@ def _apply_row(*, book, row, authors):
         "average_rating": row.average_rating,
         "ratings_count": row.ratings_count,
         "cover_image_url": row.cover_image_url,
-        "authors_text": _authors_text(authors) if authors else None,
     }
     changed = False
     for name, value in values.items():
@@ -493,12 +492,12 @@ def _apply_row(*, book, row, authors):
             continue
         setattr(book, name, value)
         changed = True
+    if authors:
+        # Written by the model's own method, as the services write them, so both agree.
+        stored = (book.authors_text, book.author_list)
+        book.set_authors_columns(authors)
+        changed = changed or (book.authors_text, book.author_list) != stored
     return changed
-
-
-def _authors_text(authors):
-    # The stored names, as catalog.services writes this column, so both agree on re-import.
-    return ", ".join(author.name for author in authors)[:1000]
 
 
 def _author_ids_by_book(book_ids):

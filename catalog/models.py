@@ -34,11 +34,10 @@ class BookQuerySet(models.QuerySet):
     def in_stock(self):
         return self.filter(stock_quantity__gt=F("reserved_quantity"))
 
-    def with_relations(self):
-        return self.prefetch_related(
-            models.Prefetch("book_authors", BookAuthor.objects.select_related("author")),
-            "genres",
-        )
+    def for_display(self):
+        """What the API shows: every column but the search document, which only PostgreSQL
+        reads."""
+        return self.defer("search_vector")
 
 
 class Book(models.Model):
@@ -66,8 +65,13 @@ class Book(models.Model):
     is_active = models.BooleanField(
         default=True, help_text="Archived books are hidden from customers."
     )
-    # Denormalised for search: the author names in order, and the PostgreSQL search document.
+    # Denormalised, so that a page of books is one query: the authors in billing order (as text
+    # for search, as {"id", "name", "slug"} objects for the API), the genres by name, and the
+    # PostgreSQL search document. Code that changes a book's authors or genres, or their names,
+    # sets them through set_authors_columns/set_genres_columns.
     authors_text = models.CharField(max_length=1000, blank=True, editable=False)
+    author_list = models.JSONField(default=list, blank=True, editable=False)
+    genre_list = models.JSONField(default=list, blank=True, editable=False)
     search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -112,10 +116,21 @@ class Book(models.Model):
     def in_stock(self):
         return self.available_quantity > 0
 
-    @property
-    def ordered_authors(self):
-        """Authors in billing order; uses the prefetched through rows when present."""
-        return [link.author for link in self.book_authors.all()]
+    def set_authors_columns(self, authors):
+        """Copy `authors` (in billing order) into the denormalised author columns; the caller
+        saves them."""
+        self.authors_text = ", ".join(author.name for author in authors)[:1000]
+        self.author_list = [_summary(author) for author in authors]
+
+    def set_genres_columns(self, genres):
+        """Copy `genres` into the denormalised genre column, by name; the caller saves it."""
+        self.genre_list = [
+            _summary(genre) for genre in sorted(genres, key=lambda genre: (genre.name, genre.pk))
+        ]
+
+
+def _summary(author_or_genre):
+    return {"id": author_or_genre.pk, "name": author_or_genre.name, "slug": author_or_genre.slug}
 
 
 class BookAuthor(models.Model):

@@ -120,6 +120,12 @@ def book_search_refresh(*, book_ids):
         cursor.execute(SEARCH_WORDS_ADD_SQL, [book_ids])
 
 
+def is_ranked_search(queryset):
+    """`queryset` is a PostgreSQL full-text search, sorted by relevance unless told otherwise:
+    the database ranks (or sorts) every match before it can return a page."""
+    return is_postgres() and "relevance" in queryset.query.annotations
+
+
 def _isbn_candidate(text):
     digits = isbn.clean(text)
     if re.fullmatch(r"\d{9}[\dX]|\d{13}", digits):

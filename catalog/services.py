@@ -1,5 +1,5 @@
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import Prefetch, ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -64,8 +64,14 @@ def _set_authors(book, authors):
     BookAuthor.objects.bulk_create(
         [BookAuthor(book=book, author=author, position=i) for i, author in enumerate(authors)]
     )
-    book.authors_text = ", ".join(author.name for author in authors)[:1000]
-    book.save(update_fields=["authors_text"])
+    book.set_authors_columns(authors)
+    book.save(update_fields=["authors_text", "author_list"])
+
+
+def _set_genres(book, genres):
+    book.genres.set(genres)
+    book.set_genres_columns(genres)
+    book.save(update_fields=["genre_list"])
 
 
 @transaction.atomic
@@ -84,7 +90,7 @@ def genre_create(*, name):
 def book_create(*, authors, genres=(), stock_quantity=0, **fields):
     book = Book.objects.create(**fields, stock_quantity=stock_quantity)
     _set_authors(book, _resolve(Author, authors, "authors"))
-    book.genres.set(_resolve(Genre, genres, "genres"))
+    _set_genres(book, _resolve(Genre, genres, "genres"))
     book_search_refresh(book_ids=[book.pk])
     return book
 
@@ -100,7 +106,7 @@ def book_update(*, book, authors=None, genres=None, stock_quantity=None, **field
     if authors is not None:
         _set_authors(book, _resolve(Author, authors, "authors"))
     if genres is not None:
-        book.genres.set(_resolve(Genre, genres, "genres"))
+        _set_genres(book, _resolve(Genre, genres, "genres"))
     if stock_quantity is not None:
         book.stock_quantity = inventory.stock_set(
             book_id=book.pk, on_hand=stock_quantity
@@ -134,26 +140,32 @@ def book_delete(*, book):
 
 
 def book_reindex(*, book_ids):
-    """Bring the derived search columns up to date after authors or genres changed elsewhere
-    (the admin's inline editing)."""
-    _refresh_authors_text(book_ids)
+    """Bring the denormalised author, genre and search columns up to date after authors or
+    genres, or their names, changed (the admin's inline editing, renames)."""
+    book_ids = list(book_ids)
+    _refresh_relation_columns(book_ids)
     book_search_refresh(book_ids=book_ids)
 
 
-def _refresh_authors_text(book_ids):
-    books = list(Book.objects.filter(pk__in=book_ids).with_relations())
+def _refresh_relation_columns(book_ids):
+    books = list(
+        Book.objects.filter(pk__in=book_ids)
+        .only("pk")
+        .prefetch_related(
+            Prefetch("book_authors", BookAuthor.objects.select_related("author")), "genres"
+        )
+    )
     for book in books:
-        book.authors_text = ", ".join(a.name for a in book.ordered_authors)[:1000]
-    Book.objects.bulk_update(books, ["authors_text"], batch_size=500)
+        book.set_authors_columns([link.author for link in book.book_authors.all()])
+        book.set_genres_columns(book.genres.all())
+    Book.objects.bulk_update(books, ["authors_text", "author_list", "genre_list"], batch_size=500)
 
 
 @transaction.atomic
 def author_update(*, author, name):
     author.name = " ".join(name.split())
     author.save(update_fields=["name"])
-    book_ids = list(author.book_links.values_list("book_id", flat=True))
-    _refresh_authors_text(book_ids)
-    book_search_refresh(book_ids=book_ids)
+    book_reindex(book_ids=author.book_links.values_list("book_id", flat=True))
     return author
 
 
@@ -171,7 +183,7 @@ def author_delete(*, author):
 def genre_update(*, genre, name):
     genre.name = " ".join(name.split())
     genre.save(update_fields=["name"])
-    book_search_refresh(book_ids=list(genre.books.values_list("pk", flat=True)))
+    book_reindex(book_ids=genre.books.values_list("pk", flat=True))
     return genre
 
 
@@ -179,4 +191,4 @@ def genre_update(*, genre, name):
 def genre_delete(*, genre):
     book_ids = list(genre.books.values_list("pk", flat=True))
     genre.delete()
-    book_search_refresh(book_ids=book_ids)
+    book_reindex(book_ids=book_ids)

@@ -8,6 +8,7 @@ from bookstore.permissions import IsStaffOrReadOnly
 from . import caching, services
 from .filters import BookFilter
 from .models import Book
+from .pagination import BookPagination
 from .serializers import (
     AuthorSerializer,
     BookSerializer,
@@ -32,6 +33,7 @@ def _is_staff(request):
 class BookViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     filterset_class = BookFilter
+    pagination_class = BookPagination
 
     # Anonymous reads are the same for everyone: served from a one-second cache.
     def list(self, request, *args, **kwargs):
@@ -53,7 +55,7 @@ class BookViewSet(viewsets.ModelViewSet):
         return caching.anonymous_read(request, rendered)
 
     def get_queryset(self):
-        books = Book.objects.with_relations()
+        books = Book.objects.for_display()
         return books if _is_staff(self.request) else books.active()
 
     def get_serializer_class(self):
@@ -62,7 +64,7 @@ class BookViewSet(viewsets.ModelViewSet):
         return StaffBookSerializer if _is_staff(self.request) else BookSerializer
 
     def _respond(self, book, status_code=status.HTTP_200_OK):
-        book = Book.objects.with_relations().get(pk=book.pk)
+        book = Book.objects.for_display().get(pk=book.pk)
         return Response(StaffBookSerializer(book).data, status=status_code)
 
     def create(self, request, *args, **kwargs):

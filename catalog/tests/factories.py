@@ -26,7 +26,7 @@ class GenreFactory(factory.django.DjangoModelFactory):
 
 class BookFactory(factory.django.DjangoModelFactory):
     """A book with one author by default; `authors=[...]` and `genres=[...]` set them in order.
-    The search columns are filled as the services fill them."""
+    The author, genre and search columns are filled as the services fill them."""
 
     class Meta:
         model = Book
@@ -46,13 +46,15 @@ class BookFactory(factory.django.DjangoModelFactory):
         BookAuthor.objects.bulk_create(
             [BookAuthor(book=book, author=a, position=i) for i, a in enumerate(authors)]
         )
-        book.authors_text = ", ".join(a.name for a in authors)
-        book.save(update_fields=["authors_text"])
+        book.set_authors_columns(authors)
+        book.save(update_fields=["authors_text", "author_list"])
 
     @factory.post_generation
     def genres(book, create, extracted, **kwargs):
         if create and extracted:
             book.genres.set(extracted)
+            book.set_genres_columns(extracted)
+            book.save(update_fields=["genre_list"])
 
     @factory.post_generation
     def index(book, create, extracted, **kwargs):

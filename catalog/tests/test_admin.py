@@ -249,3 +249,34 @@ def test_a_file_that_cannot_be_imported_is_refused_with_the_reason(
     assert message in response.content.decode()
     assert response.context["summary"] is None
     assert not Book.objects.exists()
+
+
+def test_renaming_an_author_or_genre_in_the_admin_updates_their_books(manager_client):
+    author, genre = AuthorFactory(name="Old Author"), GenreFactory(name="Old Genre")
+    book = BookFactory(authors=[author], genres=[genre])
+    for path, name, slug in [
+        (f"/admin/catalog/author/{author.pk}/change/", "New Author", "new-author"),
+        (f"/admin/catalog/genre/{genre.pk}/change/", "New Genre", "new-genre"),
+    ]:
+        response = manager_client.post(path, {"name": name, "slug": slug})
+        assert response.status_code == 302, response.content
+    book.refresh_from_db()
+    assert book.authors_text == "New Author"
+    assert book.author_list == [{"id": author.pk, "name": "New Author", "slug": "new-author"}]
+    assert book.genre_list == [{"id": genre.pk, "name": "New Genre", "slug": "new-genre"}]
+
+
+def test_deleting_genres_in_the_admin_takes_them_off_their_books(manager_client):
+    kept, gone, also_gone = GenreFactory.create_batch(3)
+    book = BookFactory(genres=[kept, gone, also_gone])
+    response = manager_client.post(
+        "/admin/catalog/genre/",
+        {"action": "delete_selected", "_selected_action": [gone.pk, also_gone.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    book.refresh_from_db()
+    assert [genre["id"] for genre in book.genre_list] == [kept.pk]
+    response = manager_client.post(f"/admin/catalog/genre/{kept.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    book.refresh_from_db()
+    assert book.genre_list == []

@@ -85,7 +85,7 @@ def test_several_authors_keep_their_order(summary):
     harry_potter = book(2)
     assert author_names(2) == [(0, "J.K. Rowling"), (1, "Mary GrandPré")]
     assert harry_potter.authors_text == "J.K. Rowling, Mary GrandPré"
-    assert harry_potter.ordered_authors[0].slug == "jk-rowling"
+    assert harry_potter.author_list[0]["slug"] == "jk-rowling"
 
 
 def test_the_same_name_is_the_same_author_and_listed_once_per_book(summary):

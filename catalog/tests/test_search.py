@@ -75,3 +75,47 @@ def test_search_uses_the_indexes(shelf):
             "'catalog_book_authors_text_trgm')"
         )
         assert len(cursor.fetchall()) == 3
+
+
+def test_search_pages_count_every_match_in_the_page_query(
+    api_client, django_assert_max_num_queries
+):
+    writer = AuthorFactory(name="Prolific Writer")
+    for number in range(25):
+        BookFactory(title=f"Lighthouse {number}", authors=[writer])
+    BookFactory(title="Something Else")
+
+    # Whether anything matches as typed, the page's ids with the count of every match, the
+    # page's books.
+    with django_assert_max_num_queries(3):
+        third = api_client.get("/api/books/", {"search": "lighthouse", "page_size": 10, "page": 3})
+    body = third.json()
+    assert body["count"] == 25
+    assert len(body["results"]) == 5
+    assert body["next"] is None
+    assert "page=2" in body["previous"]
+    assert [a["name"] for a in body["results"][0]["authors"]] == ["Prolific Writer"]
+
+    first = api_client.get("/api/books/", {"search": "lighthouse", "page_size": 10}).json()
+    assert first["count"] == 25
+    assert "page=2" in first["next"]
+    every_page = [
+        book["id"]
+        for page in (1, 2, 3)
+        for book in api_client.get(
+            "/api/books/", {"search": "lighthouse", "page_size": 10, "page": page}
+        ).json()["results"]
+    ]
+    assert len(set(every_page)) == 25
+
+    beyond = api_client.get("/api/books/", {"search": "lighthouse", "page_size": 10, "page": 4})
+    assert beyond.json()["count"] == 25
+    assert beyond.json()["results"] == []
+
+    nothing = api_client.get("/api/books/", {"search": "zzqxv"}).json()
+    assert (nothing["count"], nothing["results"]) == (0, [])
+
+    by_price = api_client.get(
+        "/api/books/", {"search": "lighthouse", "ordering": "price", "page": 2}
+    ).json()
+    assert (by_price["count"], len(by_price["results"])) == (25, 5)
