@@ -383,11 +383,17 @@ def time_request(client, path, params=None, *, repeat, warmup):
     Django's caches); the SQL query count is taken from one more, untimed, request."""
     for _ in range(warmup):
         _get(client, path, params)
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        _get(client, path, params)
-        samples.append((time.perf_counter() - started) * 1000)
+    samples = [_timed_get(client, path, params) for _ in range(repeat)]
+    return _timing(client, path, params, samples=samples)
+
+
+def _timed_get(client, path, params):
+    started = time.perf_counter()
+    _get(client, path, params)
+    return (time.perf_counter() - started) * 1000
+
+
+def _timing(client, path, params, *, samples):
     with CaptureQueriesContext(connection) as queries:
         body = _get(client, path, params).json()
     hits = body["count"] if "results" in body else None
@@ -437,10 +443,27 @@ class SearchComparison:
 
 
 def compare_search(client, term, *, repeat, naive_repeat, warmup):
-    params = {"search": term}
-    indexed = time_request(client, "/api/books/", params, repeat=repeat, warmup=warmup)
+    """Time `repeat` indexed and `naive_repeat` naive searches for `term`, spread among each
+    other: a stretch of time in which the machine runs slower (another process, a noisy
+    neighbour) then slows both, rather than only one side of the comparison."""
+    path, params = "/api/books/", {"search": term}
+    for _ in range(warmup):
+        _get(client, path, params)
+        with naive_search_in_the_view():
+            _get(client, path, params)
+    indexed_samples, naive_samples = [], []
+    for number in range(repeat):
+        indexed_samples.append(_timed_get(client, path, params))
+        # The naive samples at even intervals among the indexed ones.
+        if len(naive_samples) < (number + 1) * naive_repeat // repeat:
+            with naive_search_in_the_view():
+                naive_samples.append(_timed_get(client, path, params))
+    while len(naive_samples) < naive_repeat:  # more naive than indexed samples asked for
+        with naive_search_in_the_view():
+            naive_samples.append(_timed_get(client, path, params))
+    indexed = _timing(client, path, params, samples=indexed_samples)
     with naive_search_in_the_view():
-        naive = time_request(client, "/api/books/", params, repeat=naive_repeat, warmup=warmup)
+        naive = _timing(client, path, params, samples=naive_samples)
     return SearchComparison(term=term, indexed=indexed, naive=naive)
 
 

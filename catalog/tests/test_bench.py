@@ -2,12 +2,13 @@
 size, and the measuring helpers. The 100,000-book run itself is `make bench`."""
 
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from catalog import benchmark
+from catalog import benchmark, filters
 from catalog.importer import books_import
 from catalog.models import Book, BookAuthor
 from catalog.search import book_search
@@ -122,3 +123,34 @@ def test_time_request_reports_samples_queries_and_hits():
     assert timing.hits == 3
     assert timing.queries >= 2  # the count and the page, at least
     assert 0 < timing.median_ms <= timing.p95_ms == max(timing.samples_ms)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("repeat", "naive_repeat", "expected_order"),
+    [
+        (6, 2, "iiiniiin"),
+        (3, 3, "ininin"),
+        (2, 3, "ininn"),
+    ],
+)
+def test_compare_search_spreads_the_naive_samples_among_the_indexed_ones(
+    repeat, naive_repeat, expected_order
+):
+    BookFactory(title="The Hobbit", authors=[AuthorFactory(name="J.R.R. Tolkien")])
+    order = []
+    timed_get = benchmark._timed_get
+
+    def recording_timed_get(client, path, params):
+        order.append("i" if filters.book_search is book_search else "n")
+        return timed_get(client, path, params)
+
+    with mock.patch.object(benchmark, "_timed_get", recording_timed_get):
+        comparison = benchmark.compare_search(
+            Client(), "hobbit", repeat=repeat, naive_repeat=naive_repeat, warmup=1
+        )
+
+    assert "".join(order) == expected_order
+    assert len(comparison.indexed.samples_ms) == repeat
+    assert len(comparison.naive.samples_ms) == naive_repeat
+    assert comparison.indexed.hits == comparison.naive.hits == 1
