@@ -2,8 +2,8 @@
 GET /api/books/{id}/ by a request that authenticated as nobody.
 
 Every anonymous reader gets the same JSON for the same URL, and building it is the API's most
-expensive read (the book list: a COUNT over the catalogue, three queries and twenty books
-serialised, ~30 ms of a worker) while a response from the cache costs about as much as the
+expensive read (the book list: a COUNT over the catalogue, the page, and twenty books
+serialised, ~15-20 ms of a worker) while a response from the cache costs about as much as the
 health check. Stock must show within a second of changing, so an entry is served only while less
 than CATALOGUE_CACHE_SECONDS old, counted from before its queries ran; the cache's own timeout is
 housekeeping. CATALOGUE_CACHE_SECONDS = 0 turns the cache off (the test settings do).

@@ -5,9 +5,9 @@ and authors B, genres and description C), indexed with GIN. Text that matches no
 has each word corrected to the closest known title or author word (trigram similarity over a
 small words table), so "tolkein" or "hary poter" still find their books. The trigram indexes on
 the title and author names serve the admin's substring search. `authors_text`
-and `search_vector` are derived columns: code that sets a book's authors sets `authors_text`, and
-every code path that changes a book's title, authors, genres or description then calls
-`book_search_refresh` for those books.
+and `search_vector` are derived columns: code that sets a book's authors sets `authors_text`
+(through `Book.set_authors_columns`), and every code path that changes a book's title, authors,
+genres or description then calls `book_search_refresh` for those books.
 """
 
 import functools

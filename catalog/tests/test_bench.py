@@ -78,6 +78,10 @@ def test_generates_variants_of_the_real_books_with_their_authors():
         assert [link.author_id for link in variant.book_authors.all()] == list(
             BookAuthor.objects.filter(book=real).values_list("author_id", flat=True)
         )
+        assert variant.author_list == real.author_list
+        assert [author["id"] for author in variant.author_list] == [
+            link.author_id for link in variant.book_authors.all()
+        ]
     assert any("(Edition" in title for title, *_ in first_run)
 
     # The same real books always give the same variants.
