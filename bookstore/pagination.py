@@ -35,22 +35,31 @@ class PageNumberPagination(pagination.PageNumberPagination):
         number = int(raw)
         paginator = self.django_paginator_class(queryset, page_size)
         if self.counts_in_page_query(queryset) and not queryset.query.distinct:
-            offset = (number - 1) * page_size
-            counted_ids = list(
-                queryset.annotate(**{TOTAL_ANNOTATION: Window(Count("pk"))}).values_list(
-                    "pk", TOTAL_ANNOTATION
-                )[offset : offset + page_size]
-            )
-            if counted_ids:
-                rows_by_id = queryset.in_bulk([pk for pk, _ in counted_ids])
-                # A row gone since the first query (deleted, or changed to match no more) is left
-                # out rather than shown stale.
-                rows = [rows_by_id[pk] for pk, _ in counted_ids if pk in rows_by_id]
-                # The paginator's count is a cached property: given, it runs no COUNT query.
-                paginator.count = counted_ids[0][1]
-                self.page = Page(rows, number, paginator)
+            rows = self._page_with_its_count(paginator, number)
+            if rows is not None:
                 return rows
         self.page = paginator.page(min(number, paginator.num_pages))
         if number > paginator.num_pages:
             return []
         return list(self.page)
+
+    def _page_with_its_count(self, paginator, number):
+        """Page `number`'s rows, picked by a query that also counts every row; None for a page
+        past the last, whose count that query cannot tell."""
+        queryset, page_size = paginator.object_list, paginator.per_page
+        offset = (number - 1) * page_size
+        counted_ids = list(
+            queryset.annotate(**{TOTAL_ANNOTATION: Window(Count("pk"))}).values_list(
+                "pk", TOTAL_ANNOTATION
+            )[offset : offset + page_size]
+        )
+        if not counted_ids and offset:
+            return None
+        rows_by_id = queryset.in_bulk([pk for pk, _ in counted_ids]) if counted_ids else {}
+        # A row gone since the first query (deleted, or changed to match no more) is left out
+        # rather than shown stale.
+        rows = [rows_by_id[pk] for pk, _ in counted_ids if pk in rows_by_id]
+        # The paginator's count is a cached property: given, it runs no COUNT query.
+        paginator.count = counted_ids[0][1] if counted_ids else 0
+        self.page = Page(rows, number, paginator)
+        return rows
