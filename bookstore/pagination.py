@@ -34,6 +34,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
             raise ValidationError({"page": ["A page number is a whole number from 1."]})
         number = int(raw)
         paginator = self.django_paginator_class(queryset, page_size)
+        # Not with DISTINCT: the window would count the rows before duplicates are removed.
         if self.counts_in_page_query(queryset) and not queryset.query.distinct:
             rows = self._page_with_its_count(paginator, number)
             if rows is not None:

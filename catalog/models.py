@@ -65,10 +65,11 @@ class Book(models.Model):
     is_active = models.BooleanField(
         default=True, help_text="Archived books are hidden from customers."
     )
-    # Denormalised, so that a page of books is one query: the authors in billing order (as text
-    # for search, as {"id", "name", "slug"} objects for the API), the genres by name, and the
-    # PostgreSQL search document. Code that changes a book's authors or genres, or their names,
-    # sets them through set_authors_columns/set_genres_columns.
+    # Denormalised, so that showing books takes no query for their authors or genres: the
+    # authors in billing order (as text for search, as {"id", "name", "slug"} objects for the
+    # API), the genres by name (as such objects), and the PostgreSQL search document. Code that
+    # changes a book's authors or genres, or their names, sets them through
+    # set_authors_columns/set_genres_columns.
     authors_text = models.CharField(max_length=1000, blank=True, editable=False)
     author_list = models.JSONField(default=list, blank=True, editable=False)
     genre_list = models.JSONField(default=list, blank=True, editable=False)
