@@ -318,11 +318,11 @@ class AuthorAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
     def save_model(self, request, obj, form, change):
-        # Books carry their authors' names and slugs (for search and the API): renew them.
-        with transaction.atomic():
+        # A rename goes through the service, which renews the books that show the name.
+        if change:
+            services.author_update(author=obj, name=obj.name, slug=obj.slug)
+        else:
             super().save_model(request, obj, form, change)
-            if change:
-                services.book_reindex(book_ids=obj.book_links.values_list("book_id", flat=True))
 
 
 @admin.register(Genre)
@@ -332,11 +332,11 @@ class GenreAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
     def save_model(self, request, obj, form, change):
-        # Books carry their genres' names and slugs (for search and the API): renew them.
-        with transaction.atomic():
+        # A rename goes through the service, which renews the books that show the name.
+        if change:
+            services.genre_update(genre=obj, name=obj.name, slug=obj.slug)
+        else:
             super().save_model(request, obj, form, change)
-            if change:
-                services.book_reindex(book_ids=obj.books.values_list("pk", flat=True))
 
     def delete_model(self, request, obj):
         services.genre_delete(genre=obj)

@@ -162,9 +162,12 @@ def _refresh_relation_columns(book_ids):
 
 
 @transaction.atomic
-def author_update(*, author, name):
+def author_update(*, author, name, slug=None):
+    """Rename an author (and re-slug them, from the admin); their books show the new name."""
     author.name = " ".join(name.split())
-    author.save(update_fields=["name"])
+    if slug is not None:
+        author.slug = slug
+    author.save(update_fields=["name", "slug"])
     book_reindex(book_ids=author.book_links.values_list("book_id", flat=True))
     return author
 
@@ -180,9 +183,12 @@ def author_delete(*, author):
 
 
 @transaction.atomic
-def genre_update(*, genre, name):
+def genre_update(*, genre, name, slug=None):
+    """Rename a genre (and re-slug it, from the admin); its books show the new name."""
     genre.name = " ".join(name.split())
-    genre.save(update_fields=["name"])
+    if slug is not None:
+        genre.slug = slug
+    genre.save(update_fields=["name", "slug"])
     book_reindex(book_ids=genre.books.values_list("pk", flat=True))
     return genre
 
