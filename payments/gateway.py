@@ -110,6 +110,11 @@ def refund_create(*, intent_id, amount, idempotency_key, reason):
         )
 
 
+def refund_retrieve(*, refund_id):
+    with _stripe_errors("look up the refund"):
+        return stripe.Refund.retrieve(refund_id, **_options())
+
+
 def payment_intent_cancel(*, intent_id):
     with _stripe_errors("cancel the payment"):
         return stripe.PaymentIntent.cancel(intent_id, **_options())

@@ -1,17 +1,20 @@
 """Stripe webhook events, as dj-stripe delivers them after checking the signature and storing
-the event (a duplicate delivery of one event never reaches these). Connected in apps.py."""
+the event (a duplicate delivery of one event never reaches these). Connected in apps.py.
+
+An event only says *which* object changed: what is applied is that object as Stripe's API
+returns it, never the event's body (a signed body is still not a statement of Stripe's state
+when the signing secret leaked or an old event is replayed)."""
 
 from . import services
 
 
 def payment_intent_changed(sender, event, **kwargs):
-    services.payment_intent_apply(intent=event.data["object"])
+    services.payment_intent_refresh(intent_id=event.data["object"]["id"])
 
 
 def refund_changed(sender, event, **kwargs):
-    services.refund_apply(refund=event.data["object"])
+    services.refunds_refresh(refund_ids=[event.data["object"]["id"]])
 
 
 def charge_refunded(sender, event, **kwargs):
-    for refund in (event.data["object"].get("refunds") or {}).get("data", []):
-        services.refund_apply(refund=refund)
+    services.refunds_refresh(refund_ids=services.refund_ids_of_charge(event.data["object"]))

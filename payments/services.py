@@ -195,6 +195,22 @@ def payment_intent_apply(*, intent):
     return payment
 
 
+def payment_intent_refresh(*, intent_id: str):
+    """Apply the PaymentIntent `intent_id` as Stripe's API returns it now."""
+    intent = gateway.payment_intent_retrieve(intent_id=intent_id).to_dict()
+    return payment_intent_apply(intent=intent)
+
+
+def refund_ids_of_charge(charge: dict) -> list[str]:
+    return [refund["id"] for refund in (charge.get("refunds") or {}).get("data", [])]
+
+
+def refunds_refresh(*, refund_ids: list[str]):
+    """Apply each refund as Stripe's API returns it now."""
+    for refund_id in refund_ids:
+        refund_apply(refund=gateway.refund_retrieve(refund_id=refund_id).to_dict())
+
+
 def _mismatch(payment, intent):
     problems = []
     if intent.get("amount") != to_minor_units(payment.amount, payment.currency):

@@ -166,6 +166,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": env_str("THROTTLE_LOGIN_RATE", "10/min"),
         "register": env_str("THROTTLE_REGISTER_RATE", "20/hour"),
+        "stripe_webhook": env_str("THROTTLE_STRIPE_WEBHOOK_RATE", "600/min"),
     },
     # The client address is REMOTE_ADDR unless NUM_PROXIES trusted proxies (Heroku's router: 1)
     # stand in front; X-Forwarded-For is then read from the right, so a client cannot forge it.
@@ -244,8 +245,14 @@ STRIPE_JS_URL = env_str("STRIPE_JS_URL", "https://js.stripe.com/v3/")
 STRIPE_LIVE_MODE = env_bool("STRIPE_LIVE_MODE", False)
 if STRIPE_API_BASE:
     STRIPE_API_HOST = STRIPE_API_BASE  # dj-stripe's name for it
-# Seconds to wait for Stripe before answering payment_provider_error.
-STRIPE_TIMEOUT = env_int("STRIPE_TIMEOUT", 20)
+# Seconds one attempt at a Stripe call may take, and how often a failed attempt is retried.
+STRIPE_TIMEOUT = env_int("STRIPE_TIMEOUT", 4)
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 1)
+# All Stripe calls of one request together get at most this many seconds (then 502), well
+# inside gunicorn's worker timeout (GUNICORN_TIMEOUT, 30 s).
+STRIPE_REQUEST_BUDGET = env_int("STRIPE_REQUEST_BUDGET", 10)
+# Stripe's events are a few KB; a bigger body is refused with 413 before anything is stored.
+STRIPE_WEBHOOK_MAX_BYTES = env_int("STRIPE_WEBHOOK_MAX_BYTES", 256 * 1024)
 # Payments still open this many minutes after they started are checked by reconcile_payments.
 PAYMENT_RECONCILE_AFTER_MINUTES = env_int("PAYMENT_RECONCILE_AFTER_MINUTES", 10)
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"

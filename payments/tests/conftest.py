@@ -3,13 +3,14 @@ import hmac
 import json
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 import stripe
 from django.conf import settings
 
 from payments import gateway
-from payments.stripe_setup import local_server_register_webhook, stripe_setup, webhook_uuid
+from payments.stripe_setup import local_server_register_webhook, stripe_setup
 from payments.tests import fake_stripe
 from payments.tests.localstripe import running_local_stripe
 
@@ -22,8 +23,7 @@ def fake(monkeypatch):
 @pytest.fixture
 def webhook_endpoint(db, fake):
     """What `manage.py stripe_setup` creates: dj-stripe's key, account and endpoint rows."""
-    stripe_setup()
-    return f"/stripe/webhook/{webhook_uuid()}/"
+    return urlsplit(stripe_setup()).path
 
 
 def signed_event(event_type, obj, *, secret=None, timestamp=None, event_id=None):

@@ -4,9 +4,8 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.test import override_settings
 from django.utils import timezone
-from djstripe.models import Event
+from djstripe.models import Event, WebhookEventTrigger
 
 from bookstore.testing import assert_problem
 from catalog.tests.factories import BookFactory
@@ -70,6 +69,37 @@ def test_success_marks_the_order_paid_and_commits_stock(fake, post_event):
     assert Event.objects.filter(type="payment_intent.succeeded").count() == 1
     event = payment.order.events.last()
     assert (event.to_status, event.actor_label) == ("paid", "stripe")
+
+
+def test_a_signed_body_claiming_success_changes_nothing_when_stripe_says_unpaid(fake, post_event):
+    """Only Stripe's own copy of the PaymentIntent counts, not what the event body says."""
+    book = BookFactory(stock_quantity=5)
+    payment = payment_for_new_order(fake=fake, book=book)
+    assert fake.objects[payment.stripe_payment_intent_id]["status"] == "requires_payment_method"
+    response = post_event("payment_intent.succeeded", intent_for(payment, status="succeeded"))
+    assert response.status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == "requires_payment"
+    assert Order.objects.get(pk=payment.order_id).status == "pending"
+    assert stock(book) == (5, 1)
+    assert fake.calls_to("GET", f"/v1/payment_intents/{payment.stripe_payment_intent_id}")
+
+
+def test_a_refund_event_stripe_does_not_know_records_nothing(fake, post_event):
+    payment = payment_for_new_order(fake=fake)
+    post_event("payment_intent.succeeded", succeed(fake, payment))
+    invented = {
+        "id": "re_invented",
+        "object": "refund",
+        "amount": to_minor_units(payment.amount, payment.currency),
+        "payment_intent": payment.stripe_payment_intent_id,
+        "status": "succeeded",
+    }
+    response = post_event("refund.created", invented)
+    assert_problem(response, 502, "payment_provider_error")  # Stripe does not know it
+    payment.refresh_from_db()
+    assert (payment.status, payment.refunds.count()) == ("succeeded", 0)
+    assert Order.objects.get(pk=payment.order_id).status == "paid"
 
 
 def test_failure_records_the_decline_and_keeps_the_hold(fake, post_event):
@@ -270,8 +300,11 @@ def test_tampered_body_and_missing_header_are_400(fake, client, webhook_endpoint
     assert_nothing_happened(payment)
 
 
-@override_settings(DEBUG=False)
-def test_the_djstripe_secret_header_is_ignored_outside_debug(fake, post_event):
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+def test_the_djstripe_secret_header_is_never_honoured(fake, post_event, settings, debug):
+    """dj-stripe takes X-Djstripe-Webhook-Secret as the secret when DEBUG is on: a demo shop
+    would let anyone who can reach it sign their own events."""
+    settings.DEBUG = debug
     payment = payment_for_new_order(fake=fake)
     response = post_event(
         "payment_intent.succeeded",
@@ -281,6 +314,7 @@ def test_the_djstripe_secret_header_is_ignored_outside_debug(fake, post_event):
     )
     assert_problem(response, 400)
     assert_nothing_happened(payment)
+    assert not WebhookEventTrigger.objects.exists()
 
 
 def test_unknown_endpoint_is_404(client, webhook_endpoint):
