@@ -7,6 +7,7 @@ Lock order: the order, then the payment (the orders services then lock books).
 
 import logging
 import uuid
+from dataclasses import dataclass
 
 from django.db import transaction
 
@@ -369,18 +370,40 @@ def refund_apply(*, refund):
     return ours
 
 
-def payments_reconcile(*, older_than):
+@dataclass(frozen=True)
+class ReconcileResult:
+    checked: int
+    failed: list[int]  # ids of the payments that could not be reconciled this time
+
+
+def payments_reconcile(*, older_than) -> ReconcileResult:
     """Ask Stripe about payments still open since before `older_than` and apply what it says,
     through the same service as the webhooks (this recovers lost webhooks). An open payment
-    whose order can no longer be paid is canceled at Stripe. Returns how many were checked."""
+    whose order can no longer be paid is canceled at Stripe.
+
+    One payment that fails (Stripe down, or an intent Stripe does not know) is logged with its
+    id and skipped: the others are still checked."""
     stale = Payment.objects.filter(status__in=OPEN_STATUSES, created_at__lt=older_than)
-    checked = 0
-    for intent_id in list(stale.values_list("stripe_payment_intent_id", flat=True)):
-        intent = gateway.payment_intent_retrieve(intent_id=intent_id).to_dict()
-        payment = payment_intent_apply(intent=intent)
-        if payment.status in OPEN_STATUSES and payment.order.status != OrderStatus.PENDING:
-            if intent["status"] not in ("canceled", "succeeded"):
-                intent = gateway.payment_intent_cancel(intent_id=intent_id).to_dict()
-            payment_intent_apply(intent=intent)
-        checked += 1
-    return checked
+    checked, failed = 0, []
+    for payment_id, intent_id in list(
+        stale.order_by("created_at", "pk").values_list("pk", "stripe_payment_intent_id")
+    ):
+        try:
+            _payment_reconcile(intent_id)
+        except Exception:  # one payment must not keep the others from being reconciled
+            logger.exception(
+                "Could not reconcile payment %s (PaymentIntent %s)", payment_id, intent_id
+            )
+            failed.append(payment_id)
+        else:
+            checked += 1
+    return ReconcileResult(checked=checked, failed=failed)
+
+
+def _payment_reconcile(intent_id):
+    intent = gateway.payment_intent_retrieve(intent_id=intent_id).to_dict()
+    payment = payment_intent_apply(intent=intent)
+    if payment.status in OPEN_STATUSES and payment.order.status != OrderStatus.PENDING:
+        if intent["status"] not in ("canceled", "succeeded"):
+            intent = gateway.payment_intent_cancel(intent_id=intent_id).to_dict()
+        payment_intent_apply(intent=intent)

@@ -3,7 +3,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -244,6 +244,29 @@ def test_reconcile_cancels_open_payments_of_expired_orders(fake):
     payment.refresh_from_db()
     assert payment.status == "canceled"
     assert fake.calls_to("POST", f"/v1/payment_intents/{payment.stripe_payment_intent_id}/cancel")
+
+
+def test_reconcile_logs_a_failure_goes_on_and_exits_non_zero_at_the_end(fake, caplog):
+    unknown = payment_for_new_order(fake=fake)
+    del fake.objects[unknown.stripe_payment_intent_id]  # Stripe does not know this intent
+    lost = payment_for_new_order(fake=fake)
+    fake.objects[lost.stripe_payment_intent_id]["status"] = "succeeded"
+    old = timezone.now() - timedelta(minutes=30)
+    Payment.objects.filter(pk=unknown.pk).update(created_at=old - timedelta(minutes=5))
+    Payment.objects.filter(pk=lost.pk).update(created_at=old)
+    out = StringIO()
+    with pytest.raises(CommandError, match=rf"1 payment\(s\) could not be checked.*{unknown.pk}"):
+        call_command("reconcile_payments", stdout=out)
+    assert "Checked 1 open payment(s)" in out.getvalue()
+    lost.refresh_from_db()
+    assert lost.status == "succeeded"
+    assert Order.objects.get(pk=lost.order_id).status == "paid"
+    unknown.refresh_from_db()
+    assert unknown.status == "requires_payment"
+    assert any(
+        r.levelname == "ERROR" and f"payment {unknown.pk} " in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_reconcile_leaves_recent_payments_alone(fake):

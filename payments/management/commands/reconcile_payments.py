@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from payments.services import payments_reconcile
@@ -22,5 +22,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, minutes, **options):
-        checked = payments_reconcile(older_than=timezone.now() - timedelta(minutes=minutes))
-        self.stdout.write(f"Checked {checked} open payment(s) with Stripe.")
+        result = payments_reconcile(older_than=timezone.now() - timedelta(minutes=minutes))
+        self.stdout.write(f"Checked {result.checked} open payment(s) with Stripe.")
+        if result.failed:
+            ids = ", ".join(str(payment_id) for payment_id in result.failed)
+            raise CommandError(
+                f"{len(result.failed)} payment(s) could not be checked (see the log): {ids}"
+            )
