@@ -4,9 +4,13 @@ can try another card) or an ApplicationError `payment_provider_error` (Stripe co
 reached or refused the request)."""
 
 import logging
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import stripe
 from django.conf import settings
+from stripe._http_client import RequestsClient
 
 from bookstore.errors import ApplicationError
 
@@ -20,11 +24,71 @@ class CardDeclined(Exception):
         self.message = message
 
 
+# When the Stripe calls of the current request (or job step) must have finished, in
+# time.monotonic() seconds; None outside a budget.
+_deadline: ContextVar[float | None] = ContextVar("stripe_deadline", default=None)
+# Below this many seconds left, a failed attempt is not retried.
+_MIN_SECONDS_FOR_RETRY = 1.0
+
+
+@contextmanager
+def time_budget(seconds: float | None = None):
+    """All Stripe calls inside share `seconds` (STRIPE_REQUEST_BUDGET): each attempt waits at
+    most STRIPE_TIMEOUT and never past the budget, and once it is spent the next call fails
+    at once as payment_provider_error. Nested budgets keep the outer (earlier) deadline."""
+    deadline = time.monotonic() + (settings.STRIPE_REQUEST_BUDGET if seconds is None else seconds)
+    outer = _deadline.get()
+    token = _deadline.set(deadline if outer is None else min(outer, deadline))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _seconds_left() -> float | None:
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
+class BudgetedHTTPClient(RequestsClient):
+    """stripe's requests client, with every attempt's timeout cut to what the budget has left
+    and no retry once too little is left."""
+
+    name = "requests-budgeted"
+
+    def __init__(self, *, timeout: float, **kwargs):
+        super().__init__(timeout=timeout, **kwargs)
+        self._attempt_timeout = timeout
+
+    @property
+    def _timeout(self):
+        left = _seconds_left()
+        return self._attempt_timeout if left is None else min(self._attempt_timeout, left)
+
+    @_timeout.setter
+    def _timeout(self, value):
+        self._attempt_timeout = value
+
+    def request(self, method, url, headers, post_data=None):
+        left = _seconds_left()
+        if left is not None and left <= 0:
+            raise stripe.APIConnectionError("The time allowed for Stripe calls is spent.")
+        return super().request(method, url, headers, post_data)
+
+    def _should_retry(self, response, api_connection_error, num_retries, max_network_retries):
+        left = _seconds_left()
+        if left is not None and left < _MIN_SECONDS_FOR_RETRY:
+            return False
+        return super()._should_retry(
+            response, api_connection_error, num_retries, max_network_retries
+        )
+
+
 def configure():
     """Called once at start-up: the API address, timeouts and retries for every call."""
     stripe.api_base = settings.STRIPE_API_BASE or stripe.DEFAULT_API_BASE
-    stripe.max_network_retries = 2
-    stripe.default_http_client = stripe.new_default_http_client(timeout=settings.STRIPE_TIMEOUT)
+    stripe.max_network_retries = settings.STRIPE_MAX_NETWORK_RETRIES
+    stripe.default_http_client = BudgetedHTTPClient(timeout=settings.STRIPE_TIMEOUT)
 
 
 def _options(idempotency_key=None):
@@ -41,9 +105,15 @@ class _stripe_errors:
         self.action = action
 
     def __enter__(self):
+        # A call outside any request's budget (a job, the shell) gets one of its own.
+        self._budget = time_budget() if _deadline.get() is None else None
+        if self._budget:
+            self._budget.__enter__()
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        if self._budget:
+            self._budget.__exit__(exc_type, exc, tb)
         if exc is None:
             return False
         if isinstance(exc, stripe.CardError):

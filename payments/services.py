@@ -53,49 +53,66 @@ def _stripe_customer_id(user):
     customer = StripeCustomer.objects.filter(user=user).first()
     if customer is None:
         stripe_customer = gateway.customer_create(email=user.email, user_id=user.pk)
-        customer = StripeCustomer.objects.create(user=user, stripe_id=stripe_customer.id)
+        customer, _ = StripeCustomer.objects.get_or_create(
+            user=user, defaults={"stripe_id": stripe_customer.id}
+        )
     return customer.stripe_id
 
 
-@transaction.atomic
-def payment_start(*, user, order_id):
-    """Start paying an order: a PaymentIntent for the order's total and a SetupIntent for the
-    card form. Returns (payment, created); an order's still-open payment is returned as is.
-
-    Stripe is called while the order row is locked, so two clicks on "pay" make one payment,
-    and any failure leaves nothing behind in our database.
-    """
+def _payable_order(*, user, order_id):
+    """The order, locked and checked; or its still-open payment if it has one."""
     order = Order.objects.select_for_update().filter(pk=order_id, user=user).first()
     if order is None:
         raise _not_found()
     _check_payable(order)
-    existing = order.payments.filter(status__in=OPEN_STATUSES).first()
-    if existing:
-        return existing, False
+    return order, order.payments.filter(status__in=OPEN_STATUSES).first()
 
-    token = uuid.uuid4()
+
+def payment_start(*, user, order_id):
+    """Start paying an order: a PaymentIntent for the order's total and a SetupIntent for the
+    card form. Returns (payment, created); an order's still-open payment is returned as is.
+
+    Stripe is called with no lock held, so a slow Stripe blocks nobody else. Two clicks on
+    "pay" still make one payment: both send Stripe the same idempotency keys (the order's
+    token and its attempt number), so Stripe answers both with the same PaymentIntent, and the
+    second to lock the order again finds the first one's payment and returns it.
+    """
+    with transaction.atomic():
+        order, existing = _payable_order(user=user, order_id=order_id)
+        if existing:
+            return existing, False
+        attempt = order.payments.count() + 1
+
     customer_id = _stripe_customer_id(user)
     intent = gateway.payment_intent_create(
         amount=to_minor_units(order.total, order.currency),
         currency=order.currency,
         customer_id=customer_id,
         order_id=order.pk,
-        idempotency_key=f"bookstore-payment-{token}",
+        idempotency_key=f"bookstore-payment-{order.payment_token}-{attempt}",
     )
     setup = gateway.setup_intent_create(
-        customer_id=customer_id, idempotency_key=f"bookstore-setup-{token}"
+        customer_id=customer_id,
+        idempotency_key=f"bookstore-setup-{order.payment_token}-{attempt}",
     )
-    payment = Payment.objects.create(
-        order=order,
-        token=token,
-        amount=order.total,
-        currency=order.currency,
-        stripe_payment_intent_id=intent.id,
-        stripe_client_secret=intent.client_secret,
-        stripe_setup_intent_id=setup.id,
-        stripe_setup_client_secret=setup.client_secret,
-        stripe_customer_id=customer_id,
-    )
+
+    with transaction.atomic():
+        # The hold may have lapsed meanwhile: the intent is then never confirmed (nobody got
+        # its secret), which at Stripe costs nothing.
+        order, existing = _payable_order(user=user, order_id=order_id)
+        if existing:
+            return existing, False
+        payment = Payment.objects.create(
+            order=order,
+            token=uuid.uuid4(),
+            amount=order.total,
+            currency=order.currency,
+            stripe_payment_intent_id=intent.id,
+            stripe_client_secret=intent.client_secret,
+            stripe_setup_intent_id=setup.id,
+            stripe_setup_client_secret=setup.client_secret,
+            stripe_customer_id=customer_id,
+        )
     return payment, True
 
 

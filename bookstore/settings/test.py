@@ -19,7 +19,6 @@ STRIPE_SECRET_KEY = "sk_test_bookstoretests0000000000000000"
 STRIPE_PUBLISHABLE_KEY = "pk_test_bookstoretests0000000000000000"
 STRIPE_WEBHOOK_SECRET = "whsec_bookstore_tests"
 STRIPE_API_BASE = ""
-STRIPE_TIMEOUT = 5
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not memory: the payment tests run a live server that receives webhooks from the

@@ -41,6 +41,7 @@ class FakeStripe(HTTPClient):
         self.calls = []
         self.next_errors = []  # (status, error dict) answered to the next POSTs, in turn
         self._counter = 0
+        self._idempotent_answers = {}  # Idempotency-Key -> the first answer, as Stripe keeps it
 
     def add(self, obj):
         self.objects[obj["id"]] = obj
@@ -57,8 +58,14 @@ class FakeStripe(HTTPClient):
         if method.upper() == "POST" and self.next_errors:
             status, error = self.next_errors.pop(0)
             return json.dumps({"error": error}), status, {}
+        key = (headers or {}).get("Idempotency-Key") if method.upper() == "POST" else None
+        if key in self._idempotent_answers:
+            return self._idempotent_answers[key]
         status, body = self._answer(method.upper(), path, data)
-        return json.dumps(body), status, {"request-id": "req_fake"}
+        answer = json.dumps(body), status, {"request-id": "req_fake"}
+        if key:
+            self._idempotent_answers[key] = answer
+        return answer
 
     def _answer(self, method, path, data):
         if path == "/v1/account":

@@ -16,9 +16,7 @@ from djstripe.models import Event, WebhookEndpoint, WebhookEventTrigger
 from bookstore.testing import assert_problem
 from payments.stripe_setup import stripe_setup
 from payments.tests.conftest import signed_event
-
-StripeWebhookThrottle = None  # old code: no throttle
-#
+from payments.views import StripeWebhookThrottle
 
 pytestmark = pytest.mark.django_db
 
