@@ -1,12 +1,16 @@
-"""Money math for orders, in Decimal with two places. Computed on the server only."""
+"""Money math for orders, in Decimal with two places, each amount rounded to what the shop's
+currency can express (whole units in a zero-decimal currency such as JPY). Computed on the
+server only."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-CENT = Decimal("0.01")
+from django.conf import settings
+
+from payments.money import amount_round
 
 
 def money(value):
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    return amount_round(value, settings.CURRENCY)
 
 
 def subtotal_of(lines):

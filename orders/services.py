@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from bookstore.errors import ApplicationError
 from catalog.models import Book
+from payments.money import charge_check
 
 from . import notifications, signals
 from .models import (
@@ -123,6 +124,7 @@ def order_place(*, user, items, discount_code=None):
         discount_kind=discount.kind if discount else None,
         discount_value=discount.value if discount else None,
     )
+    charge_check(amount=total, currency=settings.CURRENCY)
     order = Order.objects.create(
         user=user,
         currency=settings.CURRENCY,
@@ -151,8 +153,21 @@ def order_place(*, user, items, discount_code=None):
         actor_label=user.email,
     )
     signals.order_placed.send(sender=Order, order=order, lines=lines)
-    notifications.order_placed(order=order, event=event)
+    if order.total == 0:
+        _order_settle_free(order)
+    else:
+        notifications.order_placed(order=order, event=event)
     return order
+
+
+def _order_settle_free(order):
+    """An order that costs nothing (a 100 % code) is paid the moment it is placed: no
+    payment, no Stripe; its copies are committed and the customer gets the receipt."""
+    event = order.set_status(
+        OrderStatus.PAID, actor_label=SYSTEM, note="Nothing to pay: the total is 0."
+    )
+    signals.order_paid.send(sender=Order, order=order, lines=order.lines)
+    notifications.order_paid(order=order, event=event, reference="nothing to pay")
 
 
 def _locked(order_id, *, skip_locked=False):

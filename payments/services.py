@@ -26,7 +26,7 @@ from .models import (
     Refund,
     StripeCustomer,
 )
-from .money import from_minor_units, to_minor_units
+from .money import amount_is_exact, amount_quantum, from_minor_units, to_minor_units
 
 logger = logging.getLogger(__name__)
 
@@ -345,6 +345,14 @@ def payment_refund(*, payment, actor, amount=None):
             "invalid_status_transition", f"A {payment.status} payment cannot be refunded."
         )
     amount = payment.refundable_amount if amount is None else amount
+    if not amount_is_exact(amount, payment.currency):
+        step = amount_quantum(payment.currency)
+        message = f"Amounts in {payment.currency.upper()} are whole multiples of {step}."
+        raise ApplicationError(
+            "validation_error",
+            message,
+            errors=[{"field": "amount", "code": "invalid_precision", "message": message}],
+        )
     if not 0 < amount <= payment.refundable_amount:
         message = f"The amount must be more than 0 and at most {payment.refundable_amount}."
         raise ApplicationError(

@@ -29,6 +29,7 @@ def payment_for_new_order(*, fake=None, user=None, book=None, quantity=1, **paym
             payment_intent(
                 intent_id=intent_id,
                 amount=to_minor_units(order.total, order.currency),
+                currency=order.currency,
                 order_id=order.pk,
                 status="requires_payment_method",
             )
