@@ -1,9 +1,15 @@
 """Idempotency-Key for POSTs that create things (orders, payments).
 
 The same user + key + body within 24 hours replays the first successful response and creates
-nothing new, also when the two requests race: the first request claims the key in a committed
-row before doing the work; a racing duplicate finds the claim and waits for its response. An
-error response is not kept, so a request that failed can be retried with the same key.
+nothing new, also when the two requests race. An error response is not kept, so a request
+that failed can be retried with the same key.
+
+Who is working on a key: on PostgreSQL, the request holding a session advisory lock on it.
+The lock belongs to the database connection, so when the process holding it dies (even
+`kill -9`), PostgreSQL drops the connection and the lock with it, and a retry with the same
+key takes over at once instead of waiting for a timeout. A claim row records the request's
+body hash and, once done, its response. Other databases (SQLite in development) have no such
+lock: there a claim with no response is taken over once it is ABANDONED_AFTER old.
 """
 
 import hashlib
@@ -11,7 +17,7 @@ import json
 import time
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
@@ -21,7 +27,8 @@ from .models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 LIFETIME = timedelta(hours=24)
-# A claim with no response after this long belongs to a request that died: it may be taken over.
+# Without a database lock: a claim with no response after this long belongs to a request that
+# died (gunicorn's worker timeout ends any request long before).
 ABANDONED_AFTER = timedelta(minutes=2)
 WAIT_SECONDS = 30
 POLL_SECONDS = 0.05
@@ -42,66 +49,70 @@ def _validate(key):
         )
 
 
-def _claim(*, user, scope, key, request_hash):
-    """Our new claim, or the existing live record for this key."""
+def _database_has_advisory_locks():
+    return connection.vendor == "postgresql"
+
+
+class _HolderLock:
+    """The session advisory lock that says "a live request is working on this key"."""
+
+    def __init__(self, *, user, scope, key):
+        digest = hashlib.sha256(f"idempotency:{user.pk}:{scope}:{key}".encode()).digest()
+        self.id = int.from_bytes(digest[:8], "big", signed=True)
+        self.supported = _database_has_advisory_locks()
+
+    def acquire(self):
+        """True if we now hold it (always, where the database has no such locks)."""
+        if not self.supported:
+            return True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [self.id])
+            return cursor.fetchone()[0]
+
+    def release(self):
+        if self.supported:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [self.id])
+
+
+def _replay(record):
+    response = Response(record.response_body, status=record.status_code)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _reused():
+    return ApplicationError(
+        "idempotency_key_reused", "This Idempotency-Key was used with a different request body."
+    )
+
+
+def _claim(*, user, scope, key, request_hash, lock):
+    """With the holder lock held: ("run", our new claim), ("replay", finished record) or
+    ("wait", a claim that may still be live, where there is no lock to tell)."""
     now = timezone.now()
     while True:
+        existing = IdempotencyKey.objects.filter(user=user, scope=scope, key=key).first()
+        if existing is not None and existing.created_at >= now - LIFETIME:
+            if existing.request_hash != request_hash:
+                raise _reused()
+            if existing.status_code is not None:
+                return "replay", existing
+            if not lock.supported and existing.created_at >= now - ABANDONED_AFTER:
+                return "wait", existing
+        if existing is not None:
+            # Expired, or its request died: with the lock ours, nobody else is working on it.
+            IdempotencyKey.objects.filter(pk=existing.pk).delete()
         try:
             with transaction.atomic():
-                return True, IdempotencyKey.objects.create(
+                return "run", IdempotencyKey.objects.create(
                     user=user, scope=scope, key=key, request_hash=request_hash, created_at=now
                 )
         except IntegrityError:
-            existing = IdempotencyKey.objects.filter(user=user, scope=scope, key=key).first()
-            if existing is None:
-                continue  # the other claim was released meanwhile
-            stale = existing.created_at < now - LIFETIME or (
-                existing.status_code is None and existing.created_at < now - ABANDONED_AFTER
-            )
-            if stale:
-                IdempotencyKey.objects.filter(pk=existing.pk).delete()
-                continue
-            return False, existing
+            continue  # another request (no lock to stop it) claimed it meanwhile
 
 
-def _await_response(record):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while record.status_code is None and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-        record = IdempotencyKey.objects.filter(pk=record.pk).first()
-        if record is None:
-            return None
-    return record
-
-
-def idempotent(request, *, scope, handler):
-    """Run `handler()` (which returns a DRF Response) at most once per Idempotency-Key."""
-    key = request.headers.get(HEADER)
-    if key is None:
-        return handler()
-    _validate(key)
-    request_hash = _request_hash(request.data)
-    while True:
-        claimed, record = _claim(user=request.user, scope=scope, key=key, request_hash=request_hash)
-        if claimed:
-            break
-        if record.request_hash != request_hash:
-            raise ApplicationError(
-                "idempotency_key_reused",
-                "This Idempotency-Key was used with a different request body.",
-            )
-        record = _await_response(record)
-        if record is None:
-            continue  # the first request failed and released its claim: this one may run
-        if record.status_code is None:
-            raise ApplicationError(
-                "request_in_progress",
-                "A request with this Idempotency-Key is still being processed; retry shortly.",
-            )
-        response = Response(record.response_body, status=record.status_code)
-        response["Idempotent-Replayed"] = "true"
-        return response
-
+def _run(record, handler):
     try:
         response = handler()
     except BaseException:
@@ -114,3 +125,40 @@ def idempotent(request, *, scope, handler):
     else:
         IdempotencyKey.objects.filter(pk=record.pk).delete()
     return response
+
+
+def idempotent(request, *, scope, handler):
+    """Run `handler()` (which returns a DRF Response) at most once per Idempotency-Key."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return handler()
+    _validate(key)
+    request_hash = _request_hash(request.data)
+    user = request.user
+    lock = _HolderLock(user=user, scope=scope, key=key)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        if lock.acquire():
+            try:
+                outcome, record = _claim(
+                    user=user, scope=scope, key=key, request_hash=request_hash, lock=lock
+                )
+                if outcome == "run":
+                    return _run(record, handler)
+                if outcome == "replay":
+                    return _replay(record)
+            finally:
+                lock.release()
+        else:
+            # A live request holds the key: wait for its response.
+            record = IdempotencyKey.objects.filter(user=user, scope=scope, key=key).first()
+            if record is not None and record.request_hash != request_hash:
+                raise _reused()
+            if record is not None and record.status_code is not None:
+                return _replay(record)
+        if time.monotonic() >= deadline:
+            raise ApplicationError(
+                "request_in_progress",
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+            )
+        time.sleep(POLL_SECONDS)
