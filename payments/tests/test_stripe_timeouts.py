@@ -1,7 +1,7 @@
 """A Stripe that accepts connections and never answers (a black hole): requests get a 502
 problem document within the time budget, and nobody waits on the order's row meanwhile."""
 
-import re
+import runpy
 import socket
 import threading
 import time
@@ -57,8 +57,8 @@ def new_order():
 
 
 def test_the_budget_stays_well_inside_the_worker_timeout():
-    gunicorn_conf = (Path(django_settings.BASE_DIR) / "gunicorn.conf.py").read_text()
-    worker_timeout = int(re.search(r'"GUNICORN_TIMEOUT", "(\d+)"', gunicorn_conf).group(1))
+    gunicorn_conf = runpy.run_path(str(Path(django_settings.BASE_DIR) / "gunicorn.conf.py"))
+    worker_timeout = gunicorn_conf["timeout"]
     assert django_settings.STRIPE_REQUEST_BUDGET <= 10 < worker_timeout
     # One attempt and its retry fit in the budget.
     retries = django_settings.STRIPE_MAX_NETWORK_RETRIES
