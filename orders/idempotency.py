@@ -14,16 +14,19 @@ lock: there a claim with no response is taken over once it is ABANDONED_AFTER ol
 
 import hashlib
 import json
+import logging
 import time
 from datetime import timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
 from bookstore.errors import ApplicationError
 
 from .models import IdempotencyKey
+
+logger = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 LIFETIME = timedelta(hours=24)
@@ -70,9 +73,15 @@ class _HolderLock:
             return cursor.fetchone()[0]
 
     def release(self):
-        if self.supported:
+        if not self.supported:
+            return
+        try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [self.id])
+        except DatabaseError:
+            # A broken connection: the lock went with it. Closing makes sure it did.
+            logger.warning("Could not release the Idempotency-Key lock; closing the connection")
+            connection.close()
 
 
 def _replay(record):

@@ -10,7 +10,6 @@ from contextvars import ContextVar
 
 import stripe
 from django.conf import settings
-from stripe._http_client import RequestsClient
 
 from bookstore.errors import ApplicationError
 
@@ -50,7 +49,7 @@ def _seconds_left() -> float | None:
     return None if deadline is None else deadline - time.monotonic()
 
 
-class BudgetedHTTPClient(RequestsClient):
+class BudgetedHTTPClient(stripe.RequestsClient):
     """stripe's requests client, with every attempt's timeout cut to what the budget has left
     and no retry once too little is left."""
 

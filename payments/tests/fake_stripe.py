@@ -7,7 +7,6 @@ import time
 from urllib.parse import parse_qsl, urlsplit
 
 import stripe
-from stripe._http_client import HTTPClient
 
 
 def payment_intent(*, intent_id, amount, currency="usd", order_id, status="succeeded", **extra):
@@ -32,7 +31,7 @@ def payment_intent(*, intent_id, amount, currency="usd", order_id, status="succe
     }
 
 
-class FakeStripe(HTTPClient):
+class FakeStripe(stripe.HTTPClient):
     name = "fake"
 
     def __init__(self):
