@@ -315,6 +315,15 @@ def test_the_djstripe_secret_header_is_never_honoured(fake, post_event, settings
     assert_problem(response, 400)
     assert_nothing_happened(payment)
     assert not WebhookEventTrigger.objects.exists()
+    # Stripe's own signature still counts, whatever such a header says.
+    response = post_event(
+        "payment_intent.succeeded",
+        succeed(fake, payment),
+        headers={"HTTP_X_DJSTRIPE_WEBHOOK_SECRET": "whsec_attacker"},
+    )
+    assert response.status_code == 200, response.content
+    assert Order.objects.get(pk=payment.order_id).status == "paid"
+    assert "X-Djstripe-Webhook-Secret" not in WebhookEventTrigger.objects.get().headers
 
 
 def test_unknown_endpoint_is_404(client, webhook_endpoint):
