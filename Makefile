@@ -49,7 +49,7 @@ format: install
 # Security linter: no medium or high finding in the project's code (each justified one is
 # marked `# nosec <id>` with its reason on the line above).
 security: install
-	$(BIN)/bandit -q -r accounts bookstore catalog orders payments manage.py gunicorn.conf.py \
+	$(BIN)/bandit -q -r accounts bookstore core catalog orders payments manage.py gunicorn.conf.py \
 		-x "*/tests/*,*/migrations/*" --severity-level medium
 
 checkmigrations: install

@@ -5,15 +5,9 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from bookstore.errors import ApplicationError
+from bookstore.errors import ApplicationError, field_error
 
 from .models import User, normalize_email
-
-
-def _field_error(field, code, message):
-    return ApplicationError(
-        "validation_error", message, errors=[{"field": field, "code": code, "message": message}]
-    )
 
 
 def _validate_password(password, *, user, field):
@@ -34,7 +28,7 @@ def _validate_password(password, *, user, field):
 def user_register(*, email, password, first_name="", last_name=""):
     email = normalize_email(email)
     if User.objects.filter(email__iexact=email).exists():
-        raise _field_error("email", "unique", "A user with this email address already exists.")
+        raise field_error("email", "unique", "A user with this email address already exists.")
     candidate = User(email=email, first_name=first_name, last_name=last_name)
     _validate_password(password, user=candidate, field="password")
     return User.objects.create_user(
@@ -58,7 +52,7 @@ def user_update_profile(*, user, **fields):
 def user_change_password(*, user, current_password, new_password):
     """Change the password and sign out every other session (all refresh tokens revoked)."""
     if not user.check_password(current_password):
-        raise _field_error("current_password", "invalid", "The current password is not correct.")
+        raise field_error("current_password", "invalid", "The current password is not correct.")
     _validate_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
@@ -79,5 +73,5 @@ def user_logout(*, user, refresh):
     except TokenError as exc:
         raise ApplicationError("token_not_valid", str(exc)) from None
     if str(token.get("user_id")) != str(user.pk):
-        raise _field_error("refresh", "invalid", "This refresh token does not belong to you.")
+        raise field_error("refresh", "invalid", "This refresh token does not belong to you.")
     token.blacklist()

@@ -12,11 +12,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from bookstore.errors import ApplicationError
+from bookstore.errors import ApplicationError, field_error
 from catalog.models import Book
 
 from . import notifications, signals
 from .models import (
+    REDEEMING_STATUSES,
+    SHIPPED_STATUSES,
     STRIPE,
     SYSTEM,
     DiscountCode,
@@ -30,20 +32,6 @@ from .pricing import order_totals
 logger = logging.getLogger(__name__)
 
 MAX_ITEMS = 100
-# Orders that still count against a code's limits.
-REDEEMING_STATUSES = [
-    OrderStatus.PENDING,
-    OrderStatus.PAID,
-    OrderStatus.SHIPPED,
-    OrderStatus.DELIVERED,
-    OrderStatus.REFUNDED,
-]
-
-
-def _field_error(field, code, message, error_code="validation_error"):
-    return ApplicationError(
-        error_code, message, errors=[{"field": field, "code": code, "message": message}]
-    )
 
 
 def _merge_lines(items):
@@ -58,7 +46,7 @@ def _active_books(items, lines):
     books = Book.objects.active().only("pk", "title", "price").in_bulk(list(lines))
     for index, item in enumerate(items):
         if item["book"] not in books:
-            raise _field_error(
+            raise field_error(
                 f"items.{index}.book", "does_not_exist", f"No book for sale with id {item['book']}."
             )
     return books
@@ -91,7 +79,7 @@ def _redeem_discount(*, user, code, subtotal):
     else:
         DiscountCode.objects.filter(pk=discount.pk).update(times_redeemed=F("times_redeemed") + 1)
         return discount
-    raise _field_error(
+    raise field_error(
         "discount_code", "invalid", f"The code {code.strip()!r} {problem}.", "invalid_discount_code"
     )
 
@@ -107,9 +95,9 @@ def _give_back_discount(order):
 def order_place(*, user, items, discount_code=None):
     """Create a pending order and hold its copies. All of it, or nothing."""
     if not items:
-        raise _field_error("items", "empty", "An order needs at least one item.")
+        raise field_error("items", "empty", "An order needs at least one item.")
     if len(items) > MAX_ITEMS:
-        raise _field_error("items", "max_length", f"An order may have at most {MAX_ITEMS} lines.")
+        raise field_error("items", "max_length", f"An order may have at most {MAX_ITEMS} lines.")
     lines = _merge_lines(items)
     books = _active_books(items, lines)
     priced = [(books[book_id].price, quantity) for book_id, quantity in lines.items()]
@@ -246,7 +234,7 @@ def order_deliver(*, order, actor):
 def order_refund(*, order_id, actor=None, actor_label=None, note=""):
     """The money went back in full. Copies of an order that had not shipped return on hand."""
     order = _locked(order_id)
-    was_shipped = order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+    was_shipped = order.status in SHIPPED_STATUSES
     order.set_status(OrderStatus.REFUNDED, actor=actor, actor_label=actor_label, note=note)
     lines = order.lines
     signals.order_refunded.send(

@@ -11,15 +11,15 @@ import uuid
 from django.db import transaction
 
 from bookstore.errors import ApplicationError
-from orders import notifications
 from orders import services as order_services
-from orders.models import Order, OrderStatus
+from orders.models import PAID_STATUSES, STRIPE, Order, OrderStatus
 from orders.services import PaymentOutcome
 
-from . import gateway
+from . import gateway, notifications, selectors
 from .models import (
     CAPTURED_STATUSES,
     OPEN_STATUSES,
+    REFUNDABLE_STATUSES,
     Payment,
     PaymentStatus,
     Refund,
@@ -28,8 +28,6 @@ from .models import (
 from .money import from_minor_units, to_minor_units
 
 logger = logging.getLogger(__name__)
-
-STRIPE = "stripe"
 
 
 def _not_found():
@@ -286,8 +284,7 @@ def _record_refund(payment, refund, *, actor=None, settle_order=True):
     payment.status = PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED
     payment.save(update_fields=["amount_refunded", "status", "updated_at"])
     order = Order.objects.get(pk=payment.order_id)
-    settled_statuses = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
-    if fully and settle_order and order.status in settled_statuses:
+    if fully and settle_order and order.status in PAID_STATUSES:
         order_services.order_refund(
             order_id=order.pk,
             actor=actor,
@@ -306,7 +303,7 @@ def _record_refund(payment, refund, *, actor=None, settle_order=True):
 def payment_refund(*, payment, actor, amount=None):
     """Staff refund a captured payment, in full (default) or in part."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
-    if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
+    if payment.status not in REFUNDABLE_STATUSES:
         raise ApplicationError(
             "invalid_status_transition", f"A {payment.status} payment cannot be refunded."
         )
@@ -319,6 +316,17 @@ def payment_refund(*, payment, actor, amount=None):
             errors=[{"field": "amount", "code": "out_of_range", "message": message}],
         )
     return _refund(payment, amount=amount, actor=actor, reason=f"Refunded by {actor.email}")
+
+
+@transaction.atomic
+def order_refund_in_full(*, order, actor):
+    """Staff refund an order: its refundable payment, in full (the admin's Refund action)."""
+    payment = selectors.order_refundable_payment(order=order)
+    if payment is None:
+        raise ApplicationError(
+            "invalid_status_transition", f"Order {order.number} has no captured payment to refund."
+        )
+    return payment_refund(payment=payment, actor=actor)
 
 
 @transaction.atomic

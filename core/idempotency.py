@@ -13,9 +13,10 @@ from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
-from bookstore.errors import ApplicationError
+from bookstore.errors import ApplicationError, field_error
 
 from .models import IdempotencyKey
 
@@ -26,6 +27,15 @@ ABANDONED_AFTER = timedelta(minutes=2)
 WAIT_SECONDS = 30
 POLL_SECONDS = 0.05
 
+# The header in the OpenAPI schema of the views that honour it.
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Replays the first response for 24 hours when the same request is sent again.",
+)
+
 
 def _request_hash(data):
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
@@ -34,11 +44,8 @@ def _request_hash(data):
 
 def _validate(key):
     if not key or len(key) > 255 or not key.isprintable():
-        message = "Idempotency-Key must be 1 to 255 printable characters."
-        raise ApplicationError(
-            "validation_error",
-            message,
-            errors=[{"field": HEADER, "code": "invalid", "message": message}],
+        raise field_error(
+            HEADER, "invalid", "Idempotency-Key must be 1 to 255 printable characters."
         )
 
 
