@@ -1,10 +1,14 @@
 """Reads of the catalogue that need more than a one-liner."""
 
+from typing import TypeVar
+
 from django.db.models import Q, QuerySet
 
 from .models import Author, Book, Genre
 
 SEARCH_MAX_LENGTH = 200
+
+NamedModel = TypeVar("NamedModel", Author, Genre)
 
 
 def book_list(*, include_archived: bool) -> QuerySet[Book]:
@@ -13,7 +17,7 @@ def book_list(*, include_archived: bool) -> QuerySet[Book]:
     return books if include_archived else books.active()
 
 
-def _named_list(model, search):
+def _named_list(model: type[NamedModel], search: str) -> QuerySet[NamedModel]:
     named = model.objects.order_by("name", "pk")
     search = search[:SEARCH_MAX_LENGTH].strip()
     if search:

@@ -1,5 +1,6 @@
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.db.models import Prefetch, ProtectedError
@@ -29,26 +30,30 @@ BIBLIOGRAPHIC_FIELDS = [
 ]
 
 
+Named = TypeVar("Named", Author, Genre)
+# An author or genre given by id (which must exist) or by name (found or created).
+Ref = int | str
+
 # Name lookups per query: SQLite takes at most 999 parameters.
 LOOKUP_BATCH = 500
 
 
-def _clean_name(name):
+def _clean_name(name: str) -> str:
     return " ".join(name.split())
 
 
-def _base_slug(model, name):
+def _base_slug(model: type[Author | Genre], name: str) -> str:
     """The one slug rule for authors and genres, before a -2, -3... suffix for a slug already
     taken: `slugify(name)`; a name with no ASCII letters or digits (Arabic, Japanese...) gets
     `<author|genre>-<8 hex digits of the name's SHA-1>`, a valid slug, the same in every database.
     """
-    room = model._meta.get_field("slug").max_length - 15  # for the suffix
+    room = (model._meta.get_field("slug").max_length or 255) - 15  # for the suffix
     slug = slugify(name)[:room].strip("-")
     digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:8]
     return slug or f"{model._meta.model_name}-{digest}"
 
 
-def _suffixed(base, taken):
+def _suffixed(base: str, taken: set[str]) -> str:
     slug, number = base, 1
     while slug in taken:
         number += 1
@@ -56,7 +61,7 @@ def _suffixed(base, taken):
     return slug
 
 
-def _unique_slug(model, name):
+def _unique_slug(model: type[Author | Genre], name: str) -> str:
     base = _base_slug(model, name)
     taken = set(model.objects.filter(slug__startswith=base).values_list("slug", flat=True))
     return _suffixed(base, taken)
@@ -67,7 +72,7 @@ class AuthorDirectory:
     name, ignoring case, is always the same author (the oldest, when staff made two). An import
     keeps one directory for all its chunks, so authors it saw are not looked up again."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.by_key: dict[str, Author] = {}  # casefolded name -> Author
         self.taken_slugs: set[str] = set()
         self.suffixed_slugs_loaded = False
@@ -89,7 +94,7 @@ class AuthorDirectory:
             self.created += len(new_authors)
         return self.by_key
 
-    def _load_existing(self, names):
+    def _load_existing(self, names: list[str]) -> None:
         """Authors with one of these names (in any case), or with the slug such a name gets."""
         if not self.suffixed_slugs_loaded:
             # "-2", "-3"... slugs can belong to any base; they are rare, so load them all once.
@@ -109,13 +114,13 @@ class AuthorDirectory:
             self.by_key.setdefault(author.name.casefold(), author)
             self.taken_slugs.add(author.slug)
 
-    def _free_slug(self, name):
+    def _free_slug(self, name: str) -> str:
         slug = _suffixed(_base_slug(Author, name), self.taken_slugs)
         self.taken_slugs.add(slug)
         return slug
 
 
-def _batches(items, size=LOOKUP_BATCH):
+def _batches(items: list[str], size: int = LOOKUP_BATCH) -> list[list[str]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
@@ -125,8 +130,8 @@ def authors_get_or_create(*, names: Iterable[str]) -> dict[str, Author]:
     return AuthorDirectory().get_or_create(names=names)
 
 
-def _genres_get_or_create(names):
-    by_key = {}
+def _genres_get_or_create(*, names: Iterable[str]) -> dict[str, Genre]:
+    by_key: dict[str, Genre] = {}
     for name in names:
         key = name.casefold()
         if key not in by_key:
@@ -136,7 +141,7 @@ def _genres_get_or_create(names):
     return by_key
 
 
-def _resolve(model, refs, field):
+def _resolve(model: type[Named], refs: Sequence[Ref], field: str) -> list[Named]:
     """Ids must exist; names are matched case-insensitively, or created (staff only call this)."""
     by_id = model.objects.in_bulk([ref for ref in refs if isinstance(ref, int)])
     for index, ref in enumerate(refs):
@@ -147,9 +152,14 @@ def _resolve(model, refs, field):
                 f"No {model._meta.verbose_name} with id {ref}.",
             )
     names = [_clean_name(ref) for ref in refs if not isinstance(ref, int)]
-    get_or_create = authors_get_or_create if model is Author else _genres_get_or_create
-    by_name = get_or_create(names=names) if names else {}
-    resolved = []
+    by_name: dict[str, Any] = {}
+    if names:
+        by_name = (
+            authors_get_or_create(names=names)
+            if model is Author
+            else _genres_get_or_create(names=names)
+        )
+    resolved: list[Named] = []
     for ref in refs:
         obj = by_id[ref] if isinstance(ref, int) else by_name[_clean_name(ref).casefold()]
         if obj not in resolved:
@@ -157,7 +167,7 @@ def _resolve(model, refs, field):
     return resolved
 
 
-def _set_authors(book, authors):
+def _set_authors(book: Book, authors: list[Author]) -> None:
     BookAuthor.objects.filter(book=book).delete()
     BookAuthor.objects.bulk_create(
         [BookAuthor(book=book, author=author, position=i) for i, author in enumerate(authors)]
@@ -166,18 +176,18 @@ def _set_authors(book, authors):
     book.save(update_fields=["authors_text", "author_list"])
 
 
-def _set_genres(book, genres):
+def _set_genres(book: Book, genres: list[Genre]) -> None:
     book.genres.set(genres)
     book.set_genres_columns(genres)
     book.save(update_fields=["genre_list"])
 
 
-def _named_create(model, *, name, slug=None):
+def _named_create(model: type[Named], *, name: str, slug: str | None = None) -> Named:
     name = _clean_name(name)
     return model.objects.create(name=name, slug=slug or _unique_slug(model, name))
 
 
-def _named_rename(obj, *, name, slug, book_ids):
+def _named_rename(obj: Named, *, name: str, slug: str | None, book_ids: Iterable[int]) -> Named:
     obj.name = _clean_name(name)
     if slug is not None:
         obj.slug = slug
@@ -199,7 +209,9 @@ def genre_create(*, name: str, slug: str | None = None) -> Genre:
 
 
 @transaction.atomic
-def book_create(*, authors, genres=(), stock_quantity=0, **fields):
+def book_create(
+    *, authors: Sequence[Ref], genres: Sequence[Ref] = (), stock_quantity: int = 0, **fields: Any
+) -> Book:
     book = Book.objects.create(**fields, stock_quantity=stock_quantity)
     _set_authors(book, _resolve(Author, authors, "authors"))
     _set_genres(book, _resolve(Genre, genres, "genres"))
@@ -208,7 +220,14 @@ def book_create(*, authors, genres=(), stock_quantity=0, **fields):
 
 
 @transaction.atomic
-def book_update(*, book, authors=None, genres=None, stock_quantity=None, **fields):
+def book_update(
+    *,
+    book: Book,
+    authors: Sequence[Ref] | None = None,
+    genres: Sequence[Ref] | None = None,
+    stock_quantity: int | None = None,
+    **fields: Any,
+) -> Book:
     for name, value in fields.items():
         if name not in BIBLIOGRAPHIC_FIELDS:
             raise ValueError(f"{name} is not a book field staff may set")
@@ -228,7 +247,7 @@ def book_update(*, book, authors=None, genres=None, stock_quantity=None, **field
 
 
 @transaction.atomic
-def books_set_active(*, book_ids, active):
+def books_set_active(*, book_ids: Iterable[int], active: bool) -> list[Book]:
     """Put books on sale or archive them. Only the flag changes: an archived book keeps its
     stock and its orders, and stops being listed or orderable. Returns the books that changed."""
     books = list(Book.objects.filter(pk__in=book_ids).exclude(is_active=active).only("pk", "title"))
@@ -239,7 +258,7 @@ def books_set_active(*, book_ids, active):
 
 
 @transaction.atomic
-def book_delete(*, book):
+def book_delete(*, book: Book) -> None:
     """A book that was ever ordered stays, for the orders' sake: archive it instead."""
     try:
         book.delete()
@@ -251,7 +270,7 @@ def book_delete(*, book):
         ) from None
 
 
-def book_reindex(*, book_ids):
+def book_reindex(*, book_ids: Iterable[int]) -> None:
     """Bring the denormalised author, genre and search columns up to date after authors or
     genres, or their names, changed (the admin's inline editing, renames)."""
     book_ids = list(book_ids)
@@ -259,7 +278,7 @@ def book_reindex(*, book_ids):
     book_search_refresh(book_ids=book_ids)
 
 
-def _refresh_relation_columns(book_ids):
+def _refresh_relation_columns(book_ids: list[int]) -> None:
     books = list(
         Book.objects.filter(pk__in=book_ids)
         .only("pk")
@@ -281,7 +300,7 @@ def author_update(*, author: Author, name: str, slug: str | None = None) -> Auth
 
 
 @transaction.atomic
-def author_delete(*, author):
+def author_delete(*, author: Author) -> None:
     if author.book_links.exists():
         raise ApplicationError(
             "validation_error",
@@ -298,7 +317,7 @@ def genre_update(*, genre: Genre, name: str, slug: str | None = None) -> Genre:
 
 
 @transaction.atomic
-def genre_delete(*, genre):
+def genre_delete(*, genre: Genre) -> None:
     book_ids = list(genre.books.values_list("pk", flat=True))
     genre.delete()
     book_reindex(book_ids=book_ids)

@@ -1,3 +1,7 @@
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import Model, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
@@ -96,8 +100,11 @@ class _NamedViewSet(
     """Authors and genres: anyone lists them, staff manage them through the services."""
 
     permission_classes = [IsStaffOrReadOnly]
-    filterset_fields = []
-    create_service = update_service = delete_service = list_selector = None
+    filterset_fields: list[str] = []
+    create_service: Callable[..., Model]
+    update_service: Callable[..., Model]
+    delete_service: Callable[..., None]
+    list_selector: Callable[..., QuerySet[Any]]
 
     def get_queryset(self):
         return self.list_selector(search=self.request.query_params.get("search", ""))

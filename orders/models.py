@@ -97,7 +97,7 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
     )
     status = models.CharField(
-        max_length=10, choices=OrderStatus.choices, default=OrderStatus.PENDING, editable=False
+        max_length=10, choices=OrderStatus, default=OrderStatus.PENDING, editable=False
     )
     currency = models.CharField(max_length=3)
     subtotal = models.DecimalField(max_digits=10, decimal_places=2)

@@ -6,12 +6,16 @@ Lock order, everywhere: the order, then its discount code, then books (by primar
 
 import enum
 import logging
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import User
 from bookstore.errors import ApplicationError, field_error
 from catalog.models import Book
 
@@ -34,15 +38,18 @@ logger = logging.getLogger(__name__)
 MAX_ITEMS = 100
 
 
-def _merge_lines(items):
+OrderLines = Sequence[Mapping[str, Any]]  # [{"book": id, "quantity": n}, ...] as validated
+
+
+def _merge_lines(items: OrderLines) -> dict[int, int]:
     """[{book, quantity}, ...] -> {book id: quantity}; a book listed twice is one line."""
-    lines = {}
+    lines: dict[int, int] = {}
     for item in items:
         lines[item["book"]] = lines.get(item["book"], 0) + item["quantity"]
     return lines
 
 
-def _active_books(items, lines):
+def _active_books(items: OrderLines, lines: Mapping[int, int]) -> dict[int, Book]:
     books = Book.objects.active().only("pk", "title", "price").in_bulk(list(lines))
     for index, item in enumerate(items):
         if item["book"] not in books:
@@ -52,7 +59,7 @@ def _active_books(items, lines):
     return books
 
 
-def _redeem_discount(*, user, code, subtotal):
+def _redeem_discount(*, user: User, code: str, subtotal: Decimal) -> DiscountCode:
     """Lock the code, check every rule, count the redemption. Returns the locked code."""
     now = timezone.now()
     discount = DiscountCode.objects.select_for_update().filter(code__iexact=code.strip()).first()
@@ -84,7 +91,7 @@ def _redeem_discount(*, user, code, subtotal):
     )
 
 
-def _give_back_discount(order):
+def _give_back_discount(order: Order) -> None:
     if order.discount_code_id:
         DiscountCode.objects.select_for_update().filter(pk=order.discount_code_id).update(
             times_redeemed=F("times_redeemed") - 1
@@ -92,7 +99,7 @@ def _give_back_discount(order):
 
 
 @transaction.atomic
-def order_place(*, user, items, discount_code=None):
+def order_place(*, user: User, items: OrderLines, discount_code: str | None = None) -> Order:
     """Create a pending order and hold its copies. All of it, or nothing."""
     if not items:
         raise field_error("items", "empty", "An order needs at least one item.")
@@ -143,9 +150,14 @@ def order_place(*, user, items, discount_code=None):
     return order
 
 
-def _locked(order_id, *, skip_locked=False):
+def _locked(order_id: int) -> Order:
+    return Order.objects.select_for_update().prefetch_related("items").get(pk=order_id)
+
+
+def _locked_unless_busy(order_id: int) -> Order | None:
+    """The order, locked; None when another transaction holds it."""
     return (
-        Order.objects.select_for_update(skip_locked=skip_locked)
+        Order.objects.select_for_update(skip_locked=True)
         .filter(pk=order_id)
         .prefetch_related("items")
         .first()
@@ -153,7 +165,7 @@ def _locked(order_id, *, skip_locked=False):
 
 
 @transaction.atomic
-def order_cancel(*, order, actor):
+def order_cancel(*, order: Order, actor: User) -> Order:
     """The owner cancels a pending order, or staff do. Paid orders are refunded instead."""
     order = _locked(order.pk)
     if not actor.is_staff and order.user_id != actor.pk:
@@ -172,7 +184,9 @@ class PaymentOutcome(enum.Enum):
 
 
 @transaction.atomic
-def order_mark_paid(*, order_id, note="", reference=""):
+def order_mark_paid(
+    *, order_id: int, note: str = "", reference: str = ""
+) -> tuple["PaymentOutcome", Order]:
     """Stripe says the order's money arrived. Exactly one of this and expiry wins the row lock;
     the caller refunds the payment when the answer is NOT_PAYABLE."""
     order = _locked(order_id)
@@ -187,9 +201,9 @@ def order_mark_paid(*, order_id, note="", reference=""):
 
 
 @transaction.atomic
-def order_expire(*, order_id):
+def order_expire(*, order_id: int) -> bool:
     """Expire one lapsed pending order. False if it was taken, paid or not lapsed after all."""
-    order = _locked(order_id, skip_locked=True)
+    order = _locked_unless_busy(order_id)
     if order is None or not order.hold_lapsed:
         return False
     event = order.set_status(
@@ -201,7 +215,7 @@ def order_expire(*, order_id):
     return True
 
 
-def orders_expire_lapsed(*, limit=None):
+def orders_expire_lapsed(*, limit: int | None = None) -> int:
     """Expire every lapsed pending order, each in its own transaction. Safe to run in several
     processes at once: rows another process holds are skipped. Returns how many this run
     expired."""
@@ -216,7 +230,7 @@ def orders_expire_lapsed(*, limit=None):
 
 
 @transaction.atomic
-def order_ship(*, order, actor):
+def order_ship(*, order: Order, actor: User) -> Order:
     order = _locked(order.pk)
     event = order.set_status(OrderStatus.SHIPPED, actor=actor)
     notifications.order_shipped(order=order, event=event)
@@ -224,14 +238,16 @@ def order_ship(*, order, actor):
 
 
 @transaction.atomic
-def order_deliver(*, order, actor):
+def order_deliver(*, order: Order, actor: User) -> Order:
     order = _locked(order.pk)
     order.set_status(OrderStatus.DELIVERED, actor=actor)
     return order
 
 
 @transaction.atomic
-def order_refund(*, order_id, actor=None, actor_label=None, note=""):
+def order_refund(
+    *, order_id: int, actor: User | None = None, actor_label: str | None = None, note: str = ""
+) -> Order:
     """The money went back in full. Copies of an order that had not shipped return on hand."""
     order = _locked(order_id)
     was_shipped = order.status in SHIPPED_STATUSES

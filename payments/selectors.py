@@ -2,12 +2,13 @@
 
 from django.db.models import QuerySet
 
+from accounts.models import User
 from orders.models import Order
 
 from .models import CAPTURED_STATUSES, REFUNDABLE_STATUSES, Payment
 
 
-def payment_list(*, user) -> QuerySet[Payment]:
+def payment_list(*, user: User) -> QuerySet[Payment]:
     """The payments `user` may see (staff: all), with what the payment serializer reads."""
     payments = Payment.objects.select_related("order").prefetch_related("refunds")
     return payments if user.is_staff else payments.filter(order__user=user)
