@@ -25,6 +25,7 @@ from .models import (
     SHIPPED_STATUSES,
     STRIPE,
     SYSTEM,
+    UNPAID_CLOSED_STATUSES,
     DiscountCode,
     Order,
     OrderEvent,
@@ -195,7 +196,7 @@ def order_mark_paid(
         signals.order_paid.send(sender=Order, order=order, lines=order.lines)
         notifications.order_paid(order=order, event=event, reference=reference or note)
         return PaymentOutcome.PAID, order
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
+    if order.status in UNPAID_CLOSED_STATUSES:
         return PaymentOutcome.NOT_PAYABLE, order
     return PaymentOutcome.ALREADY_PAID, order
 

@@ -17,6 +17,8 @@ class PaymentStatus(models.TextChoices):
 
 # A payment the customer can still complete (a declined card may be retried).
 OPEN_STATUSES = [PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.PROCESSING, PaymentStatus.FAILED]
+# A payment whose card may be (re)tried: confirmed with a card on the pay page.
+CONFIRMABLE_STATUSES = [PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.FAILED]
 # Captured, with money we can still send back.
 REFUNDABLE_STATUSES = [PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED]
 # Money arrived (and may have gone back, in part or whole).

@@ -22,6 +22,7 @@ from orders.services import PaymentOutcome
 from . import gateway, notifications, selectors
 from .models import (
     CAPTURED_STATUSES,
+    CONFIRMABLE_STATUSES,
     OPEN_STATUSES,
     REFUNDABLE_STATUSES,
     Payment,
@@ -109,7 +110,7 @@ def payment_confirm(*, payment: Payment, payment_method: str) -> tuple[Payment, 
     """
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("order").get(pk=payment.pk)
-        if payment.status not in (PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.FAILED):
+        if payment.status not in CONFIRMABLE_STATUSES:
             raise ApplicationError(
                 "order_not_payable", f"This payment is {payment.status}; it cannot be confirmed."
             )
@@ -129,7 +130,7 @@ def payment_confirm(*, payment: Payment, payment_method: str) -> tuple[Payment, 
 
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        if payment.status in (PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.FAILED):
+        if payment.status in CONFIRMABLE_STATUSES:
             if intent.status in ("succeeded", "processing"):
                 payment.status = PaymentStatus.PROCESSING
                 payment.last_error_code = payment.last_error_message = ""
