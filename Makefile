@@ -87,4 +87,4 @@ ci:
 	bash .ci/run
 
 clean:
-	rm -rf $(VENV) staticfiles var .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles var .pytest_cache .ruff_cache .mypy_cache
