@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from payments.money import amount_round
+from core.money import amount_round
 
 
 def money(value):

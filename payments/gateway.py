@@ -5,8 +5,11 @@ reached or refused the request)."""
 
 import logging
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from types import TracebackType
+from typing import Any, Literal
 
 import stripe
 from django.conf import settings
@@ -17,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 class CardDeclined(Exception):
-    def __init__(self, *, code, message):
+    def __init__(self, *, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -31,7 +34,7 @@ _MIN_SECONDS_FOR_RETRY = 1.0
 
 
 @contextmanager
-def time_budget(seconds: float | None = None):
+def time_budget(seconds: float | None = None) -> Iterator[None]:
     """All Stripe calls inside share `seconds` (STRIPE_REQUEST_BUDGET): each attempt waits at
     most STRIPE_TIMEOUT and never past the budget, and once it is spent the next call fails
     at once as payment_provider_error. Nested budgets keep the outer (earlier) deadline."""
@@ -55,43 +58,55 @@ class BudgetedHTTPClient(stripe.RequestsClient):
 
     name = "requests-budgeted"
 
-    def __init__(self, *, timeout: float, **kwargs):
+    def __init__(self, *, timeout: float, **kwargs: Any) -> None:
         super().__init__(timeout=timeout, **kwargs)
         self._attempt_timeout = timeout
 
     @property
-    def _timeout(self):
+    def _timeout(self) -> float:
         left = _seconds_left()
         return self._attempt_timeout if left is None else min(self._attempt_timeout, left)
 
     @_timeout.setter
-    def _timeout(self, value):
+    def _timeout(self, value: float) -> None:
         self._attempt_timeout = value
 
-    def request(self, method, url, headers, post_data=None):
+    def request(  # type: ignore[override]  # stripe's own base classes disagree
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+    ) -> tuple[bytes, int, Mapping[str, str]]:
         left = _seconds_left()
         if left is not None and left <= 0:
             raise stripe.APIConnectionError("The time allowed for Stripe calls is spent.")
         return super().request(method, url, headers, post_data)
 
-    def _should_retry(self, response, api_connection_error, num_retries, max_network_retries):
+    def _should_retry(
+        self,
+        response: Any,
+        api_connection_error: Any,
+        num_retries: int,
+        max_network_retries: int | None,
+    ) -> bool:
         left = _seconds_left()
         if left is not None and left < _MIN_SECONDS_FOR_RETRY:
             return False
-        return super()._should_retry(
-            response, api_connection_error, num_retries, max_network_retries
+        return bool(
+            super()._should_retry(response, api_connection_error, num_retries, max_network_retries)
         )
 
 
-def configure():
+def configure() -> None:
     """Called once at start-up: the API address, timeouts and retries for every call."""
     stripe.api_base = settings.STRIPE_API_BASE or stripe.DEFAULT_API_BASE
     stripe.max_network_retries = settings.STRIPE_MAX_NETWORK_RETRIES
     stripe.default_http_client = BudgetedHTTPClient(timeout=settings.STRIPE_TIMEOUT)
 
 
-def _options(idempotency_key=None):
-    options = {"api_key": settings.STRIPE_SECRET_KEY}
+def _options(idempotency_key: str | None = None) -> dict[str, Any]:
+    options: dict[str, Any] = {"api_key": settings.STRIPE_SECRET_KEY}
     if idempotency_key:
         options["idempotency_key"] = idempotency_key
     return options
@@ -100,17 +115,22 @@ def _options(idempotency_key=None):
 class _stripe_errors:
     """Turn Stripe's exceptions into ours."""
 
-    def __init__(self, action):
+    def __init__(self, action: str) -> None:
         self.action = action
 
-    def __enter__(self):
+    def __enter__(self) -> "_stripe_errors":
         # A call outside any request's budget (a job, the shell) gets one of its own.
         self._budget = time_budget() if _deadline.get() is None else None
         if self._budget:
             self._budget.__enter__()
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
         if self._budget:
             self._budget.__exit__(exc_type, exc, tb)
         if exc is None:
@@ -128,7 +148,7 @@ class _stripe_errors:
         return False
 
 
-def customer_create(*, email, user_id):
+def customer_create(*, email: str, user_id: int) -> stripe.Customer:
     with _stripe_errors("create the customer"):
         return stripe.Customer.create(
             email=email,
@@ -137,7 +157,9 @@ def customer_create(*, email, user_id):
         )
 
 
-def payment_intent_create(*, amount, currency, customer_id, order_id, idempotency_key):
+def payment_intent_create(
+    *, amount: int, currency: str, customer_id: str, order_id: int, idempotency_key: str
+) -> stripe.PaymentIntent:
     with _stripe_errors("start the payment"):
         return stripe.PaymentIntent.create(
             amount=amount,
@@ -149,14 +171,14 @@ def payment_intent_create(*, amount, currency, customer_id, order_id, idempotenc
         )
 
 
-def setup_intent_create(*, customer_id, idempotency_key):
+def setup_intent_create(*, customer_id: str, idempotency_key: str) -> stripe.SetupIntent:
     with _stripe_errors("prepare the card form"):
         return stripe.SetupIntent.create(
             customer=customer_id, payment_method_types=["card"], **_options(idempotency_key)
         )
 
 
-def payment_intent_confirm(*, intent_id, payment_method):
+def payment_intent_confirm(*, intent_id: str, payment_method: str) -> stripe.PaymentIntent:
     """Attach the card, then confirm. (An update followed by a plain confirm works with Stripe
     and with the local test server, which does not take payment_method on confirm.)"""
     with _stripe_errors("confirm the payment"):
@@ -164,12 +186,14 @@ def payment_intent_confirm(*, intent_id, payment_method):
         return stripe.PaymentIntent.confirm(intent_id, **_options())
 
 
-def payment_intent_retrieve(*, intent_id):
+def payment_intent_retrieve(*, intent_id: str) -> stripe.PaymentIntent:
     with _stripe_errors("look up the payment"):
         return stripe.PaymentIntent.retrieve(intent_id, **_options())
 
 
-def refund_create(*, intent_id, amount, idempotency_key, reason):
+def refund_create(
+    *, intent_id: str, amount: int, idempotency_key: str, reason: str
+) -> stripe.Refund:
     with _stripe_errors("refund the payment"):
         return stripe.Refund.create(
             payment_intent=intent_id,
@@ -179,11 +203,11 @@ def refund_create(*, intent_id, amount, idempotency_key, reason):
         )
 
 
-def refund_retrieve(*, refund_id):
+def refund_retrieve(*, refund_id: str) -> stripe.Refund:
     with _stripe_errors("look up the refund"):
         return stripe.Refund.retrieve(refund_id, **_options())
 
 
-def payment_intent_cancel(*, intent_id):
+def payment_intent_cancel(*, intent_id: str) -> stripe.PaymentIntent:
     with _stripe_errors("cancel the payment"):
         return stripe.PaymentIntent.cancel(intent_id, **_options())

@@ -5,16 +5,20 @@ An event only says *which* object changed: what is applied is that object as Str
 returns it, never the event's body (a signed body is still not a statement of Stripe's state
 when the signing secret leaked or an old event is replayed)."""
 
+from typing import Any
+
+from djstripe.models import Event
+
 from . import services
 
 
-def payment_intent_changed(sender, event, **kwargs):
+def payment_intent_changed(sender: type, event: Event, **kwargs: Any) -> None:
     services.payment_intent_refresh(intent_id=event.data["object"]["id"])
 
 
-def refund_changed(sender, event, **kwargs):
+def refund_changed(sender: type, event: Event, **kwargs: Any) -> None:
     services.refunds_refresh(refund_ids=[event.data["object"]["id"]])
 
 
-def charge_refunded(sender, event, **kwargs):
+def charge_refunded(sender: type, event: Event, **kwargs: Any) -> None:
     services.refunds_refresh(refund_ids=services.refund_ids_of_charge(event.data["object"]))

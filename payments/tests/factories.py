@@ -2,9 +2,9 @@ import uuid
 
 from accounts.tests.factories import UserFactory
 from catalog.tests.factories import BookFactory
+from core.money import to_minor_units
 from orders import services as order_services
 from payments.models import Payment
-from payments.money import to_minor_units
 from payments.tests.fake_stripe import payment_intent
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from bookstore.testing import assert_problem, field_errors
 from catalog.tests.factories import BookFactory
-from orders.models import Order, OrderEvent, OutboxEmail
+from core.models import OutboxEmail
+from orders.models import Order, OrderEvent
 from orders.tests.factories import DiscountCodeFactory
 from payments.models import Payment
 from payments.tests.test_api import paid_payment

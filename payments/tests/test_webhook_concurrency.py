@@ -8,9 +8,9 @@ from django.db import connection
 from django.test import Client
 
 from catalog.tests.factories import BookFactory
+from core.money import to_minor_units
 from orders.tests.helpers import assert_stock_invariant
 from payments.models import Payment
-from payments.money import to_minor_units
 from payments.tests.conftest import signed_event
 from payments.tests.factories import payment_for_new_order
 

@@ -9,10 +9,10 @@ from djstripe.models import Event, WebhookEventTrigger
 
 from bookstore.testing import assert_problem
 from catalog.tests.factories import BookFactory
+from core.money import to_minor_units
 from orders import services as order_services
 from orders.models import Order
 from payments.models import Payment, Refund
-from payments.money import to_minor_units
 from payments.tests.factories import payment_for_new_order
 from payments.tests.fake_stripe import payment_intent
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from bookstore.errors import ApplicationError
-from payments.money import amount_round, charge_check, from_minor_units, to_minor_units
+from core.money import amount_round, charge_check, from_minor_units, to_minor_units
 
 
 @pytest.mark.parametrize(

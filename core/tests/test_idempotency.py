@@ -12,8 +12,9 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from catalog.tests.factories import BookFactory
-from orders import idempotency
-from orders.models import IdempotencyKey, Order
+from core import idempotency
+from core.models import IdempotencyKey
+from orders.models import Order
 
 HOLD_LOCK = """
 import sys, time, psycopg2

@@ -16,13 +16,17 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.request import Request
 from rest_framework.response import Response
 
-from bookstore.errors import ApplicationError
+from bookstore.errors import ApplicationError, field_error
 
 from .models import IdempotencyKey
 
@@ -36,43 +40,49 @@ ABANDONED_AFTER = timedelta(minutes=2)
 WAIT_SECONDS = 30
 POLL_SECONDS = 0.05
 
+# The header in the OpenAPI schema of the views that honour it.
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Replays the first response for 24 hours when the same request is sent again.",
+)
 
-def _request_hash(data):
+
+def _request_hash(data: Any) -> str:
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _validate(key):
+def _validate(key: str) -> None:
     if not key or len(key) > 255 or not key.isprintable():
-        message = "Idempotency-Key must be 1 to 255 printable characters."
-        raise ApplicationError(
-            "validation_error",
-            message,
-            errors=[{"field": HEADER, "code": "invalid", "message": message}],
+        raise field_error(
+            HEADER, "invalid", "Idempotency-Key must be 1 to 255 printable characters."
         )
 
 
-def _database_has_advisory_locks():
+def _database_has_advisory_locks() -> bool:
     return connection.vendor == "postgresql"
 
 
 class _HolderLock:
     """The session advisory lock that says "a live request is working on this key"."""
 
-    def __init__(self, *, user, scope, key):
+    def __init__(self, *, user: Any, scope: str, key: str) -> None:
         digest = hashlib.sha256(f"idempotency:{user.pk}:{scope}:{key}".encode()).digest()
         self.id = int.from_bytes(digest[:8], "big", signed=True)
         self.supported = _database_has_advisory_locks()
 
-    def acquire(self):
+    def acquire(self) -> bool:
         """True if we now hold it (always, where the database has no such locks)."""
         if not self.supported:
             return True
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [self.id])
-            return cursor.fetchone()[0]
+            return bool(cursor.fetchone()[0])
 
-    def release(self):
+    def release(self) -> None:
         if not self.supported:
             return
         try:
@@ -84,19 +94,21 @@ class _HolderLock:
             connection.close()
 
 
-def _replay(record):
+def _replay(record: IdempotencyKey) -> Response:
     response = Response(record.response_body, status=record.status_code)
     response["Idempotent-Replayed"] = "true"
     return response
 
 
-def _reused():
+def _reused() -> ApplicationError:
     return ApplicationError(
         "idempotency_key_reused", "This Idempotency-Key was used with a different request body."
     )
 
 
-def _claim(*, user, scope, key, request_hash, lock):
+def _claim(
+    *, user: Any, scope: str, key: str, request_hash: str, lock: _HolderLock
+) -> tuple[str, IdempotencyKey]:
     """With the holder lock held: ("run", our new claim), ("replay", finished record) or
     ("wait", a claim that may still be live, where there is no lock to tell)."""
     now = timezone.now()
@@ -121,7 +133,7 @@ def _claim(*, user, scope, key, request_hash, lock):
             continue  # another request (no lock to stop it) claimed it meanwhile
 
 
-def _run(record, handler):
+def _run(record: IdempotencyKey, handler: Callable[[], Response]) -> Response:
     try:
         response = handler()
     except BaseException:
@@ -136,14 +148,14 @@ def _run(record, handler):
     return response
 
 
-def idempotent(request, *, scope, handler):
+def idempotent(request: Request, *, scope: str, handler: Callable[[], Response]) -> Response:
     """Run `handler()` (which returns a DRF Response) at most once per Idempotency-Key."""
     key = request.headers.get(HEADER)
     if key is None:
         return handler()
     _validate(key)
     request_hash = _request_hash(request.data)
-    user = request.user
+    user: Any = request.user  # authenticated: the views that call this require it
     lock = _HolderLock(user=user, scope=scope, key=key)
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
@@ -160,11 +172,11 @@ def idempotent(request, *, scope, handler):
                 lock.release()
         else:
             # A live request holds the key: wait for its response.
-            record = IdempotencyKey.objects.filter(user=user, scope=scope, key=key).first()
-            if record is not None and record.request_hash != request_hash:
+            working = IdempotencyKey.objects.filter(user=user, scope=scope, key=key).first()
+            if working is not None and working.request_hash != request_hash:
                 raise _reused()
-            if record is not None and record.status_code is not None:
-                return _replay(record)
+            if working is not None and working.status_code is not None:
+                return _replay(working)
         if time.monotonic() >= deadline:
             raise ApplicationError(
                 "request_in_progress",
