@@ -7,6 +7,7 @@ from the database on a miss, with the same checks and errors as simplejwt's.
 """
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
@@ -33,3 +34,9 @@ class JWTAuthentication(authentication.JWTAuthentication):
                 _("The user's password has been changed."), code="password_changed"
             )
         return user
+
+
+class JWTScheme(SimpleJWTScheme):
+    """The OpenAPI security scheme of simplejwt's class (`jwtAuth`, bearer), for this one."""
+
+    target_class = JWTAuthentication

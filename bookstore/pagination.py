@@ -46,10 +46,15 @@ class PageNumberPagination(pagination.PageNumberPagination):
                 return rows
         # The paginator's count is a cached property: given, it runs no COUNT query.
         paginator.count = self.total_count(queryset)
-        self.page = paginator.page(min(number, paginator.num_pages))
         if number > paginator.num_pages:
+            self.page = paginator.page(paginator.num_pages)
             return []
-        return list(self.page)
+        # A whole page of rows, whatever the count says (a subclass's may be a moment old),
+        # where Django's Page would stop the last page at the count.
+        offset = (number - 1) * page_size
+        rows = list(queryset[offset : offset + page_size])
+        self.page = Page(rows, number, paginator)
+        return rows
 
     def _page_with_its_count(self, paginator, number):
         """Page `number`'s rows, picked by a query that also counts every row; None for a page
