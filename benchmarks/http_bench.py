@@ -159,7 +159,7 @@ def gunicorn_running(*, port, log_path, max_requests=None):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise BenchError(f"gunicorn did not start on {url}; see {log_path}")
             time.sleep(0.2)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()  # graceful: workers finish their request
         try:
@@ -167,6 +167,29 @@ def gunicorn_running(*, port, log_path, max_requests=None):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def server_cpu_seconds(master_pid):
+    """CPU time (user + system) used so far by gunicorn's master and its live workers, from
+    /proc (None where there is no /proc). Per request, it is the figure a busy machine does not
+    distort much: req/s falls when other processes take the CPUs, the CPU a request needs does
+    not."""
+    proc = Path("/proc")
+    try:
+        children = (proc / str(master_pid) / "task" / str(master_pid) / "children").read_text()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in [master_pid, *map(int, children.split())]:
+        try:
+            stat = (proc / str(pid) / "stat").read_text()
+        except OSError:  # a worker that just exited
+            continue
+        # After the command name in parentheses: state is field 3, utime and stime 14 and 15.
+        fields = stat.rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 def worker_boots(log_path):
@@ -463,13 +486,23 @@ class ReadLine:
     health: LoadResult  # the ceiling, measured just before this line
     targeted: bool
     signed_in: bool = False
+    cpu_ms: float | None = None  # gunicorn's CPU per request, this line and its health line
+    health_cpu_ms: float | None = None
 
     @property
     def share(self):
         return self.result.per_second / self.health.per_second
 
+    @property
+    def cpu_share(self):
+        """The health check's CPU per request over this line's: what `share` would be if
+        gunicorn had the CPUs to itself (PostgreSQL's and the load generator's part aside)."""
+        if not self.cpu_ms or not self.health_cpu_ms:
+            return None
+        return self.health_cpu_ms / self.cpu_ms
 
-def measure_reads(site, *, seconds, warmup, connections, progress):
+
+def measure_reads(site, *, server_pid, seconds, warmup, connections, progress):
     """Each read line right after a health line, so each ratio compares neighbours in time."""
     from django.db import connection
 
@@ -483,7 +516,7 @@ def measure_reads(site, *, seconds, warmup, connections, progress):
         status, _ = http_json("GET", site + path, token=token)
         if status != 200:
             raise BenchError(f"{label}: {status}")
-        measured = {}
+        measured, cpu_ms = {}, {}
         for name, target, target_token in (
             ("health", HEALTH_PATH, None),
             ("read", path, token),
@@ -493,9 +526,13 @@ def measure_reads(site, *, seconds, warmup, connections, progress):
             if warmup > 0:
                 # It reaches both workers: imports, DB connection, PostgreSQL's caches.
                 wrk(site + target, seconds=warmup, connections=connections, token=target_token)
+            cpu_before = server_cpu_seconds(server_pid)
             measured[name] = wrk(
                 site + target, seconds=seconds, connections=connections, token=target_token
             )
+            cpu_after = server_cpu_seconds(server_pid)
+            if cpu_before is not None and cpu_after is not None and measured[name].requests:
+                cpu_ms[name] = (cpu_after - cpu_before) * 1000 / measured[name].requests
         lines.append(
             ReadLine(
                 label=label,
@@ -503,6 +540,8 @@ def measure_reads(site, *, seconds, warmup, connections, progress):
                 health=measured["health"],
                 targeted=targeted,
                 signed_in=signed_in,
+                cpu_ms=cpu_ms.get("read"),
+                health_cpu_ms=cpu_ms.get("health"),
             )
         )
     return lines
@@ -721,6 +760,14 @@ def percentile(samples, rank):
     return ordered[max(0, -(-rank * len(ordered) // 100) - 1)]
 
 
+def _ms(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _share(value):
+    return "-" if value is None else f"{value:.0%}"
+
+
 def mark(passed):
     return PASS if passed else FAIL
 
@@ -742,7 +789,7 @@ def write_report(write, *, facts, reads, orders, purchases, wall_seconds):
     header = (
         f"{'request':<32} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} | "
         f"{'health req/s':>12} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} | {'ratio':>5}  "
-        f"{'≥' + format(TARGET_LIST_SHARE, '.0%'):>5}"
+        f"{'≥' + format(TARGET_LIST_SHARE, '.0%'):>5} | {'CPU ms':>6} {'health':>6} {'ratio':>5}"
     )
     write(header)
     write("-" * len(header))
@@ -753,7 +800,8 @@ def write_report(write, *, facts, reads, orders, purchases, wall_seconds):
             f"{line.label:<32} {result.per_second:>7.0f} {result.p50_ms:>7.1f} "
             f"{result.p99_ms:>7.1f} {result.unexpected:>6} | {health.per_second:>12.0f} "
             f"{health.p50_ms:>7.1f} {health.p99_ms:>7.1f} {health.unexpected:>6} | "
-            f"{line.share:>5.0%}  {target:>5}"
+            f"{line.share:>5.0%}  {target:>5} | {_ms(line.cpu_ms):>6} {_ms(line.health_cpu_ms):>6} "
+            f"{_share(line.cpu_share):>5}"
         )
     write("-" * len(header))
     width = max(len(line.label) for line in reads)
@@ -766,6 +814,12 @@ def write_report(write, *, facts, reads, orders, purchases, wall_seconds):
     write(
         "anonymous reads are served from the one-second catalogue cache; signed in: a "
         "customer's JWT (Authorization: Bearer), never cached"
+    )
+    write(
+        "CPU ms: gunicorn's CPU time (master and workers, user + system) per request, for the "
+        "line and its health line;\n  its ratio (health's over the line's) is what the req/s "
+        "ratio tends to when nothing else\n  competes for the CPUs, leaving PostgreSQL's and "
+        "wrk's share out"
     )
     write("errors: responses other than 2xx, plus connection errors and timeouts")
     if orders is None:
@@ -969,7 +1023,7 @@ def main(argv=None):
                 )
             )
             progress(f"Starting gunicorn ({WORKERS} workers) on 127.0.0.1:{site_port}...")
-            site = stack.enter_context(
+            site, server_pid = stack.enter_context(
                 gunicorn_running(
                     port=site_port,
                     log_path=log_path,
@@ -982,6 +1036,7 @@ def main(argv=None):
             progress("Reads (wrk):")
             reads = measure_reads(
                 site,
+                server_pid=server_pid,
                 seconds=args.seconds,
                 warmup=args.warmup,
                 connections=args.connections,
