@@ -39,4 +39,4 @@ class JWTAuthentication(authentication.JWTAuthentication):
 class JWTScheme(SimpleJWTScheme):
     """The OpenAPI security scheme of simplejwt's class (`jwtAuth`, bearer), for this one."""
 
-    target_class = JWTAuthentication
+    target_class = "accounts.authentication.JWTAuthentication"

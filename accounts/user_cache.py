@@ -11,18 +11,21 @@ The copy carries no password hash (a field that is read is then loaded from the 
 no permission cache (permissions are read from the database as before).
 """
 
+from typing import Any
+
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
+
+from .models import User
 
 KEY_PREFIX = "accounts:user:v1:"
 
 
-def _key(field, value):
+def _key(field: str, value: Any) -> str:
     return f"{KEY_PREFIX}{field}:{value}"
 
 
-def cached_user(field, value):
+def cached_user(field: str, value: Any) -> User | None:
     """The user (active or not) whose `field` (the token's user id field) is `value`, or None."""
     seconds = settings.AUTH_USER_CACHE_SECONDS
     if seconds <= 0:
@@ -37,10 +40,10 @@ def cached_user(field, value):
     return user
 
 
-def _from_database(field, value):
-    return get_user_model().objects.defer("password").filter(**{field: value}).first()
+def _from_database(field: str, value: Any) -> User | None:
+    return User.objects.defer("password").filter(**{field: value}).first()
 
 
-def forget_cached_user(user):
+def forget_cached_user(user: User) -> None:
     """Drop `user`'s cached copy, under each field a token may name it by."""
     cache.delete_many([_key(field, user.pk) for field in ("id", "pk")])
