@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "catalog",
     "orders",
     "payments",
+    # The project package: its management commands (run_jobs) and templates.
+    "bookstore",
 ]
 
 MIDDLEWARE = [
@@ -253,6 +255,17 @@ DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 
 # --- Orders ---------------------------------------------------------------------------------
 ORDER_HOLD_MINUTES = env_int("ORDER_HOLD_MINUTES", 30)
+# Tests and the multi-instance proof (.ci/cluster.py) hold copies for seconds instead; when set
+# it wins over ORDER_HOLD_MINUTES. Leave it unset in production.
+ORDER_HOLD_SECONDS = env_int("ORDER_HOLD_SECONDS", 0)
+
+# --- Retention (jobs in run_jobs, hourly, in batches) ----------------------------------------
+# dj-stripe's record of each webhook request (body, outcome) is deleted after this many days.
+WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 30)
+# Sent outbox emails (their rendered bodies) are deleted after this many days.
+EMAIL_RETENTION_DAYS = env_int("EMAIL_RETENTION_DAYS", 90)
+# Rows deleted per statement: each batch is its own short transaction.
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 500)
 
 # --- Email outbox ---------------------------------------------------------------------------
 STAFF_EMAIL = env_str("STAFF_EMAIL", "staff@bookstore.local")
