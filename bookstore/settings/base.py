@@ -236,6 +236,18 @@ LOGGING = {
     },
 }
 
+# --- Error tracking -------------------------------------------------------------------------
+# Sentry (bookstore/error_tracking.py): on when SENTRY_DSN is set, started by the dev and
+# production settings (never by the tests'). The release is the deployed commit.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "production")
+SENTRY_TRACES_SAMPLE_RATE = float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0"))
+
+# --- Metrics --------------------------------------------------------------------------------
+# GET /metrics with "Authorization: Bearer <METRICS_TOKEN>" serves Prometheus metrics
+# (bookstore/metrics.py); without a token the path is a 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
 # --- Stripe (dj-stripe) ---------------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "")
