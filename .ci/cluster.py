@@ -383,6 +383,7 @@ def main():
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="bookstore_cluster")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--keep", action="store_true", help="keep the database to look into")
     args = parser.parse_args()
     started = time.monotonic()
 
@@ -501,6 +502,9 @@ def main():
         total = time.monotonic() - started
         say(f"   total wall time {total:.0f} s (release: {release_seconds:.0f} s)")
 
+    if not args.keep:
+        drop = ["psql", admin_db, "-qc", f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)"]
+        subprocess.run(drop, check=False)
     if failures:
         say("\nFAILED:")
         for failure in failures:
