@@ -1,6 +1,11 @@
-from django.db.models import Prefetch
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
-from .models import Order, OrderEvent
+from django.db.models import Count, Min, Prefetch, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from .models import Order, OrderEvent, OrderItem, OrderStatus, OutboxEmail
 
 
 def order_list(*, user):
@@ -9,3 +14,49 @@ def order_list(*, user):
         "items", Prefetch("events", OrderEvent.objects.order_by("created_at", "id"))
     )
     return orders if user.is_staff else orders.filter(user=user)
+
+
+# --- The back office's figures (the admin dashboard) ------------------------------------------
+
+
+def sales_per_day(*, first_day: date, days: int) -> list[tuple[date, int, Decimal]]:
+    """(day, orders, revenue) for each of `days` days from `first_day` in the shop's time zone
+    (TIME_ZONE), days without sales included: orders paid and not refunded since. One query."""
+    zone = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(first_day, time.min), zone)
+    end = start + timedelta(days=days)
+    rows = (
+        Order.objects.filter(paid_at__gte=start, paid_at__lt=end)
+        .exclude(status=OrderStatus.REFUNDED)
+        .annotate(day=TruncDate("paid_at", tzinfo=zone))
+        .values("day")
+        .annotate(orders=Count("pk"), revenue=Sum("total"))
+    )
+    by_day = {row["day"]: (row["orders"], row["revenue"]) for row in rows}
+    series = []
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        orders, revenue = by_day.get(day, (0, Decimal("0.00")))
+        series.append((day, orders, revenue))
+    return series
+
+
+def copies_held() -> tuple[int, int]:
+    """Pending orders and the copies they hold (until paid, cancelled or expired: a lapsed hold
+    still counts until expire_orders releases it)."""
+    held = OrderItem.objects.filter(order__status=OrderStatus.PENDING).aggregate(
+        orders=Count("order", distinct=True), copies=Sum("quantity")
+    )
+    return held["orders"], held["copies"] or 0
+
+
+def outbox_backlog() -> tuple[int, datetime | None, int]:
+    """Emails still to send (pending), when the oldest of them was queued, and how many the
+    outbox gave up on (staff may resend those). One query."""
+    pending = Q(status=OutboxEmail.Status.PENDING)
+    figures = OutboxEmail.objects.aggregate(
+        pending=Count("pk", filter=pending),
+        oldest=Min("created_at", filter=pending),
+        failed=Count("pk", filter=Q(status=OutboxEmail.Status.FAILED)),
+    )
+    return figures["pending"], figures["oldest"], figures["failed"]
