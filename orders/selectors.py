@@ -60,3 +60,18 @@ def outbox_backlog() -> tuple[int, datetime | None, int]:
         failed=Count("pk", filter=Q(status=OutboxEmail.Status.FAILED)),
     )
     return figures["pending"], figures["oldest"], figures["failed"]
+
+
+def order_totals() -> dict[str, int]:
+    """Orders placed, and status changes to paid, expired and cancelled, since the shop opened
+    (counters: orders and their events are never deleted). Two queries."""
+    totals = dict.fromkeys(["paid", "expired", "cancelled"], 0)
+    changes = (
+        OrderEvent.objects.filter(to_status__in=list(totals))
+        .values_list("to_status")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    totals.update(dict(changes))
+    totals["placed"] = Order.objects.count()
+    return totals
