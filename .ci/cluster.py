@@ -69,6 +69,9 @@ CARD_DECLINED = "4000000000000341"
 STRIPE_SECRET_KEY = "sk_test_localstripe0000000000000000"
 STRIPE_PUBLISHABLE_KEY = "pk_test_localstripe0000000000000000"
 STRIPE_WEBHOOK_SECRET = "whsec_cluster_localstripe"
+METRICS_TOKEN = secrets.token_urlsafe(24)
+# Views whose requests the script does not send itself (so not in its own tally).
+NOT_OURS = {"health", "stripe-webhook", "metrics"}
 
 
 class Violation(Exception):
@@ -370,6 +373,21 @@ def access_log_5xx(paths):
     return sum(len(pattern.findall(Path(path).read_bytes())) for path in paths)
 
 
+def scrape_metrics(url):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    request = urllib.request.Request(
+        f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # nosec B310
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
 def percentile(samples, rank):
     ordered = sorted(samples)
     return ordered[max(0, -(-rank * len(ordered) // 100) - 1)]
@@ -417,6 +435,7 @@ def main():
         "EMAIL_HOST": "",
         "ADMINS": "",
         "SENTRY_DSN": "",
+        "METRICS_TOKEN": METRICS_TOKEN,
         "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
         "STRIPE_PUBLISHABLE_KEY": STRIPE_PUBLISHABLE_KEY,
         "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
@@ -826,6 +845,38 @@ def results(
         f"(CATALOGUE_CACHE_SECONDS={CACHE_SECONDS})",
     )
 
+    # /metrics of every instance: each sums its 2 workers; the shop figures agree everywhere.
+    scraped = [scrape_metrics(url) for url in cluster.urls]
+    ours_per_instance = Counter(instance for _, instance, _, _ in cluster.responses)
+    counted = [
+        sum(
+            value
+            for (name, labels), value in figures.items()
+            if name == "bookstore_http_requests_total" and dict(labels)["view"] not in NOT_OURS
+        )
+        for figures in scraped
+    ]
+    check(
+        counted == [ours_per_instance[i] for i in range(len(cluster.urls))],
+        f"/metrics of each instance counts every request it answered, both workers summed: "
+        f"{[int(n) for n in counted]}",
+    )
+    applied = scraped[0].get(("bookstore_stripe_webhooks_total", (("outcome", "applied"),)), 0)
+    check(
+        applied == triggers.count(),
+        f"instance 1's /metrics counts {int(applied)} webhooks applied = {triggers.count()} "
+        "in dj-stripe's log",
+    )
+    placed = {f.get(("bookstore_orders_total", (("event", "placed"),))) for f in scraped}
+    check(
+        placed == {Order.objects.count()},
+        f"every instance reports the same orders placed from the database: {placed}",
+    )
+    delays = (
+        scraped[0].get(("bookstore_stripe_webhook_delay_seconds_sum", ())),
+        scraped[0].get(("bookstore_stripe_webhook_delay_seconds_count", ())),
+    )
+
     server_errors = [r for r in cluster.responses if r[2] >= 500]
     logged = access_log_5xx(web_logs)
     check(
@@ -840,6 +891,8 @@ def results(
         line for line in web_logs[0].read_text(errors="replace").splitlines() if "/webhook" in line
     ]
     say(f"   webhook requests received by instance 1: {len(webhook_lines)}")
+    if delays[1]:
+        say(f"   mean delay from Stripe's event to applied: {delays[0] / delays[1]:.2f} s")
     by_label = defaultdict(list)
     for label, _, _, seconds in cluster.responses:
         by_label[label].append(seconds * 1000)
