@@ -696,7 +696,7 @@ def drive_and_check(cluster, stripe_url, email_folders, web_logs):
         timeout=HOLD_SECONDS + 60,
         what="every lapsed order to expire",
     )
-    from orders.models import OutboxEmail
+    from core.models import OutboxEmail
 
     wait_until(
         lambda: not OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING).exists(),

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
+from core import selectors as core_selectors
 from orders import selectors as order_selectors
 from payments import selectors as payment_selectors
 
@@ -157,7 +158,7 @@ def dashboard_figures(*, now=None):
     _, today_orders, today_revenue = series[-1]
     pending_orders, copies = order_selectors.copies_held()
     low_stock_count, low_stock_books = catalog_selectors.books_low_stock(limit=LOW_STOCK_SHOWN)
-    outbox_pending, outbox_oldest, outbox_failed = order_selectors.outbox_backlog()
+    outbox_pending, outbox_oldest, outbox_failed = core_selectors.outbox_backlog()
     window_start = now - timedelta(days=SALES_WINDOW_DAYS)
     webhooks_received, webhooks_failed = payment_selectors.webhook_failures(since=window_start)
     return DashboardFigures(

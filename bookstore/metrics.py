@@ -35,6 +35,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from bookstore.exceptions import problem_json_response
+from core import selectors as core_selectors
 from orders import selectors as order_selectors
 from payments import selectors as payment_selectors
 
@@ -133,7 +134,7 @@ class ShopCollector:
             "bookstore_pending_orders", "Orders waiting for payment.", value=pending_orders
         )
 
-        pending, oldest, failed = order_selectors.outbox_backlog()
+        pending, oldest, failed = core_selectors.outbox_backlog()
         yield GaugeMetricFamily(
             "bookstore_outbox_pending_emails", "Emails queued and not sent yet.", value=pending
         )

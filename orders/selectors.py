@@ -1,14 +1,16 @@
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Min, Prefetch, Q, Sum
+from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import Order, OrderEvent, OrderItem, OrderStatus, OutboxEmail
+from accounts.models import User
+
+from .models import Order, OrderEvent, OrderItem, OrderStatus
 
 
-def order_list(*, user):
+def order_list(*, user: User) -> QuerySet[Order]:
     """The orders `user` may see (staff: all), with what the order serializer reads."""
     orders = Order.objects.select_related("user", "discount_code").prefetch_related(
         "items", Prefetch("events", OrderEvent.objects.order_by("created_at", "id"))
@@ -48,18 +50,6 @@ def copies_held() -> tuple[int, int]:
         orders=Count("order", distinct=True), copies=Sum("quantity")
     )
     return held["orders"], held["copies"] or 0
-
-
-def outbox_backlog() -> tuple[int, datetime | None, int]:
-    """Emails still to send (pending), when the oldest of them was queued, and how many the
-    outbox gave up on (staff may resend those). One query."""
-    pending = Q(status=OutboxEmail.Status.PENDING)
-    figures = OutboxEmail.objects.aggregate(
-        pending=Count("pk", filter=pending),
-        oldest=Min("created_at", filter=pending),
-        failed=Count("pk", filter=Q(status=OutboxEmail.Status.FAILED)),
-    )
-    return figures["pending"], figures["oldest"], figures["failed"]
 
 
 def order_totals() -> dict[str, int]:

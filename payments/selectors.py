@@ -1,13 +1,37 @@
-"""Reads of payments and of dj-stripe's webhook log that need more than a one-liner."""
+"""Reads of payments, and of dj-stripe's webhook log, that need more than a one-liner."""
 
 from datetime import datetime
 
-from django.db.models import Count, Q, TextField, Value
+from django.db.models import Count, Q, QuerySet, TextField, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from djstripe.models import Event, WebhookEventTrigger
 
-from .models import Payment, PaymentStatus
+from accounts.models import User
+from orders.models import Order
+
+from .models import CAPTURED_STATUSES, REFUNDABLE_STATUSES, Payment, PaymentStatus
+
+
+def payment_list(*, user: User) -> QuerySet[Payment]:
+    """The payments `user` may see (staff: all), with what the payment serializer reads."""
+    payments = Payment.objects.select_related("order").prefetch_related("refunds")
+    return payments if user.is_staff else payments.filter(order__user=user)
+
+
+def order_captured_payment(*, order: Order) -> Payment | None:
+    """The order's payment whose money arrived (and may have gone back), if any."""
+    return order.payments.filter(status__in=CAPTURED_STATUSES).first()
+
+
+def order_refundable_payment(*, order: Order) -> Payment | None:
+    """The order's captured payment that still has money to give back (normally its one
+    payment; a second one that arrived for a paid order was refunded automatically). Reads
+    `order.payments.all()`, so a prefetch of "payments" serves it."""
+    return next(
+        (payment for payment in order.payments.all() if payment.status in REFUNDABLE_STATUSES),
+        None,
+    )
 
 
 def payments_failed_recent(*, limit: int = 10) -> list[Payment]:

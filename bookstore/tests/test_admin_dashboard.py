@@ -147,7 +147,7 @@ def test_the_chart_has_every_day_of_the_last_30_with_its_paid_orders_and_revenue
 def test_outbox_backlog_and_webhook_failures_are_counted():
     from djstripe.models import WebhookEventTrigger
 
-    from orders.models import OutboxEmail
+    from core.models import OutboxEmail
 
     def email(n, status, minutes_ago=0):
         message = OutboxEmail.objects.create(

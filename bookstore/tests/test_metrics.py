@@ -14,8 +14,9 @@ from djstripe.models import Event
 from accounts.tests.factories import UserFactory
 from bookstore.testing import metrics_scrape
 from catalog.tests.factories import BookFactory
+from core.models import OutboxEmail
 from orders import services as order_services
-from orders.models import Order, OutboxEmail
+from orders.models import Order
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from orders.models import IdempotencyKey, OutboxEmail
-from orders.retention import idempotency_keys_purge, sent_emails_purge
+from core.models import IdempotencyKey, OutboxEmail
+from core.retention import idempotency_keys_purge, sent_emails_purge
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from orders.retention import sent_emails_purge
+from core.retention import sent_emails_purge
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from orders.retention import idempotency_keys_purge
+from core.retention import idempotency_keys_purge
 
 
 class Command(BaseCommand):

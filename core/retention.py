@@ -1,4 +1,4 @@
-"""Retention of the orders app's infrastructure rows: idempotency keys past their lifetime and
+"""Retention of the shared infrastructure rows: idempotency keys past their lifetime and
 outbox emails sent long ago. Run hourly by run_jobs (purge_idempotency_keys, purge_sent_emails).
 """
 
