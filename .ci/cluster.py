@@ -454,7 +454,8 @@ def main():
     say(f"== Fresh database {args.database}, Redis {args.redis}")
     admin_db = args.postgres + "/postgres"
     subprocess.run(
-        ["psql", admin_db, "-qc", f"DROP DATABASE IF EXISTS {args.database}"], check=True
+        ["psql", admin_db, "-qc", f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)"],
+        check=True,
     )
     create = f"CREATE DATABASE {args.database}"
     if args.template:
