@@ -83,6 +83,17 @@ bench-http: install
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m benchmarks.http_bench $(BENCH_HTTP_ARGS)
 
+# The multi-instance proof (.ci/cluster.py, a few minutes): 3 gunicorn instances and 2 clocks on
+# one PostgreSQL database of its own (created and dropped) and Redis, with the local Stripe server.
+CLUSTER_POSTGRES ?= postgres://postgres@127.0.0.1:5432
+CLUSTER_DATABASE ?= bookstore_cluster
+CLUSTER_REDIS_URL ?= redis://127.0.0.1:6379/14
+
+.PHONY: cluster
+cluster: install
+	$(BIN)/python .ci/cluster.py --postgres $(CLUSTER_POSTGRES) --database $(CLUSTER_DATABASE) \
+		--redis $(CLUSTER_REDIS_URL)
+
 ci:
 	bash .ci/run
 

@@ -43,3 +43,17 @@ class ProblemCheckingAPIClient(APIClient):
         if response.status_code >= 400:
             assert_problem(response, response.status_code)
         return response
+
+
+def metrics_scrape(client, token):
+    """GET /metrics with the bearer token: {(sample name, sorted label items): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("text/plain; version=")
+    samples = {}
+    for family in text_string_to_metric_families(response.content.decode()):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from bookstore import dashboard
 from payments import urls as payments_urls
 
+from .metrics import metrics_view
 from .views import HealthView
 
 admin.site.site_header = f"{settings.SHOP_NAME} back office"
@@ -15,6 +16,7 @@ dashboard.install(admin.site)
 
 urlpatterns = [
     re_path(r"^api/health/?$", HealthView.as_view(), name="health"),
+    path("metrics", metrics_view, name="metrics"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/users/", include("accounts.urls")),

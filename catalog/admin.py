@@ -18,9 +18,8 @@ from . import inventory, services
 from .forms import BookImportForm, StockAdjustmentForm
 from .importer import books_import
 from .models import Author, Book, BookAuthor, Genre
+from .selectors import LOW_STOCK
 
-# Fewer copies available than this: time to reorder (the dashboard uses the same number).
-LOW_STOCK = 5
 # An intermediate page lists this many of the selected books; the action applies to all.
 BOOKS_LISTED = 100
 SKIPPED_ROWS_LISTED = 50

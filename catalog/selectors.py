@@ -2,11 +2,13 @@
 
 from typing import TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from .models import Author, Book, Genre
 
 SEARCH_MAX_LENGTH = 200
+# Fewer copies available than this: time to restock (the admin's filter and the dashboard).
+LOW_STOCK = 5
 
 NamedModel = TypeVar("NamedModel", Author, Genre)
 
@@ -33,3 +35,19 @@ def author_list(*, search: str = "") -> QuerySet[Author]:
 def genre_list(*, search: str = "") -> QuerySet[Genre]:
     """Genres by name; `search` matches part of the name, or the whole slug."""
     return _named_list(Genre, search)
+
+
+def books_low_stock(*, threshold: int = LOW_STOCK, limit: int = 10) -> tuple[int, list[Book]]:
+    """How many active books have fewer than `threshold` copies available, and the `limit` with
+    the fewest (annotated with `available`)."""
+    low = (
+        Book.objects.active()
+        .annotate(available=F("stock_quantity") - F("reserved_quantity"))
+        .filter(available__lt=threshold)
+    )
+    shown: list[Book] = list(
+        low.order_by("available", "title", "pk").only(
+            "pk", "title", "isbn13", "stock_quantity", "reserved_quantity"
+        )[:limit]
+    )
+    return low.count(), shown

@@ -19,7 +19,10 @@ def new_order_number():
 
 
 def default_hold_expiry():
-    return timezone.now() + timedelta(minutes=settings.ORDER_HOLD_MINUTES)
+    hold = timedelta(minutes=settings.ORDER_HOLD_MINUTES)
+    if settings.ORDER_HOLD_SECONDS:
+        hold = timedelta(seconds=settings.ORDER_HOLD_SECONDS)
+    return timezone.now() + hold
 
 
 class OrderStatus(models.TextChoices):

@@ -1,11 +1,16 @@
-"""Reads of payments that need more than a one-liner."""
+"""Reads of payments, and of dj-stripe's webhook log, that need more than a one-liner."""
 
-from django.db.models import QuerySet
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet, TextField, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
+from djstripe.models import Event, WebhookEventTrigger
 
 from accounts.models import User
 from orders.models import Order
 
-from .models import CAPTURED_STATUSES, REFUNDABLE_STATUSES, Payment
+from .models import CAPTURED_STATUSES, REFUNDABLE_STATUSES, Payment, PaymentStatus
 
 
 def payment_list(*, user: User) -> QuerySet[Payment]:
@@ -27,3 +32,41 @@ def order_refundable_payment(*, order: Order) -> Payment | None:
         (payment for payment in order.payments.all() if payment.status in REFUNDABLE_STATUSES),
         None,
     )
+
+
+def payments_failed_recent(*, limit: int = 10) -> list[Payment]:
+    """The latest failed payments, newest first, with their order and customer."""
+    return list(
+        Payment.objects.filter(status=PaymentStatus.FAILED)
+        .select_related("order__user")
+        .order_by("-updated_at", "-pk")[:limit]
+    )
+
+
+def webhook_failures(*, since: datetime) -> tuple[int, int]:
+    """Webhook requests received since `since`: (all, failed). Failed: the signature did not
+    verify, or applying the event raised (dj-stripe keeps the exception)."""
+    figures = WebhookEventTrigger.objects.filter(created__gte=since).aggregate(
+        received=Count("pk"), failed=Count("pk", filter=Q(valid=False) | ~Q(exception=""))
+    )
+    return figures["received"], figures["failed"]
+
+
+def payment_failures_by_code() -> dict[str, int]:
+    """Failed payment attempts since the shop opened, by Stripe's decline code (or error code):
+    from Stripe's payment_intent.payment_failed events, which are kept (only the webhook request
+    log is purged). One query."""
+    code = Coalesce(
+        KT("data__object__last_payment_error__decline_code"),
+        KT("data__object__last_payment_error__code"),
+        Value("unknown"),
+        output_field=TextField(),
+    )
+    rows = (
+        Event.objects.filter(type="payment_intent.payment_failed")
+        .annotate(code=code)
+        .values_list("code")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    return dict(rows)

@@ -32,9 +32,12 @@ INSTALLED_APPS = [
     "catalog",
     "orders",
     "payments",
+    # The project package: its management commands (run_jobs) and templates.
+    "bookstore",
 ]
 
 MIDDLEWARE = [
+    "bookstore.metrics.MetricsMiddleware",
     "bookstore.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -155,6 +158,8 @@ elif env_str("EMAIL_HOST"):
     EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 else:
     EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Where django.core.mail.backends.filebased.EmailBackend writes (the cluster proof counts them).
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "emails"))
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -241,6 +246,18 @@ LOGGING = {
     },
 }
 
+# --- Error tracking -------------------------------------------------------------------------
+# Sentry (bookstore/error_tracking.py): on when SENTRY_DSN is set, started by the dev and
+# production settings (never by the tests'). The release is the deployed commit.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "production")
+SENTRY_TRACES_SAMPLE_RATE = float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0"))
+
+# --- Metrics --------------------------------------------------------------------------------
+# GET /metrics with "Authorization: Bearer <METRICS_TOKEN>" serves Prometheus metrics
+# (bookstore/metrics.py); without a token the path is a 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
 # --- Stripe (dj-stripe) ---------------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "")
@@ -266,6 +283,17 @@ DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 
 # --- Orders ---------------------------------------------------------------------------------
 ORDER_HOLD_MINUTES = env_int("ORDER_HOLD_MINUTES", 30)
+# Tests and the multi-instance proof (.ci/cluster.py) hold copies for seconds instead; when set
+# it wins over ORDER_HOLD_MINUTES. Leave it unset in production.
+ORDER_HOLD_SECONDS = env_int("ORDER_HOLD_SECONDS", 0)
+
+# --- Retention (jobs in run_jobs, hourly, in batches) ----------------------------------------
+# dj-stripe's record of each webhook request (body, outcome) is deleted after this many days.
+WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 30)
+# Sent outbox emails (their rendered bodies) are deleted after this many days.
+EMAIL_RETENTION_DAYS = env_int("EMAIL_RETENTION_DAYS", 90)
+# Rows deleted per statement: each batch is its own short transaction.
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 500)
 
 # --- Email outbox ---------------------------------------------------------------------------
 STAFF_EMAIL = env_str("STAFF_EMAIL", "staff@bookstore.local")

@@ -1,5 +1,7 @@
 """Production: secure by default. SECRET_KEY and ALLOWED_HOSTS must come from the environment."""
 
+from bookstore.error_tracking import release_from_environment, sentry_init
+
 from .base import *  # noqa: F403
 from .env import env_bool, env_int, env_list, env_str
 
@@ -56,3 +58,11 @@ if ADMINS:
 
 # Emails go out from `manage.py send_emails` on the scheduler, never inside a web request.
 EMAIL_OUTBOX_FLUSH_ON_COMMIT = env_bool("EMAIL_OUTBOX_FLUSH_ON_COMMIT", False)
+
+# Error tracking: on when SENTRY_DSN is set.
+sentry_init(
+    dsn=SENTRY_DSN,  # noqa: F405
+    environment=SENTRY_ENVIRONMENT,  # noqa: F405
+    release=release_from_environment(),
+    traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,  # noqa: F405
+)

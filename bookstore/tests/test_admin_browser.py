@@ -49,7 +49,20 @@ def test_a_store_manager_adjusts_stock_and_ships_a_paid_order(live_server, brows
     page.wait_for_selector("#dashboard")
     assert "1 order" in page.inner_text("#sales-today")
     assert "A Wizard of Earthsea" in page.inner_text("#low-stock")
+    # The last 30 days as a chart drawn on the server: 30 bars, today's the only one with height.
+    chart = page.locator("#sales-chart")
+    chart.wait_for(state="visible")
+    assert chart.locator("rect.revenue").count() == 30
+    box = chart.bounding_box()
+    assert box["width"] > 400 and box["height"] > 100
+    heights = chart.locator("rect.revenue").evaluate_all(
+        "bars => bars.map(bar => bar.getBBox().height)"
+    )
+    assert heights[-1] > 0 and not any(heights[:-1])
+    assert "Emails waiting to be sent" in page.inner_text("#outbox-backlog")
+    assert "0" in page.inner_text("#webhook-failures .value")
     page.screenshot(path=str(ARTIFACTS / "admin-dashboard.png"), full_page=True)
+    page.locator("#sales-chart-module").screenshot(path=str(ARTIFACTS / "admin-sales-chart.png"))
 
     # Adjust the book's stock through the action's form.
     page.goto(f"{live_server.url}/admin/catalog/book/?q=Left+Hand")

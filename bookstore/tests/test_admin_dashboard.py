@@ -118,6 +118,88 @@ def test_failed_payments_newest_first_ten_at_most():
 # --- The index page -------------------------------------------------------------------------
 
 
+def test_the_chart_has_every_day_of_the_last_30_with_its_paid_orders_and_revenue():
+    paid(price="10.00")
+    paid(price="20.00")
+    paid(days_ago=3, price="5.00")
+    paid(days_ago=29, price="7.00")
+    paid(days_ago=30, price="100.00")  # before the window
+    paid(days_ago=3, price="50.00", refunded=True)
+
+    chart = dashboard_figures().sales_chart
+
+    today = timezone.localdate()
+    assert [d.day for d in chart.days] == [today - timedelta(days=n) for n in range(29, -1, -1)]
+    per_day = {d.day: (d.orders, d.revenue) for d in chart.days}
+    assert per_day[today] == (2, Decimal("30.00"))
+    assert per_day[today - timedelta(days=3)] == (1, Decimal("5.00"))
+    assert per_day[today - timedelta(days=29)] == (1, Decimal("7.00"))
+    assert sum(o for o, _ in per_day.values()) == 4
+    # Bars scale to a round maximum (30 -> 50): today's bar is 30/50 of the plot's height.
+    assert (chart.revenue_max, chart.orders_max) == (Decimal(50), 2)
+    plot_height = chart.bottom - chart.top
+    today_bar = chart.days[-1]
+    assert float(today_bar.bar_height) == pytest.approx(plot_height * 30 / 50, abs=0.1)
+    assert float(today_bar.dot_y) == pytest.approx(chart.top, abs=0.1)  # 2 of 2 orders
+    assert float(chart.days[1].bar_height) == 0
+
+
+def test_outbox_backlog_and_webhook_failures_are_counted():
+    from djstripe.models import WebhookEventTrigger
+
+    from core.models import OutboxEmail
+
+    def email(n, status, minutes_ago=0):
+        message = OutboxEmail.objects.create(
+            kind="order_paid",
+            dedupe_key=f"d-{n}",
+            to="a@example.com",
+            subject="s",
+            text_body="t",
+            html_body="h",
+            status=status,
+        )
+        OutboxEmail.objects.filter(pk=message.pk).update(
+            created_at=timezone.now() - timedelta(minutes=minutes_ago)
+        )
+
+    email(1, "pending", minutes_ago=45)
+    email(2, "pending", minutes_ago=5)
+    email(3, "sent", minutes_ago=500)
+    email(4, "failed", minutes_ago=600)
+
+    def trigger(*, valid=True, exception="", days_ago=0):
+        row = WebhookEventTrigger.objects.create(
+            remote_ip="127.0.0.1", headers={}, body="{}", valid=valid, exception=exception
+        )
+        WebhookEventTrigger.objects.filter(pk=row.pk).update(
+            created=timezone.now() - timedelta(days=days_ago)
+        )
+
+    trigger()
+    trigger(valid=False)  # bad signature
+    trigger(exception="KeyError")  # applying it raised
+    trigger(valid=False, days_ago=31)  # too long ago
+
+    figures = dashboard_figures()
+
+    assert (figures.outbox_pending, figures.outbox_failed) == (2, 1)
+    assert figures.outbox_oldest_minutes == 45
+    assert (figures.webhooks_received, figures.webhooks_failed) == (3, 2)
+
+
+def test_the_index_draws_the_chart_as_inline_svg(manager_client):
+    paid(price="10.00")
+    page = manager_client.get("/admin/").content.decode()
+    start = page.index('<svg id="sales-chart"')
+    svg = page[start : page.index("</svg>", start)]
+    assert svg.count('<rect class="revenue"') == 30
+    assert svg.count('<circle class="orders"') == 30
+    assert "10.00 " + settings.CURRENCY.upper() + ", 1 order" in svg
+    assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")  # nothing fetched
+    assert 'id="outbox-backlog"' in page and 'id="webhook-failures"' in page
+
+
 def a_busy_shop():
     paid()
     paid(days_ago=3)

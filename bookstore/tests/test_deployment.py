@@ -4,12 +4,10 @@ import json
 import logging
 import re
 import subprocess
-from io import StringIO
 from pathlib import Path
 
 import pytest
 import yaml
-from django.core.management import call_command
 
 ROOT = Path(__file__).resolve().parents[2]
 STRIPE_KEY = re.compile(r"\b(sk|rk)_(live|test)_[A-Za-z0-9]{16,}")
@@ -88,14 +86,3 @@ def test_json_log_lines_carry_the_request_id():
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "boom x"
     assert (line["level"], line["request_id"]) == ("ERROR", "req-123")
-
-
-@pytest.mark.django_db
-def test_run_jobs_once_runs_every_job(monkeypatch):
-    ran = []
-    monkeypatch.setattr(
-        "payments.management.commands.run_jobs.call_command",
-        lambda name, **kwargs: ran.append(name),
-    )
-    call_command("run_jobs", "--once", stdout=StringIO())
-    assert ran == ["expire_orders", "send_emails", "reconcile_payments"]

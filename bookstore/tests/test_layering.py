@@ -1,6 +1,7 @@
 """How the apps may lean on each other: no app imports another app's views or admin, orders
 never imports payments (payments builds on orders), and the shared core app imports no app.
-(The project package composes the apps: its URLs and admin site import them.)"""
+The project package composes the apps: its URLs import them, and the admin dashboard and the
+metrics read their selectors; no other module of it imports an app."""
 
 import ast
 from pathlib import Path
@@ -82,3 +83,23 @@ def test_the_order_page_gets_the_payments_panel_without_re_registering_the_order
         "action_order_cancel",
         "action_order_refund",
     ]
+
+
+# Modules of the project package that compose the apps: None = any module, else only this one.
+COMPOSERS = {"urls.py": None, "dashboard.py": "selectors", "metrics.py": "selectors"}
+
+
+def test_the_project_package_imports_apps_only_where_it_composes_them():
+    offenders = []
+    for path in (ROOT / "bookstore").rglob("*.py"):
+        relative = path.relative_to(ROOT / "bookstore")
+        if relative.parts[0] in ("tests", "settings"):
+            continue
+        allowed = COMPOSERS.get(str(relative), "none")
+        for name in _runtime_imports(ast.parse(path.read_text(), str(path))):
+            parts = name.split(".")
+            if parts[0] not in APPS or len(parts) < 2 or allowed is None:
+                continue
+            if parts[1] != allowed:
+                offenders.append(f"{relative}: {name}")
+    assert offenders == []
