@@ -1,6 +1,6 @@
 """The catalog's side of the order lifecycle: stock moves when orders do."""
 
-from . import inventory
+from . import inventory, search, services
 
 
 def reserve_stock(sender, *, lines, **kwargs):
@@ -17,3 +17,15 @@ def release_stock(sender, *, lines, **kwargs):
 
 def restock_refunded(sender, *, restock_lines, **kwargs):
     inventory.stock_restock(lines=restock_lines)
+
+
+def record_sales(sender, *, lines, **kwargs):
+    services.book_sales_record(lines=lines)
+
+
+def install_search_extension(sender, *, using, **kwargs):
+    search.trigram_extension_install(using=using)
+
+
+def install_sqlite_search(sender, *, using, **kwargs):
+    search.sqlite_fts_install(using=using)

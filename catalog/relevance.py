@@ -66,7 +66,9 @@ class RelevanceReport:
         )
 
     def misses_text(self) -> str:
-        titles = dict(Book.objects.filter(source_id__isnull=False).values_list("source_id", "title"))
+        titles = dict(
+            Book.objects.filter(source_id__isnull=False).values_list("source_id", "title")
+        )
         lines = []
         for outcome in self.misses:
             top = "; ".join(titles.get(source_id, "?") for source_id in outcome.found[:3])

@@ -1,5 +1,5 @@
 from django.db import transaction
-from django.db.models import Prefetch, ProtectedError
+from django.db.models import F, Prefetch, ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -7,7 +7,7 @@ from bookstore.errors import ApplicationError
 
 from . import inventory
 from .models import Author, Book, BookAuthor, Genre
-from .search import book_search_refresh
+from .search import book_popularity_refresh, book_search_refresh
 
 BIBLIOGRAPHIC_FIELDS = [
     "title",
@@ -198,3 +198,11 @@ def genre_delete(*, genre):
     book_ids = list(genre.books.values_list("pk", flat=True))
     genre.delete()
     book_reindex(book_ids=book_ids)
+
+
+@transaction.atomic
+def book_sales_record(*, lines):
+    """Paid copies count towards the books' popularity in search (`lines`: book id -> copies)."""
+    for book_id, quantity in sorted(lines.items()):
+        Book.objects.filter(pk=book_id).update(copies_sold=F("copies_sold") + quantity)
+    book_popularity_refresh(book_ids=list(lines))
