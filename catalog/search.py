@@ -48,11 +48,11 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Concat, Length
+from django.db.models.functions import Concat
 from django.db.models.lookups import Contains, Exact, StartsWith
 
 from . import isbn
-from .models import Book, SearchWord
+from .models import Book
 
 logger = logging.getLogger(__name__)
 
