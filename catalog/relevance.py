@@ -80,9 +80,12 @@ def relevance_queries() -> list[dict]:
     return json.loads(RELEVANCE_QUERIES.read_text(encoding="utf-8"))["queries"]
 
 
-def relevance_measure(*, client) -> RelevanceReport:
-    """Run every query of the test set through `client` (a Django/DRF test client)."""
-    source_ids = dict(Book.objects.filter(source_id__isnull=False).values_list("pk", "source_id"))
+def relevance_measure(*, client, variant_sources: dict[int, int] | None = None) -> RelevanceReport:
+    """Run every query of the test set through `client` (a Django/DRF test client).
+    `variant_sources` maps the ids of other editions of goodbooks books (the benchmark's
+    generated variants) to the goodbooks id they are an edition of."""
+    source_ids = dict(variant_sources or {})
+    source_ids.update(Book.objects.filter(source_id__isnull=False).values_list("pk", "source_id"))
     report = RelevanceReport()
     for entry in relevance_queries():
         response = client.get("/api/books/", {"search": entry["query"], "page_size": 10})
