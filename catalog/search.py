@@ -33,6 +33,7 @@ import re
 import sqlite3
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
@@ -45,6 +46,7 @@ from django.db.models import (
     FloatField,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     TextField,
     Value,
@@ -230,7 +232,7 @@ def _fts_rows_write(book_ids, conn) -> None:
         )
 
 
-def book_search_refresh(*, book_ids) -> None:
+def book_search_refresh(*, book_ids: Iterable[int]) -> None:
     """Recompute the search columns of these books: the normalised title, series and author
     columns and popularity (both databases), the search document (PostgreSQL) or FTS5 row
     (SQLite), and add their title and author words to the known words.
@@ -321,7 +323,7 @@ def _known_words_add(counts: Counter) -> None:
             )
 
 
-def book_popularity_refresh(*, book_ids) -> None:
+def book_popularity_refresh(*, book_ids: Iterable[int]) -> None:
     books = list(Book.objects.filter(pk__in=book_ids).only("pk", "ratings_count", "copies_sold"))
     for book in books:
         book.popularity = popularity(ratings_count=book.ratings_count, copies_sold=book.copies_sold)
@@ -344,7 +346,7 @@ def _isbn_candidate(text):
     return None
 
 
-def book_search(queryset, text):
+def book_search(queryset: QuerySet[Book], text: str) -> QuerySet[Book]:
     """Filter `queryset` to books matching `text`, annotated with `relevance` (higher first)."""
     text = " ".join(text.split())
     if not text:
@@ -562,7 +564,7 @@ MAX_AUTHOR_SUGGESTIONS = 3
 SUGGESTION_POOL = 30  # the most popular matches looked at, for their authors and titles
 
 
-def book_suggestions(*, text: str, queryset) -> list[dict]:
+def book_suggestions(*, text: str, queryset: QuerySet[Book]) -> list[dict]:
     """Search-as-you-type: up to 10 authors and titles whose words start with what was typed
     (the last word as a prefix), the most popular first; authors whose name matches come first.
     A prefix that matches nothing is corrected as a search is."""

@@ -201,7 +201,7 @@ def genre_delete(*, genre):
 
 
 @transaction.atomic
-def book_sales_record(*, lines):
+def book_sales_record(*, lines: dict[int, int]) -> None:
     """Paid copies count towards the books' popularity in search (`lines`: book id -> copies)."""
     for book_id, quantity in sorted(lines.items()):
         Book.objects.filter(pk=book_id).update(copies_sold=F("copies_sold") + quantity)
