@@ -149,3 +149,18 @@ def test_suggest_rejects_what_it_cannot_take(api_client, shelf):
 def test_archived_books_are_not_suggested(api_client, shelf):
     Book.objects.filter(title="Carrie").update(is_active=False)
     assert ("book", "Carrie") not in suggest(api_client, "carr")
+
+
+def test_sqlite_without_fts5_matches_by_substring_and_ranks_the_same(
+    api_client, shelf, monkeypatch
+):
+    from django.db import connection
+
+    from catalog import search
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the fallback for SQLite builds without FTS5")
+    monkeypatch.setattr(search, "fts5_available", lambda: False)
+    assert titles(api_client, "stephen king")[:2] == ["The Shining (The Shining #1)", "Carrie"]
+    assert titles(api_client, "the hobit")[0] == "The Hobbit"
+    assert ("author", "J.R.R. Tolkien") in suggest(api_client, "tolk")
