@@ -36,7 +36,7 @@ from django.test.utils import CaptureQueriesContext
 from psycopg2 import sql
 
 from .importer import books_import, derived_price, derived_stock
-from .models import Author, Book, BookAuthor, Genre
+from .models import Author, Book, BookAuthor, Genre, SearchWord
 from .search import book_search_refresh
 
 GOODBOOKS_CSV = Path(settings.BASE_DIR) / "data" / "goodbooks-10k" / "books.csv"
@@ -219,7 +219,7 @@ def vacuum_analyze_catalogue(conn=connection):
     """Settle the tables as autovacuum would on a live shop: fresh planner statistics, no dead
     rows from the search-document UPDATEs, a visibility map for index-only scans."""
     with conn.cursor() as cursor:
-        for model in (Book, BookAuthor, Book.genres.through, Author, Genre):
+        for model in (Book, BookAuthor, Book.genres.through, Author, Genre, SearchWord):
             cursor.execute(f"VACUUM ANALYZE {conn.ops.quote_name(model._meta.db_table)}")
     # The requests get a fresh connection, like the app's own, which never run VACUUM.
     conn.close()

@@ -491,10 +491,6 @@ def _known_word_candidates(words: list[str]) -> list[tuple[str, int]]:
     sql = "SELECT word, frequency FROM catalog_search_word WHERE " + " OR ".join(  # nosec B608
         conditions
     )
-    if is_postgres():
-        # Trigram neighbours too (pg_trgm's index), for typos in the first letters.
-        sql += " OR word %% ANY(%s)"
-        params.append(words)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)  # nosec B608 (constant SQL, parameters only)
         return cursor.fetchall()
