@@ -26,7 +26,6 @@ calls `book_search_refresh` (or `book_popularity_refresh`) for those books.
 
 import functools
 import itertools
-import logging
 import math
 import re
 import sqlite3
@@ -52,8 +51,6 @@ from django.db.models.functions import Coalesce
 
 from . import isbn
 from .models import Book, Genre
-
-logger = logging.getLogger(__name__)
 
 SEARCH_CONFIG = "english"
 FTS_TABLE = "catalog_book_fts"
@@ -107,10 +104,12 @@ _COLLECTION_TITLE = re.compile(
 
 
 def normalise(text: str) -> str:
-    """Lower case, accents removed, every run of non-alphanumerics one space."""
+    """Lower case, accents removed, words of letters and digits (any script) joined by one
+    space: no quotes, wildcards or operators survive, so words can go into MATCH, tsquery and
+    LIKE text."""
     text = unicodedata.normalize("NFKD", text or "")
     text = "".join(char for char in text if not unicodedata.combining(char)).lower()
-    return " ".join(re.findall(r"[a-z0-9]+", text))
+    return " ".join(re.findall(r"[^\W_]+", text))
 
 
 def split_title(title: str) -> tuple[str, list[tuple[str, str, bool]]]:
@@ -130,7 +129,7 @@ def split_title(title: str) -> tuple[str, list[tuple[str, str, bool]]]:
 def is_collection_title(title: str) -> bool:
     """Box sets, omnibus volumes, companions, adaptations, parodies, and the in-between series
     entries (#1-3, #0.5, #4.5)."""
-    own_title, series = split_title(title)
+    _, series = split_title(title)
     if any(is_range or "." in number for _, number, is_range in series):
         return True
     return bool(_COLLECTION_TITLE.search(title or ""))
@@ -386,7 +385,7 @@ def _matching(alternatives: list[list[str]], *, prefix_last: bool) -> Q:
             terms.append(
                 "(" + " OR ".join(f'"{word}"' + ("*" if last else "") for word in words) + ")"
             )
-        # The words are [a-z0-9]+ (normalise), so the MATCH expression holds nothing else.
+        # The words are letters and digits (see normalise): the MATCH expression holds no more.
         return Q(
             pk__in=RawSQL(
                 f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s",  # nosec B611 B608
@@ -475,7 +474,7 @@ def _near_word_patterns(word: str) -> list[str]:
 
 def _known_word_candidates(words: list[str]) -> list[tuple[str, int]]:
     """Known words that may be a few edits from one of `words` (one query). The patterns hold
-    only [a-z0-9%_] (normalise), passed as parameters."""
+    only letters, digits and the wildcards (see normalise), passed as parameters."""
     conditions, params = [], []
     for word in words:
         patterns = _near_word_patterns(word)
@@ -502,7 +501,8 @@ def relevance_expression(variants: list[list[str]]) -> RawSQL:
 
     Written as SQL rather than composed from ORM expressions: with a few corrected readings
     the ORM took longer to compile the expression than the database took to run it. The
-    phrases hold only [a-z0-9 ] (normalise) and are parameters; the columns are constants."""
+    phrases hold only letters, digits and spaces (see normalise) and are parameters; the
+    columns are constants."""
     weights = settings.SEARCH_RANKING
     phrases = [" ".join(words) for words in variants]
     table = Book._meta.db_table

@@ -164,3 +164,9 @@ def test_sqlite_without_fts5_matches_by_substring_and_ranks_the_same(
     assert titles(api_client, "stephen king")[:2] == ["The Shining (The Shining #1)", "Carrie"]
     assert titles(api_client, "the hobit")[0] == "The Hobbit"
     assert ("author", "J.R.R. Tolkien") in suggest(api_client, "tolk")
+
+
+def test_titles_in_other_scripts_are_found(api_client, db):
+    BookFactory(title="ノルウェイの森", authors=[AuthorFactory(name="村上春樹")])
+    assert titles(api_client, "村上春樹") == ["ノルウェイの森"]
+    assert normalise("Ünïcödé_words 'quoted' %wild%") == "unicode words quoted wild"
