@@ -1,31 +1,34 @@
 """The catalog's side of the order lifecycle: stock moves when orders do."""
 
+from typing import Any
+
 from . import inventory, search, services
+from .inventory import Lines
 
 
-def reserve_stock(sender, *, lines, **kwargs):
+def reserve_stock(sender: type, *, lines: Lines, **kwargs: Any) -> None:
     inventory.stock_reserve(lines=lines)
 
 
-def commit_stock(sender, *, lines, **kwargs):
+def commit_stock(sender: type, *, lines: Lines, **kwargs: Any) -> None:
     inventory.stock_commit(lines=lines)
 
 
-def release_stock(sender, *, lines, **kwargs):
+def release_stock(sender: type, *, lines: Lines, **kwargs: Any) -> None:
     inventory.stock_release(lines=lines)
 
 
-def restock_refunded(sender, *, restock_lines, **kwargs):
+def restock_refunded(sender: type, *, restock_lines: Lines, **kwargs: Any) -> None:
     inventory.stock_restock(lines=restock_lines)
 
 
-def record_sales(sender, *, lines, **kwargs):
+def record_sales(sender: type, *, lines: Lines, **kwargs: Any) -> None:
     services.book_sales_record(lines=lines)
 
 
-def install_search_extension(sender, *, using, **kwargs):
+def install_search_extension(sender: Any, *, using: str, **kwargs: Any) -> None:
     search.trigram_extension_install(using=using)
 
 
-def install_sqlite_search(sender, *, using, **kwargs):
+def install_sqlite_search(sender: Any, *, using: str, **kwargs: Any) -> None:
     search.sqlite_fts_install(using=using)

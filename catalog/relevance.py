@@ -23,7 +23,7 @@ class QueryOutcome:
     query: str
     kind: str
     expected: list[int]
-    found: list[int]  # goodbooks ids of the first 10 results
+    found: list[int | None]  # goodbooks ids of the first 10 results (None: not from there)
 
     @property
     def rank(self) -> int | None:
@@ -84,7 +84,7 @@ def relevance_measure(*, client, variant_sources: dict[int, int] | None = None) 
     """Run every query of the test set through `client` (a Django/DRF test client).
     `variant_sources` maps the ids of other editions of goodbooks books (the benchmark's
     generated variants) to the goodbooks id they are an edition of."""
-    source_ids = dict(variant_sources or {})
+    source_ids: dict[int, int | None] = dict(variant_sources or {})
     source_ids.update(Book.objects.filter(source_id__isnull=False).values_list("pk", "source_id"))
     report = RelevanceReport()
     for entry in relevance_queries():

@@ -246,7 +246,7 @@ def book_search_refresh(*, book_ids: Iterable[int]) -> None:
             "pk", "title", "author_list", "ratings_count", "copies_sold"
         )
     )
-    words = Counter()
+    words: Counter[str] = Counter()
     for book in books:
         names = [author["name"] for author in book.author_list]
         for name, value in book_search_columns(title=book.title, author_names=names).items():
@@ -362,7 +362,8 @@ def book_search(queryset: QuerySet[Book], text: str) -> QuerySet[Book]:
         if corrected != [[word] for word in words]:
             matches = queryset.filter(_matching(corrected, prefix_last=True))
             fixes = [alternatives[1:] or alternatives for alternatives in corrected]
-            variants.extend(list(itertools.islice(itertools.product(*fixes), MAX_VARIANTS)))
+            readings = itertools.islice(itertools.product(*fixes), MAX_VARIANTS)
+            variants.extend(list(reading) for reading in readings)
     return matches.annotate(relevance=relevance_expression(variants))
 
 
@@ -411,7 +412,7 @@ def _edit_distance(a: str, b: str, limit: int) -> int:
     limit + 1."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
-    previous2 = None
+    previous2: list[int] = []
     previous = list(range(len(b) + 1))
     for i, char_a in enumerate(a, start=1):
         current = [i] + [0] * len(b)
@@ -475,7 +476,8 @@ def _near_word_patterns(word: str) -> list[str]:
 def _known_word_candidates(words: list[str]) -> list[tuple[str, int]]:
     """Known words that may be a few edits from one of `words` (one query). The patterns hold
     only letters, digits and the wildcards (see normalise), passed as parameters."""
-    conditions, params = [], []
+    conditions: list[str] = []
+    params: list[str | int] = []
     for word in words:
         patterns = _near_word_patterns(word)
         if not patterns:
