@@ -18,6 +18,7 @@ install: $(STAMP)
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py search_reindex --missing
 
 demo: migrate
 	$(BIN)/python manage.py seed_demo

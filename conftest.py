@@ -94,15 +94,6 @@ def manager_api(manager):
     return client
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """Tests build tables from the models (--nomigrations); add what migrations add by SQL."""
-    from catalog.search import install_postgres_search
-
-    with django_db_blocker.unblock():
-        install_postgres_search()
-
-
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 

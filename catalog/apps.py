@@ -1,4 +1,9 @@
+import logging
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate, pre_migrate
+
+logger = logging.getLogger(__name__)
 
 
 class CatalogConfig(AppConfig):
@@ -7,13 +12,25 @@ class CatalogConfig(AppConfig):
     def ready(self):
         from orders import signals
 
-        from . import receivers
+        from . import checks, receivers, search  # noqa: F401  (checks registers itself)
 
         signals.order_placed.connect(receivers.reserve_stock, dispatch_uid="catalog.reserve_stock")
         signals.order_paid.connect(receivers.commit_stock, dispatch_uid="catalog.commit_stock")
+        signals.order_paid.connect(receivers.record_sales, dispatch_uid="catalog.record_sales")
         signals.order_cancelled.connect(
             receivers.release_stock, dispatch_uid="catalog.release_stock"
         )
         signals.order_refunded.connect(
             receivers.restock_refunded, dispatch_uid="catalog.restock_refunded"
         )
+        pre_migrate.connect(
+            receivers.install_search_extension, sender=self, dispatch_uid="catalog.search_ext"
+        )
+        post_migrate.connect(
+            receivers.install_sqlite_search, sender=self, dispatch_uid="catalog.sqlite_fts"
+        )
+        if not search.fts5_available():
+            logger.warning(
+                "SQLite here has no FTS5: on SQLite, search falls back to substring matching "
+                "(slower, same ranking)."
+            )

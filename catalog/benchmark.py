@@ -36,7 +36,7 @@ from django.test.utils import CaptureQueriesContext
 from psycopg2 import sql
 
 from .importer import books_import, derived_price, derived_stock
-from .models import Author, Book, BookAuthor, Genre
+from .models import Author, Book, BookAuthor, Genre, SearchWord
 from .search import book_search_refresh
 
 GOODBOOKS_CSV = Path(settings.BASE_DIR) / "data" / "goodbooks-10k" / "books.csv"
@@ -68,6 +68,22 @@ SEARCH_TERMS = [
     "sherlok holmes",
 ]
 BROWSE_PAGE_SIZES = [20, 100]
+# What a reader has typed so far when suggestions are asked for, typos included.
+SUGGEST_PREFIXES = [
+    "h",
+    "har",
+    "harry pot",
+    "the hun",
+    "tolk",
+    "stephen k",
+    "agat",
+    "pride and p",
+    "lo",
+    "sherl",
+    "hary pot",
+    "tolkein",
+]
+TARGET_SUGGEST_MEDIAN_MS = 10.0
 
 TARGET_SEARCH_MEDIAN_MS = 25.0
 TARGET_SPEEDUP = 10.0
@@ -203,7 +219,7 @@ def vacuum_analyze_catalogue(conn=connection):
     """Settle the tables as autovacuum would on a live shop: fresh planner statistics, no dead
     rows from the search-document UPDATEs, a visibility map for index-only scans."""
     with conn.cursor() as cursor:
-        for model in (Book, BookAuthor, Book.genres.through, Author, Genre):
+        for model in (Book, BookAuthor, Book.genres.through, Author, Genre, SearchWord):
             cursor.execute(f"VACUUM ANALYZE {conn.ops.quote_name(model._meta.db_table)}")
     # The requests get a fresh connection, like the app's own, which never run VACUUM.
     conn.close()
@@ -396,7 +412,8 @@ def _timed_get(client, path, params):
 def _timing(client, path, params, *, samples):
     with CaptureQueriesContext(connection) as queries:
         body = _get(client, path, params).json()
-    hits = body["count"] if "results" in body else None
+    # A list's `count`; for suggestions, which are all on the page, how many there are.
+    hits = body.get("count", len(body["results"])) if "results" in body else None
     return Timing(samples_ms=samples, queries=len(queries), hits=hits)
 
 
@@ -469,3 +486,29 @@ def compare_search(client, term, *, repeat, naive_repeat, warmup):
 
 def anonymous_client():
     return Client()
+
+
+def variant_sources():
+    """{generated book id: goodbooks id of the real book it is a variant of}, as
+    generate_book_variants made them (variant i of real book i modulo the real books, by source
+    id): an edition of the book a reader expects is that book for the relevance figures."""
+    real = list(
+        Book.objects.filter(source_id__isnull=False)
+        .order_by("source_id")
+        .values_list("source_id", flat=True)
+    )
+    generated = (
+        Book.objects.filter(source_id__isnull=True).order_by("pk").values_list("pk", flat=True)
+    )
+    return {pk: real[number % len(real)] for number, pk in enumerate(generated)} if real else {}
+
+
+def time_suggestions(client, *, repeat, warmup):
+    """{prefix: Timing} for GET /api/books/suggest/?q=<prefix>, and the median over them all."""
+    timings = {}
+    for prefix in SUGGEST_PREFIXES:
+        timings[prefix] = time_request(
+            client, "/api/books/suggest/", {"q": prefix}, repeat=repeat, warmup=warmup
+        )
+    every = sorted(sample for timing in timings.values() for sample in timing.samples_ms)
+    return timings, statistics.median(every)

@@ -1,8 +1,29 @@
 from decimal import Decimal
 
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import F, Q
+
+
+class PostgresGinIndex(GinIndex):
+    """A GIN index on PostgreSQL. Other databases have no GIN and go without it (SQLite searches
+    through its FTS5 table instead), so the model state stays the same on every database."""
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor != "postgresql":
+            return ""
+        return super().create_sql(model, schema_editor, using=using, **kwargs)
+
+    def remove_sql(self, model, schema_editor, **kwargs):
+        if schema_editor.connection.vendor != "postgresql":
+            return ""
+        return super().remove_sql(model, schema_editor, **kwargs)
+
+
+def trigram_index(column, *, name, **options):
+    """A trigram GIN index on `column` (pg_trgm, created by the TrigramExtension migration)."""
+    return PostgresGinIndex(OpClass(column, name="gin_trgm_ops"), name=name, **options)
 
 
 class Author(models.Model):
@@ -74,6 +95,17 @@ class Book(models.Model):
     author_list = models.JSONField(default=list, blank=True, editable=False)
     genre_list = models.JSONField(default=list, blank=True, editable=False)
     search_vector = SearchVectorField(null=True, editable=False)
+    # What search ranks on (catalog.search.book_search_refresh writes them): the title without
+    # its series part, the series names, the first author and every author, normalised (lower
+    # case, no accents or punctuation); whether the book is a box set, companion or adaptation
+    # rather than a work; and its popularity (log10 of ratings plus weighted copies sold).
+    search_title = models.CharField(max_length=500, blank=True, editable=False)
+    search_series = models.CharField(max_length=500, blank=True, editable=False)
+    search_author = models.CharField(max_length=255, blank=True, editable=False)
+    search_authors = models.CharField(max_length=1000, blank=True, editable=False)
+    is_collection = models.BooleanField(default=False, editable=False)
+    copies_sold = models.PositiveIntegerField(default=0, editable=False)
+    popularity = models.FloatField(default=0.0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -104,6 +136,12 @@ class Book(models.Model):
             models.Index(fields=["price"]),
             models.Index(fields=["publication_year"]),
             models.Index(fields=["title"]),
+            # Suggestions: the most popular books first, stopping after a few.
+            models.Index(fields=["-popularity"], name="book_popularity"),
+            PostgresGinIndex(fields=["search_vector"], name="catalog_book_search_vector_gin"),
+            # The admin's substring search.
+            trigram_index("title", name="catalog_book_title_trgm"),
+            trigram_index("authors_text", name="catalog_book_authors_text_trgm"),
         ]
 
     def __str__(self):
@@ -147,3 +185,24 @@ class BookAuthor(models.Model):
 
     def __str__(self):
         return f"{self.author} on {self.book}"
+
+
+class SearchWord(models.Model):
+    """A word of the titles and author names, to correct a search's spelling against. Words are
+    never removed: a word no book has any more only widens a corrected query to nothing."""
+
+    word = models.TextField(primary_key=True)
+    frequency = models.PositiveIntegerField(
+        default=0, help_text="How many times the word was indexed (breaks ties between fixes)."
+    )
+
+    class Meta:
+        db_table = "catalog_search_word"
+        indexes = [
+            # Without fastupdate, new words go straight into the index rather than into a
+            # pending list that every search would scan until the next VACUUM.
+            trigram_index("word", name="catalog_search_word_trgm", fastupdate=False),
+        ]
+
+    def __str__(self):
+        return self.word

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from . import inventory
+from . import inventory, search, services
 from .inventory import Lines
 
 
@@ -20,3 +20,15 @@ def release_stock(sender: type, *, lines: Lines, **kwargs: Any) -> None:
 
 def restock_refunded(sender: type, *, restock_lines: Lines, **kwargs: Any) -> None:
     inventory.stock_restock(lines=restock_lines)
+
+
+def record_sales(sender: type, *, lines: Lines, **kwargs: Any) -> None:
+    services.book_sales_record(lines=lines)
+
+
+def install_search_extension(sender: Any, *, using: str, **kwargs: Any) -> None:
+    search.trigram_extension_install(using=using)
+
+
+def install_sqlite_search(sender: Any, *, using: str, **kwargs: Any) -> None:
+    search.sqlite_fts_install(using=using)

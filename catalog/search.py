@@ -1,129 +1,340 @@
-"""Book search: PostgreSQL full-text search with spelling correction, and a plain fallback.
+"""Book search: one ranking spec, two matching engines.
 
-PostgreSQL keeps a weighted search document per book in `Book.search_vector` (title A, subtitle
-and authors B, genres and description C), indexed with GIN. Text that matches nothing as typed
-has each word corrected to the closest known title or author word (trigram similarity over a
-small words table), so "tolkein" or "hary poter" still find their books. The trigram indexes on
-the title and author names serve the admin's substring search. `authors_text`
-and `search_vector` are derived columns: code that sets a book's authors sets `authors_text`
-(through `Book.set_authors_columns`), and every code path that changes a book's title, authors,
-genres or description then calls `book_search_refresh` for those books.
+Matching decides which books a search returns; ranking decides their order.
+
+Matching. Every query word must appear in the book's title (with its series), authors, genres or
+description; the last word also matches as a prefix ("orwel" finds Orwell). PostgreSQL matches
+against `Book.search_vector` (GIN-indexed full-text, English stemming); SQLite against an FTS5
+table, `catalog_book_fts`, whose rowid is the book's id. SQLite without FTS5 (checked at
+start-up, with a warning) falls back to substring matching. Text that matches nothing as typed is
+taken for a typo: each word is widened to the closest words of titles and author names by edit
+distance (`SearchWord`, the known-words table), so "tolkein" and "hary poter" find their books.
+
+Ranking is the same SQL expression on both databases, weighted by `settings.SEARCH_RANKING`
+(see the README): the query phrase against the normalised title (exact, prefix, phrase, all
+words), the series names parsed from titles like "Catching Fire (The Hunger Games, #2)", the first
+author and the other authors; minus a penalty for box sets, companions, parodies and adaptations
+unless the query asks for them, minus a penalty for a typo-corrected match; plus the book's
+popularity (log10 of its ratings count plus weighted copies sold), so among equal text matches
+the book readers know comes first.
+
+The search columns (`search_title`, `search_series`, `search_author`, `search_authors`,
+`is_collection`, `popularity`, `search_vector`, the FTS5 row and the known words) are derived:
+every code path that changes a book's title, authors, genres, description, ratings or sales
+calls `book_search_refresh` (or `book_popularity_refresh`) for those books.
 """
 
 import functools
-import operator
+import itertools
+import math
 import re
+import sqlite3
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
-from django.contrib.postgres.search import (
-    SearchQuery,
-    SearchRank,
-    SearchVector,
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection, connections
+from django.db.models import (
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
 )
-from django.db import connection
-from django.db.models import Case, F, FloatField, OuterRef, Q, Subquery, TextField, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from . import isbn
 from .models import Book, Genre
 
 SEARCH_CONFIG = "english"
-
-BOOK_WORDS = "tsvector_to_array(to_tsvector('simple', title || ' ' || authors_text))"
-POSTGRES_SEARCH_SQL = [
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX IF NOT EXISTS catalog_book_search_vector_gin "
-    "ON catalog_book USING gin (search_vector)",
-    "CREATE INDEX IF NOT EXISTS catalog_book_title_trgm "
-    "ON catalog_book USING gin (title gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS catalog_book_authors_text_trgm "
-    "ON catalog_book USING gin (authors_text gin_trgm_ops)",
-    # The words of the titles and author names, to correct a query's spelling against: filled
-    # from the books already there, then kept up by book_search_refresh.
-    "CREATE TABLE IF NOT EXISTS catalog_search_word (word text PRIMARY KEY)",
-    # BOOK_WORDS is a constant of this module; no input reaches this SQL.
-    f"INSERT INTO catalog_search_word (word) SELECT DISTINCT unnest({BOOK_WORDS}) "  # nosec B608
-    "FROM catalog_book ON CONFLICT DO NOTHING",
-    # Without fastupdate, new words go straight into the index rather than into a pending list
-    # that every search would scan until the next VACUUM.
-    "CREATE INDEX IF NOT EXISTS catalog_search_word_trgm "
-    "ON catalog_search_word USING gin (word gin_trgm_ops) WITH (fastupdate = off)",
-]
-# Adds the words of the books with the ids %s to catalog_search_word. Words are never removed:
-# a word no book has any more only widens a corrected query to nothing.
-SEARCH_WORDS_ADD_SQL = (  # constant SQL; the ids are a query parameter
-    f"INSERT INTO catalog_search_word (word) SELECT DISTINCT unnest({BOOK_WORDS}) "  # nosec B608
-    "FROM catalog_book WHERE id = ANY(%s) ON CONFLICT DO NOTHING"
-)
-# The known words closest to each typed word (ties included, at most 3), by trigram similarity
-# (pg_trgm.similarity_threshold, default 0.3, is the floor: "tolkein" is 0.33 similar to
-# "tolkien"). A known word is its own closest word, so correct words stay as typed.
-CLOSEST_WORDS_SQL = """
-    SELECT typed.position, closest.word
-    FROM unnest(%s::text[]) WITH ORDINALITY AS typed (word, position)
-    CROSS JOIN LATERAL (
-        SELECT word FROM (
-            SELECT word, rank() OVER (ORDER BY similarity(word, typed.word) DESC) AS closeness
-            FROM catalog_search_word
-            WHERE word %% typed.word
-        ) AS candidates
-        WHERE closeness = 1
-        ORDER BY word
-        LIMIT 3
-    ) AS closest
-"""
+FTS_TABLE = "catalog_book_fts"
+MAX_QUERY_WORDS = 10
 MAX_CORRECTED_WORDS = 8
+MAX_FIXES_PER_WORD = 3
+MAX_VARIANTS = 6  # corrected readings of a query that are ranked
+TYPO_MORE_COMMON = 2  # a known word is also read as a neighbour this many times as common
+
+# A title's trailing "(Series Name, #2)" or "(Series #1; Other Series #3)".
+_SERIES_PART = re.compile(r"\s*\(([^()]*#[^()]*)\)\s*$")
+_SERIES_ENTRY = re.compile(r"^(.*?)[,\s]*#\s*([0-9][0-9.]*)?\s*(-|–)?")
+# Titles that are not the work itself: several works in one volume, companions, adaptations,
+# parodies. A query that names one of these words asks for them and waives the penalty.
+COLLECTION_WORDS = {
+    "box",
+    "boxed",
+    "boxset",
+    "set",
+    "collection",
+    "trilogy",
+    "omnibus",
+    "complete",
+    "graphic",
+    "comic",
+    "comics",
+    "companion",
+    "official",
+    "illustrated",
+    "movie",
+    "sheet",
+    "music",
+    "coloring",
+    "colouring",
+    "zombies",
+    "parody",
+    "unofficial",
+    "screenplay",
+    "manga",
+}
+_COLLECTION_TITLE = re.compile(
+    r"\b(box(ed)?\s*set|boxset|collection|trilogy|omnibus|complete|graphic novel|comic|"
+    r"companion|official|illustrated|movie|sheet music|coloring book|colouring book|"
+    r"and zombies|parody|unofficial|screenplay|manga|\d+[- ]book|books? \d+\s*[-–&]\s*\d+)\b"
+    r"|\s/\s",
+    re.IGNORECASE,
+)
 
 
-def is_postgres():
+# --- Text normalisation (the same in Python for columns and queries) ---------------------
+
+
+def normalise(text: str) -> str:
+    """Lower case, accents removed, words of letters and digits (any script) joined by one
+    space: no quotes, wildcards or operators survive, so words can go into MATCH, tsquery and
+    LIKE text."""
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(char for char in text if not unicodedata.combining(char)).lower()
+    return " ".join(re.findall(r"[^\W_]+", text))
+
+
+def split_title(title: str) -> tuple[str, list[tuple[str, str, bool]]]:
+    """("Catching Fire", [("The Hunger Games", "2", False)]) for "Catching Fire (The Hunger
+    Games, #2)": the work's own title and its series entries (name, number, is a range)."""
+    match = _SERIES_PART.search(title or "")
+    if not match:
+        return (title or "").strip(), []
+    entries = []
+    for part in match.group(1).split(";"):
+        entry = _SERIES_ENTRY.match(part.strip())
+        if entry and entry.group(1).strip():
+            entries.append((entry.group(1).strip(), entry.group(2) or "", bool(entry.group(3))))
+    return title[: match.start()].strip(), entries
+
+
+def is_collection_title(title: str) -> bool:
+    """Box sets, omnibus volumes, companions, adaptations, parodies, and the in-between series
+    entries (#1-3, #0.5, #4.5)."""
+    _, series = split_title(title)
+    if any(is_range or "." in number for _, number, is_range in series):
+        return True
+    return bool(_COLLECTION_TITLE.search(title or ""))
+
+
+def book_search_columns(*, title: str, author_names: list[str]) -> dict:
+    own_title, series = split_title(title)
+    return {
+        "search_title": normalise(own_title)[:500],
+        "search_series": " | ".join(normalise(name) for name, _, _ in series)[:500],
+        "search_author": normalise(author_names[0]) if author_names else "",
+        "search_authors": " | ".join(normalise(name) for name in author_names)[:1000],
+        "is_collection": is_collection_title(title),
+    }
+
+
+def popularity(*, ratings_count: int | None, copies_sold: int) -> float:
+    weight = settings.SEARCH_RANKING["copies_sold_weight"]
+    return round(math.log10(1 + (ratings_count or 0) + weight * (copies_sold or 0)), 4)
+
+
+# --- Engines ---------------------------------------------------------------------------------
+
+
+def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def install_postgres_search(schema_editor=None):
-    """Create the extension and indexes search needs (migrations, and test databases)."""
-    conn = schema_editor.connection if schema_editor else connection
-    if conn.vendor != "postgresql":
+@functools.cache
+def fts5_available() -> bool:
+    """Whether the SQLite library Python links has FTS5 (checked once, at start-up)."""
+    try:
+        with sqlite3.connect(":memory:") as probe:
+            probe.execute("CREATE VIRTUAL TABLE probe USING fts5(text)")
+    except sqlite3.OperationalError:
+        return False
+    return True
+
+
+def _uses_fts5(conn=None) -> bool:
+    return (conn or connection).vendor == "sqlite" and fts5_available()
+
+
+def trigram_extension_install(*, using: str) -> None:
+    """pg_trgm, which the trigram indexes need, before tables are built: the migrations create
+    it (TrigramExtension); this covers databases built straight from the models (tests)."""
+    conn = connections[using]
+    if conn.vendor == "postgresql":
+        with conn.cursor() as cursor:
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+
+
+def sqlite_fts_install(*, using: str) -> None:
+    """Create the SQLite FTS5 table when missing and fill it from the books stored (run after
+    every migrate; a no-op on other databases or without FTS5)."""
+    using_connection = connections[using]
+    if not _uses_fts5(using_connection):
         return
+    with using_connection.cursor() as cursor:
+        tables = using_connection.introspection.table_names(cursor)
+        if FTS_TABLE in tables or Book._meta.db_table not in tables:
+            return
+        cursor.execute(
+            f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5("
+            "title, authors, other, tokenize = 'unicode61 remove_diacritics 2')"
+        )
+    book_ids = list(Book.objects.using(using_connection.alias).values_list("pk", flat=True))
+    for start in range(0, len(book_ids), 500):
+        _fts_rows_write(book_ids[start : start + 500], using_connection)
+
+
+def _fts_rows_write(book_ids, conn) -> None:
+    books = Book.objects.using(conn.alias).filter(pk__in=book_ids)
+    rows = [
+        (
+            book.pk,
+            book.title,
+            book.authors_text,
+            " ".join([book.subtitle, *(genre["name"] for genre in book.genre_list)])
+            + " "
+            + book.description,
+        )
+        for book in books.only(
+            "pk", "title", "subtitle", "authors_text", "genre_list", "description"
+        )
+    ]
     with conn.cursor() as cursor:
-        for statement in POSTGRES_SEARCH_SQL:
-            cursor.execute(statement)
+        placeholders = ",".join(["%s"] * len(book_ids))
+        # Constant table name and placeholders; the values are parameters.
+        cursor.execute(
+            f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({placeholders})",  # nosec B608
+            book_ids,
+        )
+        cursor.executemany(
+            f"INSERT INTO {FTS_TABLE} (rowid, title, authors, other) "  # nosec B608
+            "VALUES (%s, %s, %s, %s)",
+            rows,
+        )
 
 
-def book_search_refresh(*, book_ids):
-    """Recompute the PostgreSQL search document of these books (a no-op elsewhere).
+def book_search_refresh(*, book_ids: Iterable[int]) -> None:
+    """Recompute the search columns of these books: the normalised title, series and author
+    columns and popularity (both databases), the search document (PostgreSQL) or FTS5 row
+    (SQLite), and add their title and author words to the known words.
 
-    Reads `authors_text`, which the code that sets a book's authors keeps current.
+    Reads `authors_text`/`author_list`/`genre_list`, which the code that sets a book's authors
+    and genres keeps current.
     """
     book_ids = list(book_ids)
-    if not book_ids or not is_postgres():
+    if not book_ids:
         return
-    genre_names = Subquery(
-        Genre.objects.filter(books=OuterRef("pk"))
-        .order_by()
-        .values("books")
-        .annotate(names=StringAgg("name", " "))
-        .values("names")
-    )
-    Book.objects.filter(pk__in=book_ids).update(
-        search_vector=(
-            SearchVector("title", weight="A", config=SEARCH_CONFIG)
-            + SearchVector("subtitle", "authors_text", weight="B", config=SEARCH_CONFIG)
-            + SearchVector(
-                Coalesce(genre_names, Value(""), output_field=TextField()),
-                "description",
-                weight="C",
-                config=SEARCH_CONFIG,
-            )
+    books = list(
+        Book.objects.filter(pk__in=book_ids).only(
+            "pk", "title", "author_list", "ratings_count", "copies_sold"
         )
     )
+    words: Counter[str] = Counter()
+    for book in books:
+        names = [author["name"] for author in book.author_list]
+        for name, value in book_search_columns(title=book.title, author_names=names).items():
+            setattr(book, name, value)
+        book.popularity = popularity(ratings_count=book.ratings_count, copies_sold=book.copies_sold)
+        words.update(set(f"{book.search_title} {book.search_series} {book.search_authors}".split()))
+    columns = ["search_title", "search_series", "search_author", "search_authors"]
+    columns += ["is_collection", "popularity"]
+    rows = [[book.pk, *(getattr(book, column) for column in columns)] for book in books]
+    _rows_update(columns, rows)
+    _known_words_add(words)
+    if is_postgres():
+        genre_names = Subquery(
+            Genre.objects.filter(books=OuterRef("pk"))
+            .order_by()
+            .values("books")
+            .annotate(names=StringAgg("name", " "))
+            .values("names")
+        )
+        Book.objects.filter(pk__in=book_ids).update(
+            search_vector=(
+                SearchVector("title", weight="A", config=SEARCH_CONFIG)
+                + SearchVector("subtitle", "authors_text", weight="B", config=SEARCH_CONFIG)
+                + SearchVector(
+                    Coalesce(genre_names, Value(""), output_field=TextField()),
+                    "description",
+                    weight="C",
+                    config=SEARCH_CONFIG,
+                )
+            )
+        )
+    elif _uses_fts5():
+        for start in range(0, len(book_ids), 500):
+            _fts_rows_write(book_ids[start : start + 500], connection)
+
+
+def _rows_update(columns: list[str], rows: list[list]) -> None:
+    """Set `columns` of the books [[id, *values], ...]: on PostgreSQL one UPDATE per 500 books
+    (a round trip per book would dominate an import), elsewhere one UPDATE per book in a batch
+    (both far cheaper than bulk_update's CASE per column). The column names are constants."""
     with connection.cursor() as cursor:
-        cursor.execute(SEARCH_WORDS_ADD_SQL, [book_ids])
+        if not is_postgres():
+            assignments = ", ".join(f"{column} = %s" for column in columns)
+            cursor.executemany(
+                f"UPDATE catalog_book SET {assignments} WHERE id = %s",  # nosec B608
+                [[*values, book_id] for book_id, *values in rows],
+            )
+            return
+        assignments = ", ".join(f"{column} = new.{column}" for column in columns)
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            values = ", ".join(["(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"] * len(chunk))
+            cursor.execute(
+                f"UPDATE catalog_book SET {assignments} FROM (VALUES {values}) "  # nosec B608
+                f"AS new (id, {', '.join(columns)}) WHERE catalog_book.id = new.id",
+                [value for row in chunk for value in row],
+            )
 
 
-def is_ranked_search(queryset):
-    """`queryset` is a PostgreSQL full-text search, sorted by relevance unless told otherwise:
-    the database ranks (or sorts) every match before it can return a page."""
-    return is_postgres() and "relevance" in queryset.query.annotations
+def _known_words_add(counts: Counter) -> None:
+    """Add the words to the known words; a word seen again counts once more."""
+    rows = [(word, count) for word, count in counts.items() if len(word) <= 100]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            cursor.execute(
+                "INSERT INTO catalog_search_word (word, frequency) VALUES "  # nosec B608
+                + ", ".join(["(%s, %s)"] * len(chunk))
+                + " ON CONFLICT (word) DO UPDATE "
+                "SET frequency = catalog_search_word.frequency + excluded.frequency",
+                [value for row in chunk for value in row],
+            )
+
+
+def book_popularity_refresh(*, book_ids: Iterable[int]) -> None:
+    books = list(Book.objects.filter(pk__in=book_ids).only("pk", "ratings_count", "copies_sold"))
+    for book in books:
+        book.popularity = popularity(ratings_count=book.ratings_count, copies_sold=book.copies_sold)
+    Book.objects.bulk_update(books, ["popularity"])
+
+
+# --- Searching -------------------------------------------------------------------------------
+
+
+def is_ranked_search(queryset) -> bool:
+    """`queryset` is a search sorted by relevance unless told otherwise: the database ranks (or
+    sorts) every match before it can return a page."""
+    return "relevance" in queryset.query.annotations
 
 
 def _isbn_candidate(text):
@@ -133,7 +344,7 @@ def _isbn_candidate(text):
     return None
 
 
-def book_search(queryset, text):
+def book_search(queryset: QuerySet[Book], text: str) -> QuerySet[Book]:
     """Filter `queryset` to books matching `text`, annotated with `relevance` (higher first)."""
     text = " ".join(text.split())
     if not text:
@@ -141,57 +352,286 @@ def book_search(queryset, text):
     isbn13 = _isbn_candidate(text)
     if isbn13:
         return queryset.filter(isbn13=isbn13).annotate(relevance=Value(1.0, FloatField()))
-    if not is_postgres():
-        return _fallback_search(queryset, text)
+    words = normalise(text).split()[:MAX_QUERY_WORDS]
+    if not words:
+        return queryset.none().annotate(relevance=Value(0.0, FloatField()))
+    matches = queryset.filter(_matching([[word] for word in words], prefix_last=True))
+    variants = [words]
+    if not matches.exists():
+        corrected = words_corrected(words[:MAX_CORRECTED_WORDS])
+        if corrected != [[word] for word in words]:
+            matches = queryset.filter(_matching(corrected, prefix_last=True))
+            fixes = [alternatives[1:] or alternatives for alternatives in corrected]
+            readings = itertools.islice(itertools.product(*fixes), MAX_VARIANTS)
+            variants.extend(list(reading) for reading in readings)
+    return matches.annotate(relevance=relevance_expression(variants))
 
-    query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-    matches = queryset.filter(search_vector=query)
-    # Full-text matching is served by the GIN index alone. Text that finds nothing as typed is
-    # taken for a typo: its words are corrected against the known words (a table of thousands,
-    # not the books' titles, whose trigram matches must each be rechecked) and searched again.
-    if matches.exists():
-        return matches.annotate(relevance=SearchRank(F("search_vector"), query))
-    corrected = _spelling_corrected_query(text)
-    if corrected is None:
-        return matches.annotate(relevance=SearchRank(F("search_vector"), query))
-    return queryset.filter(search_vector=corrected).annotate(
-        relevance=SearchRank(F("search_vector"), corrected)
+
+def _matching(alternatives: list[list[str]], *, prefix_last: bool) -> Q:
+    """Books containing, for every position, one of its alternative words (the last position
+    also as a prefix)."""
+    if is_postgres():
+        terms = []
+        for position, words in enumerate(alternatives):
+            last = prefix_last and position == len(alternatives) - 1
+            terms.append(
+                "(" + " | ".join(f"'{word}'" + (":*" if last else "") for word in words) + ")"
+            )
+        query = SearchQuery(" & ".join(terms), config=SEARCH_CONFIG, search_type="raw")
+        return Q(search_vector=query)
+    if _uses_fts5():
+        terms = []
+        for position, words in enumerate(alternatives):
+            last = prefix_last and position == len(alternatives) - 1
+            terms.append(
+                "(" + " OR ".join(f'"{word}"' + ("*" if last else "") for word in words) + ")"
+            )
+        # The words are letters and digits (see normalise): the MATCH expression holds no more.
+        return Q(
+            pk__in=RawSQL(
+                f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s",  # nosec B611 B608
+                [" AND ".join(terms)],
+            )
+        )
+    condition = Q()
+    for words in alternatives:
+        either = Q()
+        for word in words:
+            either |= (
+                Q(search_title__contains=word)
+                | Q(search_series__contains=word)
+                | Q(search_authors__contains=word)
+                | Q(genre_list__icontains=word)
+            )
+        condition &= either
+    return condition
+
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (a swap of neighbours is one edit), capped at
+    limit + 1."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, char_b in enumerate(b, start=1):
+            cost = 0 if char_a == char_b else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _max_typos(word: str) -> int:
+    return 0 if len(word) < 3 else 1 if len(word) <= 5 else 2
+
+
+def words_corrected(words: list[str]) -> list[list[str]]:
+    """For each word, the word itself and the known words the fewest edits away, most common
+    first: [["hary", "harry", "mary"], ["poter", "potter", "peter"]]. A known word keeps its
+    place unless words one edit away are far more common."""
+    candidates = _known_word_candidates(words)
+    result = []
+    for word in words:
+        limit = _max_typos(word)
+        own_frequency = 0
+        scored = []
+        for candidate, frequency in candidates:
+            if candidate == word:
+                own_frequency = frequency
+                continue
+            distance = _edit_distance(word, candidate, limit)
+            if distance <= limit:
+                scored.append((distance, -frequency, candidate))
+        scored.sort()
+        closest = [entry for entry in scored if entry[0] == scored[0][0]] if scored else []
+        if own_frequency:
+            closest = [
+                entry
+                for entry in closest
+                if entry[0] == 1 and -entry[1] >= TYPO_MORE_COMMON * own_frequency
+            ]
+        result.append([word, *[candidate for _, _, candidate in closest[:MAX_FIXES_PER_WORD]]])
+    return result
+
+
+def _near_word_patterns(word: str) -> list[str]:
+    """LIKE patterns that every known word within two edits of `word` is likely to match: the
+    same first two letters, or one of the first letters missing, extra or swapped."""
+    if len(word) < 3:
+        return []
+    return [
+        f"{word[:2]}%",
+        f"{word[0]}_{word[1]}%",
+        f"{word[0]}{word[2]}%",
+        f"{word[0]}_{word[2]}%",
+    ]
+
+
+def _known_word_candidates(words: list[str]) -> list[tuple[str, int]]:
+    """Known words that may be a few edits from one of `words` (one query). The patterns hold
+    only letters, digits and the wildcards (see normalise), passed as parameters."""
+    conditions: list[str] = []
+    params: list[str | int] = []
+    for word in words:
+        patterns = _near_word_patterns(word)
+        if not patterns:
+            continue
+        conditions.append(
+            "((" + " OR ".join(["word LIKE %s"] * len(patterns)) + ") "
+            "AND length(word) BETWEEN %s AND %s)"
+        )
+        params += [*patterns, len(word) - 2, len(word) + 2]
+    if not conditions:
+        return []
+    sql = "SELECT word, frequency FROM catalog_search_word WHERE " + " OR ".join(  # nosec B608
+        conditions
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)  # nosec B608 (constant SQL, parameters only)
+        return cursor.fetchall()
+
+
+def relevance_expression(variants: list[list[str]]) -> RawSQL:
+    """The ranking spec, one SQL expression for both databases. `variants` are the query's
+    words as typed and, after a typo correction, as corrected (which costs `typo_penalty`).
+
+    Written as SQL rather than composed from ORM expressions: with a few corrected readings
+    the ORM took longer to compile the expression than the database took to run it. The
+    phrases hold only letters, digits and spaces (see normalise) and are parameters; the
+    columns are constants."""
+    weights = settings.SEARCH_RANKING
+    phrases = [" ".join(words) for words in variants]
+    table = Book._meta.db_table
+
+    def column(name, edge=""):
+        qualified = f'"{table}"."{name}"'
+        return f"('{edge}' || {qualified} || '{edge[::-1]}')" if edge else qualified
+
+    title, author, authors = column("search_title"), column("search_author"), None
+    padded_title, padded_author = column("search_title", " "), column("search_author", " ")
+    authors = column("search_authors", " ")
+    series = column("search_series", "| ")
+
+    def best_of(*conditions):
+        """The weight of the strongest condition a book meets, less the typo penalty when only
+        the corrected form meets it."""
+        whens = []
+        for condition_for, weight in conditions:
+            for index, phrase in enumerate(phrases):
+                penalty = weights["typo_penalty"] if index else 0
+                sql, params = condition_for(phrase)
+                whens.append((float(weight - penalty), sql, params))
+        whens.sort(key=lambda when: -when[0])
+        sql = "CASE " + " ".join(f"WHEN {when_sql} THEN %s" for _, when_sql, _ in whens)
+        params = [value for weight, _, when_params in whens for value in (*when_params, weight)]
+        return sql + " ELSE 0.0 END", params
+
+    def all_words_in_title(phrase):
+        words = phrase.split()
+        return " AND ".join([f"{padded_title} LIKE %s"] * len(words)), [f"% {w} %" for w in words]
+
+    parts = [
+        best_of(
+            (lambda p: (f"{title} = %s", [p]), weights["title_exact"]),
+            (lambda p: (f"{title} LIKE %s", [f"{p} %"]), weights["title_prefix"]),
+            (lambda p: (f"{padded_title} LIKE %s", [f"% {p} %"]), weights["title_phrase"]),
+            (all_words_in_title, weights["title_words"]),
+        ),
+        best_of(
+            (lambda p: (f"{series} LIKE %s", [f"%| {p} |%"]), weights["series_exact"]),
+            (lambda p: (f"{series} LIKE %s", [f"% {p} %"]), weights["series_phrase"]),
+        ),
+        best_of(
+            (lambda p: (f"{author} = %s", [p]), weights["author_exact"]),
+            (lambda p: (f"{padded_author} LIKE %s", [f"% {p} %"]), weights["author_phrase"]),
+            (lambda p: (f"{authors} LIKE %s", [f"% {p} %"]), weights["other_author_phrase"]),
+        ),
+        (f"{column('popularity')} * %s", [float(weights["popularity"])]),
+    ]
+    if not any(word in COLLECTION_WORDS for words in variants for word in words):
+        parts.append(
+            (
+                f"CASE WHEN {column('is_collection')} THEN %s ELSE 0.0 END",
+                [-float(weights["collection_penalty"])],
+            )
+        )
+    sql = " + ".join(f"({part_sql})" for part_sql, _ in parts)
+    return RawSQL(  # nosec B611 (constant SQL; the query's words are parameters)
+        sql, [value for _, part_params in parts for value in part_params], FloatField()
     )
 
 
-def _spelling_corrected_query(text):
-    """The full-text query for `text` with each word widened to the closest title and author
-    words: "hary poter" finds what (hary | harry) & (poter | potter) finds."""
-    typed = re.findall(r"\w+", text.lower())[:MAX_CORRECTED_WORDS]
-    if not typed:
-        return None
-    alternatives = {position: [word] for position, word in enumerate(typed, start=1)}
-    with connection.cursor() as cursor:
-        cursor.execute(CLOSEST_WORDS_SQL, [typed])
-        for position, word in cursor.fetchall():
-            if word not in alternatives[position]:
-                alternatives[position].append(word)
-    query = None
-    for words in alternatives.values():
-        either = functools.reduce(
-            operator.or_, (SearchQuery(word, config=SEARCH_CONFIG) for word in words)
-        )
-        query = either if query is None else query & either
-    return query
+# --- Suggestions -----------------------------------------------------------------------------
+
+MAX_SUGGESTIONS = 10
+MAX_AUTHOR_SUGGESTIONS = 3
+SUGGESTION_POOL = 30  # the most popular matches looked at, for their authors and titles
 
 
-def _fallback_search(queryset, text):
-    """SQLite: every word must appear somewhere (case-insensitive); no ranking beyond the title."""
-    for word in text.split()[:10]:
-        queryset = queryset.filter(
-            Q(title__icontains=word)
-            | Q(subtitle__icontains=word)
-            | Q(authors_text__icontains=word)
-            | Q(genres__name__icontains=word)
+def book_suggestions(*, text: str, queryset: QuerySet[Book]) -> list[dict]:
+    """Search-as-you-type: up to 10 authors and titles whose words start with what was typed
+    (the last word as a prefix), the most popular first; authors whose name matches come first.
+    A prefix that matches nothing is corrected as a search is."""
+    words = normalise(text).split()[:MAX_QUERY_WORDS]
+    if not words:
+        return []
+    pool = _suggestion_pool(queryset, [[word] for word in words])
+    if not pool:
+        corrected = words_corrected(words[:MAX_CORRECTED_WORDS])
+        if corrected != [[word] for word in words]:
+            pool = _suggestion_pool(queryset, corrected)
+            words = [
+                alternatives[1] if len(alternatives) > 1 else alternatives[0]
+                for alternatives in corrected
+            ]
+    suggestions, authors_seen = [], set()
+    for book in pool:
+        for author in book["author_list"][:1]:
+            name_words = normalise(author["name"]).split()
+            if author["id"] in authors_seen or not _words_start(words, name_words):
+                continue
+            authors_seen.add(author["id"])
+            if len(authors_seen) <= MAX_AUTHOR_SUGGESTIONS:
+                suggestions.append(
+                    {
+                        "type": "author",
+                        "id": author["id"],
+                        "text": author["name"],
+                        "slug": author["slug"],
+                    }
+                )
+    for book in pool:
+        if len(suggestions) >= MAX_SUGGESTIONS:
+            break
+        suggestions.append(
+            {
+                "type": "book",
+                "id": book["pk"],
+                "text": book["title"],
+                "slug": None,
+                "authors": book["authors_text"],
+            }
         )
-    exact_title = Q(title__icontains=text)
-    return queryset.distinct().annotate(
-        relevance=Case(
-            When(exact_title, then=Value(1.0)), default=Value(0.5), output_field=FloatField()
-        )
+    return suggestions[:MAX_SUGGESTIONS]
+
+
+def _words_start(typed: list[str], name_words: list[str]) -> bool:
+    """Every typed word is a word of the name, the last one possibly unfinished."""
+    *whole, last = typed
+    return all(word in name_words for word in whole) and any(
+        name_word.startswith(last) for name_word in name_words
+    )
+
+
+def _suggestion_pool(queryset, alternatives):
+    return list(
+        queryset.filter(_matching(alternatives, prefix_last=True))
+        .order_by("-popularity", "-pk")
+        .values("pk", "title", "authors_text", "author_list")[:SUGGESTION_POOL]
     )

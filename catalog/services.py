@@ -3,7 +3,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from django.db import transaction
-from django.db.models import Prefetch, ProtectedError
+from django.db.models import F, Prefetch, ProtectedError
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
@@ -11,8 +11,9 @@ from django.utils.text import slugify
 from bookstore.errors import ApplicationError, field_error
 
 from . import inventory
+from .inventory import Lines
 from .models import Author, Book, BookAuthor, Genre
-from .search import book_search_refresh
+from .search import book_popularity_refresh, book_search_refresh
 
 BIBLIOGRAPHIC_FIELDS = [
     "title",
@@ -321,3 +322,11 @@ def genre_delete(*, genre: Genre) -> None:
     book_ids = list(genre.books.values_list("pk", flat=True))
     genre.delete()
     book_reindex(book_ids=book_ids)
+
+
+@transaction.atomic
+def book_sales_record(*, lines: Lines) -> None:
+    """Paid copies count towards the books' popularity in search (`lines`: book id -> copies)."""
+    for book_id, quantity in sorted(lines.items()):
+        Book.objects.filter(pk=book_id).update(copies_sold=F("copies_sold") + quantity)
+    book_popularity_refresh(book_ids=list(lines))

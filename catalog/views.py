@@ -3,13 +3,15 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from bookstore.permissions import IsStaffOrReadOnly
 
-from . import caching, selectors, services
-from .filters import BookFilter
+from . import caching, search, selectors, services
+from .filters import MAX_TEXT, BookFilter
 from .models import Book
 from .pagination import BookPagination
 from .serializers import (
@@ -186,3 +188,42 @@ class GenreViewSet(_NamedViewSet):
     @staticmethod
     def delete_service(genre):
         return services.genre_delete(genre=genre)
+
+
+class SuggestionSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["author", "book"])
+    id = serializers.IntegerField(help_text="The author's or the book's id.")
+    text = serializers.CharField(help_text="The author's name or the book's title.")
+    slug = serializers.CharField(allow_null=True, help_text="The author's slug (null for books).")
+    authors = serializers.CharField(required=False, help_text="A book's authors, in order.")
+
+
+class SuggestionsSerializer(serializers.Serializer):
+    results = SuggestionSerializer(many=True)
+
+
+class SuggestQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=MAX_TEXT, allow_blank=True, trim_whitespace=True)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "q", str, required=True, description="What the reader has typed so far (≤ 200 chars)."
+        )
+    ],
+    responses={200: SuggestionsSerializer},
+    description=(
+        "Search-as-you-type: up to 10 authors and book titles whose words start with `q` (the "
+        "last word may be unfinished), typo-tolerant, the most popular first."
+    ),
+)
+class BookSuggestView(APIView):
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        query = SuggestQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        books = Book.objects.active()
+        results = search.book_suggestions(text=query.validated_data["q"], queryset=books)
+        return Response({"results": results})

@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything that varies comes from the environment."""
 
+import json
 from datetime import timedelta
 
 import dj_database_url
@@ -106,6 +107,26 @@ else:
 # Anonymous GET /api/books/ and /api/books/{id}/ are served from the cache for up to this many
 # seconds, so a stock change shows within that time (0 turns it off); see catalog/caching.py.
 CATALOGUE_CACHE_SECONDS = env_int("CATALOGUE_CACHE_SECONDS", 1)
+
+# How search ranks (README, "How search ranks"): points for where the query matches, a penalty
+# for box sets/companions/adaptations and for typo-corrected matches, and popularity
+# (log10(1 + ratings + copies_sold_weight * copies sold)) times its weight. A shop tunes these
+# here; SEARCH_RANKING (JSON, e.g. {"popularity": 2}) overrides single weights.
+SEARCH_RANKING = {
+    "title_exact": 10.0,
+    "title_prefix": 6.0,
+    "title_phrase": 4.0,
+    "title_words": 2.0,
+    "series_exact": 6.0,
+    "series_phrase": 3.0,
+    "author_exact": 8.0,
+    "author_phrase": 7.0,
+    "other_author_phrase": 2.0,
+    "collection_penalty": 5.0,
+    "typo_penalty": 1.0,
+    "popularity": 1.5,
+    "copies_sold_weight": 50.0,
+} | json.loads(env_str("SEARCH_RANKING", "{}"))
 
 # --- Accounts -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

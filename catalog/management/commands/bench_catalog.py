@@ -14,9 +14,11 @@ from catalog.benchmark import (
     SEARCH_TERMS,
     TARGET_SEARCH_MEDIAN_MS,
     TARGET_SPEEDUP,
+    TARGET_SUGGEST_MEDIAN_MS,
     BenchDatabaseError,
 )
 from catalog.models import Book
+from catalog.relevance import TARGET_HIT_AT_3, TARGET_MRR_AT_10, relevance_measure
 
 PASS, FAIL = "✓", "✗"
 NAIVE_REPEAT = 10
@@ -170,7 +172,19 @@ class Command(BaseCommand):
             client, f"/api/books/{book_id}/", repeat=repeat, warmup=warmup
         )
         browsing.append((f"GET /api/books/{book_id}/ (detail)", timing))
-        return {"searches": searches, "browsing": browsing}
+        self._progress("Suggestions...")
+        suggestions, suggest_median = benchmark.time_suggestions(
+            client, repeat=repeat, warmup=warmup
+        )
+        self._progress("Relevance test set...")
+        relevance = relevance_measure(client=client, variant_sources=benchmark.variant_sources())
+        return {
+            "searches": searches,
+            "browsing": browsing,
+            "suggestions": suggestions,
+            "suggest_median": suggest_median,
+            "relevance": relevance,
+        }
 
     def _write_report(self, report, *, repeat, naive_repeat, warmup, build_seconds, wall_seconds):
         """Print the table; return the targets missed, as sentences."""
@@ -245,6 +259,37 @@ class Command(BaseCommand):
             )
 
         write("")
+        write("Suggest: GET /api/books/suggest/?q=<prefix>   (times in ms)")
+        header = f"{'prefix':<20} {'results':>7} {'median':>7} {'p95':>7} {'SQL':>3}"
+        write(header)
+        write("-" * len(header))
+        for prefix, timing in report["suggestions"].items():
+            write(
+                f"{prefix!r:<20} {timing.hits:>7} {timing.median_ms:>7.1f} "
+                f"{timing.p95_ms:>7.1f} {timing.queries:>3}"
+            )
+        write("-" * len(header))
+        suggest_fast = report["suggest_median"] <= TARGET_SUGGEST_MEDIAN_MS
+        write(
+            f"Target: median ≤ {TARGET_SUGGEST_MEDIAN_MS:g} ms over every prefix   "
+            f"{_mark(suggest_fast)} {report['suggest_median']:.1f} ms"
+        )
+
+        relevance = report["relevance"]
+        write("")
+        write(
+            "Relevance: the test set (catalog/tests/relevance_queries.json) on this catalogue; "
+            "an edition of an expected book counts as that book"
+        )
+        write(
+            f"  hit@3 {relevance.hit_at_3:.1%} (target ≥ {TARGET_HIT_AT_3:.0%}), "
+            f"MRR@10 {relevance.mrr_at_10:.3f} (target ≥ {TARGET_MRR_AT_10:g})   "
+            f"{_mark(relevance.meets_targets)} over {len(relevance.outcomes)} queries"
+        )
+        if relevance.misses:
+            write("  Misses:\n" + relevance.misses_text())
+
+        write("")
         if build_seconds is None:
             write("Catalogue: reused (built earlier; --rebuild builds it again)")
         else:
@@ -266,6 +311,10 @@ class Command(BaseCommand):
                 f"less than {TARGET_SPEEDUP:g}× faster than naive for "
                 + ", ".join(repr(row.term) for row in searches if row.speedup < TARGET_SPEEDUP)
             )
+        if not suggest_fast:
+            missed.append(f"suggestion median over {TARGET_SUGGEST_MEDIAN_MS:g} ms")
+        if not relevance.meets_targets:
+            missed.append(f"relevance below target ({relevance.summary()})")
         return missed
 
 
