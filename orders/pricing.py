@@ -1,5 +1,6 @@
 """Money math for orders, in Decimal with two places. Computed on the server only."""
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
@@ -29,3 +30,94 @@ def order_totals(*, lines, discount_kind=None, discount_value=None):
         else Decimal("0.00")
     )
     return subtotal, discount, subtotal - discount
+
+
+# Currencies without a minor unit (https://docs.stripe.com/currencies#zero-decimal): amounts are
+# whole units. Others round to cents (the order columns keep two places).
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv"}
+    | {"xaf", "xof", "xpf"}
+)
+ZERO = Decimal("0.00")
+
+
+def round_money(value, currency: str) -> Decimal:
+    """Half-up to the currency's minor unit, kept with two places for the order columns."""
+    unit = Decimal("1") if currency.lower() in ZERO_DECIMAL_CURRENCIES else CENT
+    return Decimal(value).quantize(unit, rounding=ROUND_HALF_UP).quantize(CENT)
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Decimal
+    discount_amount: Decimal
+    shipping_amount: Decimal
+    tax_amount: Decimal
+    total: Decimal
+
+
+def shipping_charge(*, price, free_over, goods, currency: str) -> Decimal:
+    """A method's price, or nothing once the goods (after discount) reach its `free_over`."""
+    if free_over is not None and goods >= free_over:
+        return ZERO
+    return round_money(price, currency)
+
+
+def tax_on(*, taxable, percent, prices_include_tax: bool, currency: str) -> Decimal:
+    """Tax added on top of net prices, or (VAT shops) the part of gross prices that is tax."""
+    if not percent or taxable <= 0:
+        return ZERO
+    percent = Decimal(percent)
+    if prices_include_tax:
+        return round_money(taxable * percent / (100 + percent), currency)
+    return round_money(taxable * percent / 100, currency)
+
+
+def checkout_totals(
+    *,
+    lines,
+    currency: str,
+    discount_kind=None,
+    discount_value=None,
+    shipping_price=None,
+    shipping_free_over=None,
+    tax_percent=None,
+    shipping_taxed: bool = False,
+    prices_include_tax: bool = False,
+) -> Totals:
+    """Every amount of an order, from its lines and the rules that apply to it.
+
+    total = subtotal - discount + shipping + tax with net prices; with gross prices
+    (`prices_include_tax`) total = subtotal - discount + shipping and tax is the part included.
+    Each amount is rounded half-up to the currency's minor unit; none is negative.
+    """
+    subtotal = round_money(
+        sum((Decimal(price) * quantity for price, quantity in lines), Decimal("0")), currency
+    )
+    discount = ZERO
+    if discount_kind == "percent":
+        discount = round_money(subtotal * Decimal(discount_value) / 100, currency)
+    elif discount_kind:
+        discount = round_money(discount_value, currency)
+    discount = min(max(discount, ZERO), subtotal)
+    goods = subtotal - discount
+    shipping = ZERO
+    if shipping_price is not None:
+        shipping = shipping_charge(
+            price=shipping_price, free_over=shipping_free_over, goods=goods, currency=currency
+        )
+    taxable = goods + (shipping if shipping_taxed else ZERO)
+    tax = tax_on(
+        taxable=taxable,
+        percent=tax_percent,
+        prices_include_tax=prices_include_tax,
+        currency=currency,
+    )
+    total = goods + shipping + (ZERO if prices_include_tax else tax)
+    return Totals(
+        subtotal=subtotal,
+        discount_amount=discount,
+        shipping_amount=shipping,
+        tax_amount=tax,
+        total=max(total, ZERO),
+    )

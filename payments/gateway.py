@@ -68,14 +68,41 @@ def customer_create(*, email, user_id):
         )
 
 
-def payment_intent_create(*, amount, currency, customer_id, order_id, idempotency_key):
+def stripe_shipping(address: dict | None) -> dict | None:
+    """An order's shipping snapshot as Stripe's `shipping` parameter (which Radar uses)."""
+    if not address:
+        return None
+    shipping = {
+        "name": address["full_name"],
+        "address": {
+            "line1": address["line1"],
+            "line2": address.get("line2", ""),
+            "city": address["city"],
+            "state": address.get("region", ""),
+            "postal_code": address.get("postal_code", ""),
+            "country": address["country"],
+        },
+    }
+    if address.get("phone"):
+        shipping["phone"] = address["phone"]
+    return shipping
+
+
+def payment_intent_create(
+    *, amount, currency, customer_id, order_id, idempotency_key, order_number="", shipping=None
+):
+    metadata = {"order_id": str(order_id)}
+    if order_number:
+        metadata["order_number"] = order_number
+    extra = {"shipping": shipping} if shipping else {}
     with _stripe_errors("start the payment"):
         return stripe.PaymentIntent.create(
             amount=amount,
             currency=currency,
             customer=customer_id,
             payment_method_types=["card"],
-            metadata={"order_id": str(order_id)},
+            metadata=metadata,
+            **extra,
             **_options(idempotency_key),
         )
 

@@ -79,6 +79,8 @@ def payment_start(*, user, order_id):
         currency=order.currency,
         customer_id=customer_id,
         order_id=order.pk,
+        order_number=order.number,
+        shipping=gateway.stripe_shipping(order.shipping_address),
         idempotency_key=f"bookstore-payment-{token}",
     )
     setup = gateway.setup_intent_create(

@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
+    "django_countries",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "djstripe",
@@ -253,6 +254,8 @@ DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 
 # --- Orders ---------------------------------------------------------------------------------
 ORDER_HOLD_MINUTES = env_int("ORDER_HOLD_MINUTES", 30)
+# VAT shops: catalogue and shipping prices include tax, and an order's tax is the part included.
+PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", False)
 
 # --- Email outbox ---------------------------------------------------------------------------
 STAFF_EMAIL = env_str("STAFF_EMAIL", "staff@bookstore.local")

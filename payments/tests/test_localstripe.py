@@ -11,6 +11,7 @@ from accounts.tests.factories import UserFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from catalog.tests.factories import BookFactory
 from orders.models import Order
+from orders.tests.factories import with_shipping
 from payments.models import Payment
 from payments.tests.localstripe import card_payment_method
 
@@ -30,7 +31,9 @@ def buyer_with_order(book, quantity=1):
     user = UserFactory()
     client = ProblemCheckingAPIClient()
     client.force_authenticate(user)
-    order = client.post("/api/orders/", {"items": [{"book": book.pk, "quantity": quantity}]})
+    order = client.post(
+        "/api/orders/", with_shipping({"items": [{"book": book.pk, "quantity": quantity}]})
+    )
     assert order.status_code == 201, order.json()
     return client, order.json()["id"]
 
