@@ -49,6 +49,16 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
+class Alpha2CountryField(CountryField):
+    """ISO 3166-1 alpha-2 only: django-countries also takes alpha-3 codes and names, which
+    clients of this API should not come to rely on."""
+
+    def to_internal_value(self, data):
+        if not (isinstance(data, str) and len(data.strip()) == 2):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data.strip().upper())
+
+
 class AddressInputSerializer(serializers.Serializer):
     """An address as a client sends it: in the address book, or inline when ordering."""
 
@@ -67,7 +77,7 @@ class AddressInputSerializer(serializers.Serializer):
         + ".",
     )
     postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-    country = CountryField(help_text="ISO 3166-1 alpha-2 code, such as US, DE or GB.")
+    country = Alpha2CountryField(help_text="ISO 3166-1 alpha-2 code, such as US, DE or GB.")
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
 
 

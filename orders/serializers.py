@@ -1,10 +1,9 @@
 from django.conf import settings
 from django.urls import reverse
-from django_countries.serializer_fields import CountryField
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from accounts.serializers import AddressInputSerializer
+from accounts.serializers import AddressInputSerializer, Alpha2CountryField
 from bookstore.errors import problem_body
 
 from .checkout import tax_rate_label
@@ -199,7 +198,7 @@ class ShippingMethodSerializer(serializers.ModelSerializer):
 
 
 class ShippingMethodQuerySerializer(serializers.Serializer):
-    country = CountryField(required=False, help_text="ISO 3166-1 alpha-2 code.")
+    country = Alpha2CountryField(required=False, help_text="ISO 3166-1 alpha-2 code.")
 
 
 class ShippingOptionSerializer(serializers.Serializer):

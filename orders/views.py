@@ -1,8 +1,9 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import generics, mixins, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from bookstore.permissions import IsOwnerOrStaff, IsStaff
 
@@ -112,16 +113,18 @@ class OrderViewSet(
         return self._respond(services.order_deliver(order=self.get_object(), actor=request.user))
 
 
-@extend_schema(parameters=[ShippingMethodQuerySerializer], tags=["shipping"])
-class ShippingMethodListView(generics.ListAPIView):
+class ShippingMethodListView(APIView):
     """Active shipping methods serving a country (all active methods without `country`), with
     their standard price; `POST /api/orders/quote/` prices them for a cart."""
 
-    serializer_class = ShippingMethodSerializer
     permission_classes = [AllowAny]
-    pagination_class = None
 
-    def list(self, request, *args, **kwargs):
+    @extend_schema(
+        parameters=[ShippingMethodQuerySerializer],
+        responses={200: ShippingMethodSerializer(many=True)},
+        tags=["shipping"],
+    )
+    def get(self, request):
         query = ShippingMethodQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         methods = shipping_methods_for(query.validated_data.get("country", ""))
