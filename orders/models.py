@@ -6,7 +6,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Round
 from django.utils import timezone
 from django_countries.fields import CountryField
 
@@ -234,18 +234,24 @@ class Order(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            # Rounded to cents: SQLite compares these columns as floating point numbers.
             models.CheckConstraint(
                 condition=(
                     Q(
                         prices_include_tax=False,
-                        total=F("subtotal")
-                        - F("discount_amount")
-                        + F("shipping_amount")
-                        + F("tax_amount"),
+                        total=Round(
+                            F("subtotal")
+                            - F("discount_amount")
+                            + F("shipping_amount")
+                            + F("tax_amount"),
+                            2,
+                        ),
                     )
                     | Q(
                         prices_include_tax=True,
-                        total=F("subtotal") - F("discount_amount") + F("shipping_amount"),
+                        total=Round(
+                            F("subtotal") - F("discount_amount") + F("shipping_amount"), 2
+                        ),
                     )
                 ),
                 name="order_total_adds_up",

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from accounts.serializers import AddressInputSerializer, Alpha2CountryField
 from bookstore.errors import problem_body
+from bookstore.schema import ProblemSerializer
 
 from .checkout import tax_rate_label
 from .models import MAX_LINE_QUANTITY, Order, OrderEvent, OrderItem, OrderStatus, ShippingMethod
@@ -219,13 +220,12 @@ class QuoteLineSerializer(serializers.Serializer):
     line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
-class ProblemDocumentSerializer(serializers.Serializer):
-    type = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    errors = serializers.ListField(child=serializers.DictField(), required=False)
+class ProblemDocumentSerializer(ProblemSerializer):
+    """A problem that would stop the order, as placing it would answer (with its extra
+    members, such as `books` for insufficient_stock)."""
+
+    def to_representation(self, instance):
+        return dict(instance)
 
 
 class OrderQuoteSerializer(serializers.Serializer):
