@@ -249,9 +249,7 @@ class Order(models.Model):
                     )
                     | Q(
                         prices_include_tax=True,
-                        total=Round(
-                            F("subtotal") - F("discount_amount") + F("shipping_amount"), 2
-                        ),
+                        total=Round(F("subtotal") - F("discount_amount") + F("shipping_amount"), 2),
                     )
                 ),
                 name="order_total_adds_up",

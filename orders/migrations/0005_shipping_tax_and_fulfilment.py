@@ -9,154 +9,273 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0004_store_managers_outbox_permission'),
+        ("orders", "0004_store_managers_outbox_permission"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ShippingMethod',
+            name="ShippingMethod",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('countries', django_countries.fields.CountryField(blank=True, help_text='The countries it serves; none selected = all.', max_length=746, multiple=True)),
-                ('price', models.DecimalField(decimal_places=2, max_digits=8)),
-                ('free_over', models.DecimalField(blank=True, decimal_places=2, help_text='Free when the subtotal after discount is at least this much; empty = never.', max_digits=10, null=True)),
-                ('min_days', models.PositiveSmallIntegerField(default=1)),
-                ('max_days', models.PositiveSmallIntegerField(default=5)),
-                ('is_active', models.BooleanField(default=True)),
-                ('position', models.PositiveSmallIntegerField(default=0, help_text='Order in lists.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "countries",
+                    django_countries.fields.CountryField(
+                        blank=True,
+                        help_text="The countries it serves; none selected = all.",
+                        max_length=746,
+                        multiple=True,
+                    ),
+                ),
+                ("price", models.DecimalField(decimal_places=2, max_digits=8)),
+                (
+                    "free_over",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="Free when the subtotal after discount is at least this much; empty = never.",
+                        max_digits=10,
+                        null=True,
+                    ),
+                ),
+                ("min_days", models.PositiveSmallIntegerField(default=1)),
+                ("max_days", models.PositiveSmallIntegerField(default=5)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "position",
+                    models.PositiveSmallIntegerField(default=0, help_text="Order in lists."),
+                ),
             ],
             options={
-                'ordering': ['position', 'price', 'code'],
+                "ordering": ["position", "price", "code"],
             },
         ),
         migrations.CreateModel(
-            name='TaxRate',
+            name="TaxRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('country', django_countries.fields.CountryField(max_length=2)),
-                ('region', models.CharField(blank=True, help_text='ISO 3166-2 subdivision code (NY); empty = all.', max_length=100)),
-                ('name', models.CharField(blank=True, help_text='Shown to customers (VAT).', max_length=100)),
-                ('percent', models.DecimalField(decimal_places=3, max_digits=6)),
-                ('shipping_taxed', models.BooleanField(default=True, help_text='Whether the shipping charge is taxed too.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("country", django_countries.fields.CountryField(max_length=2)),
+                (
+                    "region",
+                    models.CharField(
+                        blank=True,
+                        help_text="ISO 3166-2 subdivision code (NY); empty = all.",
+                        max_length=100,
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        blank=True, help_text="Shown to customers (VAT).", max_length=100
+                    ),
+                ),
+                ("percent", models.DecimalField(decimal_places=3, max_digits=6)),
+                (
+                    "shipping_taxed",
+                    models.BooleanField(
+                        default=True, help_text="Whether the shipping charge is taxed too."
+                    ),
+                ),
             ],
             options={
-                'ordering': ['country', 'region'],
+                "ordering": ["country", "region"],
             },
         ),
         migrations.RemoveConstraint(
-            model_name='order',
-            name='order_total_adds_up',
+            model_name="order",
+            name="order_total_adds_up",
         ),
         migrations.AddField(
-            model_name='order',
-            name='billing_address',
+            model_name="order",
+            name="billing_address",
             field=models.JSONField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='order',
-            name='carrier',
+            model_name="order",
+            name="carrier",
             field=models.CharField(blank=True, max_length=50),
         ),
         migrations.AddField(
-            model_name='order',
-            name='prices_include_tax',
-            field=models.BooleanField(default=False, help_text='Prices were gross (VAT included): the tax is part of the total.'),
+            model_name="order",
+            name="prices_include_tax",
+            field=models.BooleanField(
+                default=False,
+                help_text="Prices were gross (VAT included): the tax is part of the total.",
+            ),
         ),
         migrations.AddField(
-            model_name='order',
-            name='shipped_at',
+            model_name="order",
+            name="shipped_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='order',
-            name='shipping_address',
+            model_name="order",
+            name="shipping_address",
             field=models.JSONField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='order',
-            name='shipping_amount',
+            model_name="order",
+            name="shipping_amount",
             field=models.DecimalField(decimal_places=2, default=0, max_digits=10),
         ),
         migrations.AddField(
-            model_name='order',
-            name='shipping_country',
+            model_name="order",
+            name="shipping_country",
             field=models.CharField(blank=True, db_index=True, max_length=2),
         ),
         migrations.AddField(
-            model_name='order',
-            name='shipping_method_code',
+            model_name="order",
+            name="shipping_method_code",
             field=models.CharField(blank=True, max_length=40),
         ),
         migrations.AddField(
-            model_name='order',
-            name='shipping_method_name',
+            model_name="order",
+            name="shipping_method_name",
             field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddField(
-            model_name='order',
-            name='tax_amount',
+            model_name="order",
+            name="tax_amount",
             field=models.DecimalField(decimal_places=2, default=0, max_digits=10),
         ),
         migrations.AddField(
-            model_name='order',
-            name='tax_rate_name',
+            model_name="order",
+            name="tax_rate_name",
             field=models.CharField(blank=True, max_length=120),
         ),
         migrations.AddField(
-            model_name='order',
-            name='tax_rate_percent',
-            field=models.DecimalField(blank=True, decimal_places=3, help_text='The rate applied.', max_digits=6, null=True),
+            model_name="order",
+            name="tax_rate_percent",
+            field=models.DecimalField(
+                blank=True, decimal_places=3, help_text="The rate applied.", max_digits=6, null=True
+            ),
         ),
         migrations.AddField(
-            model_name='order',
-            name='tax_shipping_taxed',
+            model_name="order",
+            name="tax_shipping_taxed",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='order',
-            name='tracking_number',
+            model_name="order",
+            name="tracking_number",
             field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddConstraint(
-            model_name='shippingmethod',
-            constraint=models.CheckConstraint(condition=models.Q(('price__gte', 0)), name='shipping_price_not_negative'),
+            model_name="shippingmethod",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("price__gte", 0)), name="shipping_price_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='shippingmethod',
-            constraint=models.CheckConstraint(condition=models.Q(('free_over__isnull', True), ('free_over__gte', 0), _connector='OR'), name='shipping_free_over_not_negative'),
+            model_name="shippingmethod",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("free_over__isnull", True), ("free_over__gte", 0), _connector="OR"
+                ),
+                name="shipping_free_over_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='shippingmethod',
-            constraint=models.CheckConstraint(condition=models.Q(('min_days__lte', models.F('max_days'))), name='shipping_min_days_le_max_days'),
+            model_name="shippingmethod",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("min_days__lte", models.F("max_days"))),
+                name="shipping_min_days_le_max_days",
+            ),
         ),
         migrations.AddField(
-            model_name='order',
-            name='shipping_method',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='orders', to='orders.shippingmethod'),
+            model_name="order",
+            name="shipping_method",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="orders",
+                to="orders.shippingmethod",
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['shipping_method_code', '-created_at'], name='orders_orde_shippin_52b43d_idx'),
+            model_name="order",
+            index=models.Index(
+                fields=["shipping_method_code", "-created_at"],
+                name="orders_orde_shippin_52b43d_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('prices_include_tax', False), ('total', django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('subtotal'), '-', models.F('discount_amount')), '+', models.F('shipping_amount')), '+', models.F('tax_amount')), 2))), models.Q(('prices_include_tax', True), ('total', django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('subtotal'), '-', models.F('discount_amount')), '+', models.F('shipping_amount')), 2))), _connector='OR'), name='order_total_adds_up'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("prices_include_tax", False),
+                        (
+                            "total",
+                            django.db.models.functions.math.Round(
+                                django.db.models.expressions.CombinedExpression(
+                                    django.db.models.expressions.CombinedExpression(
+                                        django.db.models.expressions.CombinedExpression(
+                                            models.F("subtotal"), "-", models.F("discount_amount")
+                                        ),
+                                        "+",
+                                        models.F("shipping_amount"),
+                                    ),
+                                    "+",
+                                    models.F("tax_amount"),
+                                ),
+                                2,
+                            ),
+                        ),
+                    ),
+                    models.Q(
+                        ("prices_include_tax", True),
+                        (
+                            "total",
+                            django.db.models.functions.math.Round(
+                                django.db.models.expressions.CombinedExpression(
+                                    django.db.models.expressions.CombinedExpression(
+                                        models.F("subtotal"), "-", models.F("discount_amount")
+                                    ),
+                                    "+",
+                                    models.F("shipping_amount"),
+                                ),
+                                2,
+                            ),
+                        ),
+                    ),
+                    _connector="OR",
+                ),
+                name="order_total_adds_up",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('shipping_amount__gte', 0), ('tax_amount__gte', 0)), name='order_shipping_and_tax_not_negative'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("shipping_amount__gte", 0), ("tax_amount__gte", 0)),
+                name="order_shipping_and_tax_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='taxrate',
-            constraint=models.UniqueConstraint(fields=('country', 'region'), name='tax_rate_one_per_region'),
+            model_name="taxrate",
+            constraint=models.UniqueConstraint(
+                fields=("country", "region"), name="tax_rate_one_per_region"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='taxrate',
-            constraint=models.CheckConstraint(condition=models.Q(('percent__gte', 0), ('percent__lte', 100)), name='tax_rate_percent_range'),
+            model_name="taxrate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("percent__gte", 0), ("percent__lte", 100)),
+                name="tax_rate_percent_range",
+            ),
         ),
     ]
