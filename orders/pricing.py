@@ -1,4 +1,5 @@
-"""Money math for orders, in Decimal with two places. Computed on the server only."""
+"""Money math for orders: subtotal, discount, shipping, tax and total, in Decimal rounded half-up
+to the currency's minor unit. Computed on the server only."""
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -6,30 +7,11 @@ from decimal import ROUND_HALF_UP, Decimal
 CENT = Decimal("0.01")
 
 
-def money(value):
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def subtotal_of(lines):
     """`lines`: iterable of (unit_price, quantity)."""
-    return money(sum((money(price) * quantity for price, quantity in lines), Decimal("0")))
-
-
-def discount_for(*, subtotal, kind, value):
-    """A percent or fixed discount, never more than the subtotal."""
-    amount = money(subtotal * Decimal(value) / 100) if kind == "percent" else money(value)
-    return min(max(amount, Decimal("0.00")), subtotal)
-
-
-def order_totals(*, lines, discount_kind=None, discount_value=None):
-    """(subtotal, discount, total) for the lines and an optional discount."""
-    subtotal = subtotal_of(lines)
-    discount = (
-        discount_for(subtotal=subtotal, kind=discount_kind, value=discount_value)
-        if discount_kind
-        else Decimal("0.00")
+    return sum((Decimal(price) * quantity for price, quantity in lines), Decimal("0")).quantize(
+        CENT, rounding=ROUND_HALF_UP
     )
-    return subtotal, discount, subtotal - discount
 
 
 # Currencies without a minor unit (https://docs.stripe.com/currencies#zero-decimal): amounts are
