@@ -16,10 +16,10 @@ STORE_MANAGER_PERMISSIONS = {
         "orderitem": ["view"],
         "orderevent": ["view"],
         "discountcode": ["view", "add", "change", "delete"],
-        "outboxemail": ["view"],
         "shippingmethod": ["view", "add", "change", "delete"],
         "taxrate": ["view", "add", "change", "delete"],
     },
+    "core": {"outboxemail": ["view"]},
     "payments": {"payment": ["view"], "refund": ["view"]},
 }
 

@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 import pycountry
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -6,7 +9,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from bookstore.errors import ApplicationError
+from bookstore.errors import ApplicationError, field_error
 
 from .models import (
     MAX_ADDRESSES_PER_USER,
@@ -17,13 +20,7 @@ from .models import (
 )
 
 
-def _field_error(field, code, message):
-    return ApplicationError(
-        "validation_error", message, errors=[{"field": field, "code": code, "message": message}]
-    )
-
-
-def _validate_password(password, *, user, field):
+def _validate_password(password: str, *, user: User, field: str) -> None:
     try:
         password_validation.validate_password(password, user=user)
     except DjangoValidationError as exc:
@@ -38,19 +35,20 @@ def _validate_password(password, *, user, field):
 
 
 @transaction.atomic
-def user_register(*, email, password, first_name="", last_name=""):
+def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
     email = normalize_email(email)
     if User.objects.filter(email__iexact=email).exists():
-        raise _field_error("email", "unique", "A user with this email address already exists.")
+        raise field_error("email", "unique", "A user with this email address already exists.")
     candidate = User(email=email, first_name=first_name, last_name=last_name)
     _validate_password(password, user=candidate, field="password")
-    return User.objects.create_user(
+    user: User = User.objects.create_user(
         email=email, password=password, first_name=first_name, last_name=last_name
     )
+    return user
 
 
 @transaction.atomic
-def user_update_profile(*, user, **fields):
+def user_update_profile(*, user: User, **fields: str) -> User:
     """Only the profile's own fields; email, staff and superuser flags are not for the user."""
     editable = {"first_name", "last_name"}
     changed = [name for name in editable & fields.keys() if getattr(user, name) != fields[name]]
@@ -62,38 +60,39 @@ def user_update_profile(*, user, **fields):
 
 
 @transaction.atomic
-def user_change_password(*, user, current_password, new_password):
+def user_change_password(*, user: User, current_password: str, new_password: str) -> None:
     """Change the password and sign out every other session (all refresh tokens revoked)."""
     if not user.check_password(current_password):
-        raise _field_error("current_password", "invalid", "The current password is not correct.")
+        raise field_error("current_password", "invalid", "The current password is not correct.")
     _validate_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
     user_revoke_refresh_tokens(user=user)
 
 
-def user_revoke_refresh_tokens(*, user):
+def user_revoke_refresh_tokens(*, user: User) -> None:
     outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
 
 
-def user_logout(*, user, refresh):
+def user_logout(*, user: User, refresh: str) -> None:
     """Blacklist the given refresh token. It must be one of this user's own, still valid."""
     try:
-        token = RefreshToken(refresh)
+        # simplejwt annotates its raw-token argument with its own Token class; it takes the string.
+        token = RefreshToken(refresh)  # type: ignore[arg-type]
     except TokenError as exc:
         raise ApplicationError("token_not_valid", str(exc)) from None
     if str(token.get("user_id")) != str(user.pk):
-        raise _field_error("refresh", "invalid", "This refresh token does not belong to you.")
+        raise field_error("refresh", "invalid", "This refresh token does not belong to you.")
     token.blacklist()
 
 
 # --- Address book --------------------------------------------------------------------------
 
 
-def address_clean(*, values: dict, field_prefix: str = "") -> dict:
+def address_clean(*, values: Mapping[str, Any], field_prefix: str = "") -> dict[str, Any]:
     """Check the rules a serializer cannot: the region where the country needs one (an ISO
     3166-2 subdivision code of that country, "NY" or "US-NY", stored as "NY"). Returns the
     values with the region normalised; raises validation_error naming the field."""
@@ -103,14 +102,14 @@ def address_clean(*, values: dict, field_prefix: str = "") -> dict:
     if country in REGION_REQUIRED_COUNTRIES:
         field = f"{field_prefix}region"
         if not region:
-            raise _field_error(
+            raise field_error(
                 field, "required", f"Addresses in {country} need a region (state or province)."
             )
         code = region.upper()
         if not code.startswith(f"{country}-"):
             code = f"{country}-{code}"
         if pycountry.subdivisions.get(code=code) is None:
-            raise _field_error(
+            raise field_error(
                 field,
                 "invalid",
                 f"{region!r} is not a region of {country}; use its ISO 3166-2 code (such as NY).",
@@ -127,13 +126,13 @@ def _address_make_default(address: Address) -> None:
 
 
 @transaction.atomic
-def address_create(*, user: User, **values) -> Address:
+def address_create(*, user: User, **values: Any) -> Address:
     # The user's row is the lock that keeps "one default" and the cap true under concurrency.
     User.objects.select_for_update().filter(pk=user.pk).first()
     values = address_clean(values=values)
     existing = Address.objects.filter(user=user).count()
     if existing >= MAX_ADDRESSES_PER_USER:
-        raise _field_error(
+        raise field_error(
             "non_field_errors",
             "max_addresses",
             f"An address book holds at most {MAX_ADDRESSES_PER_USER} addresses.",
@@ -148,7 +147,7 @@ def address_create(*, user: User, **values) -> Address:
 
 
 @transaction.atomic
-def address_update(*, address: Address, **values) -> Address:
+def address_update(*, address: Address, **values: Any) -> Address:
     User.objects.select_for_update().filter(pk=address.user_id).first()
     merged = address_clean(values={"country": address.country, "region": address.region, **values})
     for field in values:

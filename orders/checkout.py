@@ -13,16 +13,10 @@ from django.db.models import Q
 
 from accounts.models import Address, address_snapshot
 from accounts.services import address_clean
-from bookstore.errors import ApplicationError
+from bookstore.errors import ApplicationError, field_error
 
 from .models import ShippingMethod, TaxRate
 from .pricing import Totals, checkout_totals, shipping_charge
-
-
-def field_error(field_name, code, message, error_code="validation_error"):
-    return ApplicationError(
-        error_code, message, errors=[{"field": field_name, "code": code, "message": message}]
-    )
 
 
 def address_resolve(*, user, value, field_name):
@@ -179,5 +173,6 @@ def checkout_price(
 def tax_rate_label(rate: TaxRate | None) -> str:
     if rate is None:
         return ""
-    where = f"{rate.country.code}-{rate.region}" if rate.region else rate.country.code
+    country = str(rate.country)  # the ISO code
+    where = f"{country}-{rate.region}" if rate.region else country
     return f"{rate.name or 'Tax'} {where} {rate.percent.normalize():f}%"

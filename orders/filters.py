@@ -21,4 +21,4 @@ class OrderFilter(django_filters.FilterSet):
 
     class Meta:
         model = Order
-        fields = []
+        fields: list[str] = []

@@ -6,18 +6,25 @@ Lock order, everywhere: the order, then its discount code, then books (by primar
 
 import enum
 import logging
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from bookstore.errors import ApplicationError
+from accounts.models import User
+from bookstore.errors import ApplicationError, field_error
 from catalog.models import Book
 
 from . import checkout, notifications, signals
 from .models import (
+    REDEEMING_STATUSES,
+    SHIPPED_STATUSES,
     STRIPE,
     SYSTEM,
+    UNPAID_CLOSED_STATUSES,
     DiscountCode,
     Order,
     OrderEvent,
@@ -29,31 +36,21 @@ from .pricing import subtotal_of
 logger = logging.getLogger(__name__)
 
 MAX_ITEMS = 100
-# Orders that still count against a code's limits.
-REDEEMING_STATUSES = [
-    OrderStatus.PENDING,
-    OrderStatus.PAID,
-    OrderStatus.SHIPPED,
-    OrderStatus.DELIVERED,
-    OrderStatus.REFUNDED,
-]
 
 
-def _field_error(field, code, message, error_code="validation_error"):
-    return ApplicationError(
-        error_code, message, errors=[{"field": field, "code": code, "message": message}]
-    )
+OrderLines = Sequence[Mapping[str, Any]]  # [{"book": id, "quantity": n}, ...] as validated
+AddressInput = int | Mapping[str, Any]  # an address book id, or an address as validated
 
 
-def _merge_lines(items):
+def _merge_lines(items: OrderLines) -> dict[int, int]:
     """[{book, quantity}, ...] -> {book id: quantity}; a book listed twice is one line."""
-    lines = {}
+    lines: dict[int, int] = {}
     for item in items:
         lines[item["book"]] = lines.get(item["book"], 0) + item["quantity"]
     return lines
 
 
-def _active_books(items, lines):
+def _active_books(items: OrderLines, lines: Mapping[int, int]) -> dict[int, Book]:
     books = (
         Book.objects.active()
         .only("pk", "title", "price", "stock_quantity", "reserved_quantity")
@@ -61,13 +58,15 @@ def _active_books(items, lines):
     )
     for index, item in enumerate(items):
         if item["book"] not in books:
-            raise _field_error(
+            raise field_error(
                 f"items.{index}.book", "does_not_exist", f"No book for sale with id {item['book']}."
             )
     return books
 
 
-def _discount_problem(*, user, discount, code, subtotal):
+def _discount_problem(
+    *, user: User, discount: DiscountCode | None, code: str, subtotal: Decimal
+) -> ApplicationError | None:
     """Why `discount` (the row for `code`, or None) cannot be used now; None when it can."""
     now = timezone.now()
     if discount is None or not discount.is_active:
@@ -92,22 +91,23 @@ def _discount_problem(*, user, discount, code, subtotal):
         problem = "has already been used by you as often as allowed"
     else:
         return None
-    return _field_error(
+    return field_error(
         "discount_code", "invalid", f"The code {code.strip()!r} {problem}.", "invalid_discount_code"
     )
 
 
-def _redeem_discount(*, user, code, subtotal):
+def _redeem_discount(*, user: User, code: str, subtotal: Decimal) -> DiscountCode:
     """Lock the code, check every rule, count the redemption. Returns the locked code."""
     discount = DiscountCode.objects.select_for_update().filter(code__iexact=code.strip()).first()
     problem = _discount_problem(user=user, discount=discount, code=code, subtotal=subtotal)
     if problem:
         raise problem
+    assert discount is not None  # a missing code is a problem above  # nosec B101
     DiscountCode.objects.filter(pk=discount.pk).update(times_redeemed=F("times_redeemed") + 1)
     return discount
 
 
-def _give_back_discount(order):
+def _give_back_discount(order: Order) -> None:
     if order.discount_code_id:
         DiscountCode.objects.select_for_update().filter(pk=order.discount_code_id).update(
             times_redeemed=F("times_redeemed") - 1
@@ -117,14 +117,14 @@ def _give_back_discount(order):
 @transaction.atomic
 def order_place(
     *,
-    user,
-    items,
-    discount_code=None,
-    shipping_address=None,
-    billing_address=None,
-    shipping_method=None,
-    require_shipping=False,
-):
+    user: User,
+    items: OrderLines,
+    discount_code: str | None = None,
+    shipping_address: AddressInput | None = None,
+    billing_address: AddressInput | None = None,
+    shipping_method: str | None = None,
+    require_shipping: bool = False,
+) -> Order:
     """Create a pending order and hold its copies. All of it, or nothing.
 
     `shipping_address`/`billing_address`: an id from the user's address book or an address
@@ -199,16 +199,18 @@ def order_place(
     return order
 
 
-def _lines_and_books(items):
+def _lines_and_books(items: OrderLines) -> tuple[dict[int, int], dict[int, Book]]:
     if not items:
-        raise _field_error("items", "empty", "An order needs at least one item.")
+        raise field_error("items", "empty", "An order needs at least one item.")
     if len(items) > MAX_ITEMS:
-        raise _field_error("items", "max_length", f"An order may have at most {MAX_ITEMS} lines.")
+        raise field_error("items", "max_length", f"An order may have at most {MAX_ITEMS} lines.")
     lines = _merge_lines(items)
     return lines, _active_books(items, lines)
 
 
-def _stock_problem(*, lines, books):
+def _stock_problem(
+    *, lines: Mapping[int, int], books: Mapping[int, Book]
+) -> ApplicationError | None:
     """insufficient_stock, as placing would answer it, for lines short of available copies."""
     short = [
         {
@@ -233,12 +235,12 @@ def _stock_problem(*, lines, books):
 
 def order_quote(
     *,
-    user,
-    items,
-    discount_code=None,
-    shipping_address=None,
-    billing_address=None,
-    shipping_method=None,
+    user: User,
+    items: OrderLines,
+    discount_code: str | None = None,
+    shipping_address: AddressInput | None = None,
+    billing_address: AddressInput | None = None,
+    shipping_method: str | None = None,
 ) -> checkout.Checkout:
     """What placing this order would cost now, and what would stop it (short stock, a code
     that cannot be used, a method that does not deliver there), without holding a copy or
@@ -280,9 +282,14 @@ def order_quote(
     return quote
 
 
-def _locked(order_id, *, skip_locked=False):
+def _locked(order_id: int) -> Order:
+    return Order.objects.select_for_update().prefetch_related("items").get(pk=order_id)
+
+
+def _locked_unless_busy(order_id: int) -> Order | None:
+    """The order, locked; None when another transaction holds it."""
     return (
-        Order.objects.select_for_update(skip_locked=skip_locked)
+        Order.objects.select_for_update(skip_locked=True)
         .filter(pk=order_id)
         .prefetch_related("items")
         .first()
@@ -290,7 +297,7 @@ def _locked(order_id, *, skip_locked=False):
 
 
 @transaction.atomic
-def order_cancel(*, order, actor):
+def order_cancel(*, order: Order, actor: User) -> Order:
     """The owner cancels a pending order, or staff do. Paid orders are refunded instead."""
     order = _locked(order.pk)
     if not actor.is_staff and order.user_id != actor.pk:
@@ -309,7 +316,9 @@ class PaymentOutcome(enum.Enum):
 
 
 @transaction.atomic
-def order_mark_paid(*, order_id, note="", reference=""):
+def order_mark_paid(
+    *, order_id: int, note: str = "", reference: str = ""
+) -> tuple["PaymentOutcome", Order]:
     """Stripe says the order's money arrived. Exactly one of this and expiry wins the row lock;
     the caller refunds the payment when the answer is NOT_PAYABLE."""
     order = _locked(order_id)
@@ -318,15 +327,15 @@ def order_mark_paid(*, order_id, note="", reference=""):
         signals.order_paid.send(sender=Order, order=order, lines=order.lines)
         notifications.order_paid(order=order, event=event, reference=reference or note)
         return PaymentOutcome.PAID, order
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
+    if order.status in UNPAID_CLOSED_STATUSES:
         return PaymentOutcome.NOT_PAYABLE, order
     return PaymentOutcome.ALREADY_PAID, order
 
 
 @transaction.atomic
-def order_expire(*, order_id):
+def order_expire(*, order_id: int) -> bool:
     """Expire one lapsed pending order. False if it was taken, paid or not lapsed after all."""
-    order = _locked(order_id, skip_locked=True)
+    order = _locked_unless_busy(order_id)
     if order is None or not order.hold_lapsed:
         return False
     event = order.set_status(
@@ -338,7 +347,7 @@ def order_expire(*, order_id):
     return True
 
 
-def orders_expire_lapsed(*, limit=None):
+def orders_expire_lapsed(*, limit: int | None = None) -> int:
     """Expire every lapsed pending order, each in its own transaction. Safe to run in several
     processes at once: rows another process holds are skipped. Returns how many this run
     expired."""
@@ -353,7 +362,7 @@ def orders_expire_lapsed(*, limit=None):
 
 
 @transaction.atomic
-def order_ship(*, order, actor, carrier="", tracking_number=""):
+def order_ship(*, order: Order, actor: User, carrier: str = "", tracking_number: str = "") -> Order:
     """Hand the order to a carrier. The tracking number (and a link, for carriers we know)
     goes into the customer's email."""
     order = _locked(order.pk)
@@ -368,17 +377,19 @@ def order_ship(*, order, actor, carrier="", tracking_number=""):
 
 
 @transaction.atomic
-def order_deliver(*, order, actor):
+def order_deliver(*, order: Order, actor: User) -> Order:
     order = _locked(order.pk)
     order.set_status(OrderStatus.DELIVERED, actor=actor)
     return order
 
 
 @transaction.atomic
-def order_refund(*, order_id, actor=None, actor_label=None, note=""):
+def order_refund(
+    *, order_id: int, actor: User | None = None, actor_label: str | None = None, note: str = ""
+) -> Order:
     """The money went back in full. Copies of an order that had not shipped return on hand."""
     order = _locked(order_id)
-    was_shipped = order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+    was_shipped = order.status in SHIPPED_STATUSES
     order.set_status(OrderStatus.REFUNDED, actor=actor, actor_label=actor_label, note=note)
     lines = order.lines
     signals.order_refunded.send(

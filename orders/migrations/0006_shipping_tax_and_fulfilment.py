@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0004_store_managers_outbox_permission"),
+        ("orders", "0005_idempotency_and_outbox_to_core"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -9,7 +9,8 @@ def sync(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0005_shipping_tax_and_fulfilment"),
+        ("orders", "0006_shipping_tax_and_fulfilment"),
+        ("core", "0002_content_types_and_store_managers"),
         ("accounts", "0003_address_book"),
     ]
 
