@@ -2,6 +2,8 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django_countries import countries
+from django_countries.fields import CountryField
 
 
 def normalize_email(email):
@@ -62,3 +64,94 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return self.first_name or self.email
+
+
+# Countries whose addresses must name a region (state, province), as an ISO 3166-2 subdivision
+# code: sales tax there depends on it (US states, Canadian provinces, Indian and Brazilian
+# states), or the postal service expects it (Australia, Mexico).
+REGION_REQUIRED_COUNTRIES = frozenset({"US", "CA", "AU", "IN", "BR", "MX"})
+MAX_ADDRESSES_PER_USER = 50
+
+
+class Address(models.Model):
+    """One entry of a customer's address book. Orders keep a copy (a snapshot), never a link,
+    so editing or deleting an address never changes a placed order."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
+    full_name = models.CharField(max_length=200)
+    company = models.CharField(max_length=200, blank=True)
+    line1 = models.CharField("address line 1", max_length=200)
+    line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    region = models.CharField(
+        "region / state",
+        max_length=100,
+        blank=True,
+        help_text="ISO 3166-2 subdivision code (NY, ON, NSW) where the country needs one.",
+    )
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = CountryField()
+    phone = models.CharField(max_length=40, blank=True)
+    is_default_shipping = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-is_default_shipping", "id"]
+        verbose_name_plural = "addresses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(is_default_shipping=True),
+                name="address_one_default_shipping_per_user",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.full_name}, {self.line1}, {self.city} ({self.country.code})"
+
+    def snapshot(self):
+        """The copy an order keeps."""
+        return address_snapshot({field: getattr(self, field) for field in ADDRESS_SNAPSHOT_FIELDS})
+
+
+ADDRESS_SNAPSHOT_FIELDS = (
+    "full_name",
+    "company",
+    "line1",
+    "line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "phone",
+)
+
+
+def address_snapshot(values):
+    """A plain dict of an address's fields (country as its code), as orders store it."""
+    snapshot = {field: str(values.get(field) or "") for field in ADDRESS_SNAPSHOT_FIELDS}
+    snapshot["country"] = getattr(values.get("country"), "code", None) or snapshot["country"]
+    return snapshot
+
+
+def address_lines(address):
+    """An address snapshot as the lines of a label (emails, the pay page, packing slips)."""
+    if not address:
+        return []
+    city_line = " ".join(
+        part
+        for part in (address.get("postal_code"), address.get("city"), address.get("region"))
+        if part
+    )
+    country = address.get("country", "")
+    lines = [
+        address.get("full_name"),
+        address.get("company"),
+        address.get("line1"),
+        address.get("line2"),
+        city_line,
+        str(countries.name(country) or country),
+        address.get("phone"),
+    ]
+    return [line for line in lines if line]

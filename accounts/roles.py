@@ -5,7 +5,7 @@ STORE_MANAGERS_GROUP = "Store managers"
 
 # app label -> model -> actions. Managers run the shop; they never manage users or their passwords.
 STORE_MANAGER_PERMISSIONS = {
-    "accounts": {"user": ["view"]},
+    "accounts": {"user": ["view"], "address": ["view"]},
     "catalog": {
         "book": ["view", "add", "change", "delete"],
         "author": ["view", "add", "change", "delete"],
@@ -16,6 +16,8 @@ STORE_MANAGER_PERMISSIONS = {
         "orderitem": ["view"],
         "orderevent": ["view"],
         "discountcode": ["view", "add", "change", "delete"],
+        "shippingmethod": ["view", "add", "change", "delete"],
+        "taxrate": ["view", "add", "change", "delete"],
     },
     "core": {"outboxemail": ["view"]},
     "payments": {"payment": ["view"], "refund": ["view"]},

@@ -1,3 +1,7 @@
+from collections.abc import Mapping
+from typing import Any
+
+import pycountry
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -7,7 +11,13 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from bookstore.errors import ApplicationError, field_error
 
-from .models import User, normalize_email
+from .models import (
+    MAX_ADDRESSES_PER_USER,
+    REGION_REQUIRED_COUNTRIES,
+    Address,
+    User,
+    normalize_email,
+)
 
 
 def _validate_password(password: str, *, user: User, field: str) -> None:
@@ -77,3 +87,79 @@ def user_logout(*, user: User, refresh: str) -> None:
     if str(token.get("user_id")) != str(user.pk):
         raise field_error("refresh", "invalid", "This refresh token does not belong to you.")
     token.blacklist()
+
+
+# --- Address book --------------------------------------------------------------------------
+
+
+def address_clean(*, values: Mapping[str, Any], field_prefix: str = "") -> dict[str, Any]:
+    """Check the rules a serializer cannot: the region where the country needs one (an ISO
+    3166-2 subdivision code of that country, "NY" or "US-NY", stored as "NY"). Returns the
+    values with the region normalised; raises validation_error naming the field."""
+    values = dict(values)
+    country = str(getattr(values.get("country"), "code", values.get("country")) or "").upper()
+    region = (values.get("region") or "").strip()
+    if country in REGION_REQUIRED_COUNTRIES:
+        field = f"{field_prefix}region"
+        if not region:
+            raise field_error(
+                field, "required", f"Addresses in {country} need a region (state or province)."
+            )
+        code = region.upper()
+        if not code.startswith(f"{country}-"):
+            code = f"{country}-{code}"
+        if pycountry.subdivisions.get(code=code) is None:
+            raise field_error(
+                field,
+                "invalid",
+                f"{region!r} is not a region of {country}; use its ISO 3166-2 code (such as NY).",
+            )
+        region = code.split("-", 1)[1]
+    values["region"] = region
+    return values
+
+
+def _address_make_default(address: Address) -> None:
+    Address.objects.filter(user_id=address.user_id, is_default_shipping=True).exclude(
+        pk=address.pk
+    ).update(is_default_shipping=False)
+
+
+@transaction.atomic
+def address_create(*, user: User, **values: Any) -> Address:
+    # The user's row is the lock that keeps "one default" and the cap true under concurrency.
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    values = address_clean(values=values)
+    existing = Address.objects.filter(user=user).count()
+    if existing >= MAX_ADDRESSES_PER_USER:
+        raise field_error(
+            "non_field_errors",
+            "max_addresses",
+            f"An address book holds at most {MAX_ADDRESSES_PER_USER} addresses.",
+        )
+    if existing == 0:
+        values["is_default_shipping"] = True  # the first address is the default
+    address = Address(user=user, **values)
+    if address.is_default_shipping:
+        _address_make_default(address)
+    address.save()
+    return address
+
+
+@transaction.atomic
+def address_update(*, address: Address, **values: Any) -> Address:
+    User.objects.select_for_update().filter(pk=address.user_id).first()
+    merged = address_clean(values={"country": address.country, "region": address.region, **values})
+    for field in values:
+        setattr(address, field, merged[field])
+    address.region = merged["region"]
+    if address.is_default_shipping:
+        _address_make_default(address)
+    address.save()
+    return address
+
+
+@transaction.atomic
+def address_delete(*, address: Address) -> None:
+    """Delete an address book entry. Orders placed with it keep their own copy."""
+    address.delete()

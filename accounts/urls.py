@@ -1,6 +1,11 @@
 from django.urls import re_path
 
+from bookstore.routers import OptionalSlashRouter
+
 from . import views
+
+address_router = OptionalSlashRouter()
+address_router.register("me/addresses", views.AddressViewSet, basename="address")
 
 # Every path works with or without its trailing slash, for every method.
 urlpatterns = [
@@ -10,4 +15,4 @@ urlpatterns = [
     re_path(r"^logout/?$", views.LogoutView.as_view(), name="user-logout"),
     re_path(r"^me/?$", views.MeView.as_view(), name="user-me"),
     re_path(r"^me/password/?$", views.PasswordChangeView.as_view(), name="user-password"),
-]
+] + address_router.urls

@@ -1,5 +1,5 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -7,7 +7,10 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
 from . import services
+from .models import Address
 from .serializers import (
+    AddressBookInputSerializer,
+    AddressSerializer,
     PasswordChangeSerializer,
     ProfileUpdateSerializer,
     RefreshTokenSerializer,
@@ -78,4 +81,52 @@ class PasswordChangeView(APIView):
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.user_change_password(user=request.user, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["addresses"]),
+    retrieve=extend_schema(tags=["addresses"]),
+    create=extend_schema(
+        tags=["addresses"], request=AddressBookInputSerializer, responses={201: AddressSerializer}
+    ),
+    partial_update=extend_schema(
+        tags=["addresses"], request=AddressBookInputSerializer, responses={200: AddressSerializer}
+    ),
+    destroy=extend_schema(tags=["addresses"], responses={204: None}),
+)
+class AddressViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The signed-in customer's address book. Someone else's address is a 404."""
+
+    serializer_class = AddressSerializer
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Address.objects.none()
+        return Address.objects.filter(user=self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        serializer = AddressBookInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        address = services.address_create(user=request.user, **serializer.validated_data)
+        return Response(AddressSerializer(address).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        address = self.get_object()
+        serializer = AddressBookInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        address = services.address_update(address=address, **serializer.validated_data)
+        return Response(AddressSerializer(address).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.address_delete(address=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

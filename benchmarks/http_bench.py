@@ -350,9 +350,38 @@ def check_database(catalogue, *, progress):
     return counts
 
 
+BENCH_SHIPPING_METHOD = "bench-post"
+BENCH_ADDRESS = {
+    "full_name": "HTTP Bench",
+    "line1": "1 Load Street",
+    "city": "Albany",
+    "region": "NY",
+    "postal_code": "12207",
+    "country": "US",
+}
+
+
+def bench_order_body(book_id):
+    """An order as a storefront sends it: a book, an address and a shipping method."""
+    return {
+        "items": [{"book": book_id, "quantity": 1}],
+        "shipping_address": BENCH_ADDRESS,
+        "shipping_method": BENCH_SHIPPING_METHOD,
+    }
+
+
 def bench_users(prefix, count):
-    """`count` customers of the benchmark's own (created once, reused), in a stable order."""
+    """`count` customers of the benchmark's own (created once, reused), in a stable order,
+    and the shipping method their orders use."""
+    from decimal import Decimal
+
     from django.contrib.auth import get_user_model
+
+    from orders.models import ShippingMethod
+
+    ShippingMethod.objects.get_or_create(
+        code=BENCH_SHIPPING_METHOD, defaults={"name": "Bench post", "price": Decimal("3.00")}
+    )
 
     User = get_user_model()
     users = []
@@ -642,7 +671,7 @@ def one_purchase(site, stripe_url, *, token, book_id, paid_timeout):
         step_started = now
 
     try:
-        body = {"items": [{"book": book_id, "quantity": 1}]}
+        body = bench_order_body(book_id)
         status, order = http_json("POST", f"{site}/api/orders/", token=token, body=body)
         if status != 201:
             purchase.error = f"order {status}: {order}"

@@ -35,7 +35,10 @@ function init(args)
       ["Authorization"] = "Bearer " .. customer.token,
       ["Content-Type"] = "application/json",
       ["Accept"] = "application/json",
-    }, '{"items": [{"book": ' .. customer.book .. ', "quantity": 1}]}')
+    }, '{"items": [{"book": ' .. customer.book .. ', "quantity": 1}], '
+       .. '"shipping_address": {"full_name": "HTTP Bench", "line1": "1 Load Street", '
+       .. '"city": "Albany", "region": "NY", "postal_code": "12207", "country": "US"}, '
+       .. '"shipping_method": "bench-post"}')
   end
 end
 

@@ -1,3 +1,5 @@
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
@@ -5,20 +7,41 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 
+from accounts.models import address_lines
 from bookstore.errors import ApplicationError
 from core.admin_mixins import ReadOnlyTabularInline
 from core.models import OutboxEmail
 
 from . import services
-from .models import DiscountCode, Order, OrderEvent, OrderItem, OrderStatus
+from .models import (
+    DiscountCode,
+    Order,
+    OrderEvent,
+    OrderItem,
+    OrderStatus,
+    ShippingMethod,
+    TaxRate,
+)
 from .staff_actions import (
     ORDER_PAGE_ACTIONS,
     ORDER_PAGE_INLINES,
     OrderAction,
     refusal_unless_it_may_become,
 )
+
+
+def address_html(address):
+    lines = address_lines(address)
+    if not lines:
+        return "-"
+    # The separator is a constant; every line is escaped by format_html_join.
+    line_break = mark_safe("<br>")  # nosec B308
+    return format_html_join(line_break, "{}", ((line,) for line in lines))
+
 
 # The hidden field the confirmation page posts back: without it an order action only asks.
 CONFIRMATION_FIELD = "confirmed"
@@ -44,6 +67,17 @@ class OutboxEmailInline(ReadOnlyTabularInline):
     verbose_name_plural = "emails"
 
 
+class ShipForm(forms.Form):
+    carrier = forms.CharField(
+        max_length=50,
+        required=False,
+        help_text="ups, usps, fedex, dhl, royal-mail or dpd get a tracking link in the email.",
+    )
+    tracking_number = forms.RegexField(
+        regex=r"^[A-Za-z0-9 -]{1,100}$", max_length=100, required=False
+    )
+
+
 SHIP = OrderAction(
     name="action_order_ship",
     label="Mark shipped",
@@ -54,6 +88,7 @@ SHIP = OrderAction(
     done="Marked shipped",
     perform=services.order_ship,
     refusal=refusal_unless_it_may_become(OrderStatus.SHIPPED),
+    form_class=ShipForm,
 )
 DELIVER = OrderAction(
     name="action_order_deliver",
@@ -90,11 +125,13 @@ class OrderAdmin(admin.ModelAdmin):
         "status_shown",
         "total",
         "currency",
+        "shipping_country",
+        "shipping_method_name",
         "paid_at",
         "hold_expires_at",
         "created_at",
     ]
-    list_filter = ["status", "created_at", "paid_at"]
+    list_filter = ["status", "shipping_country", "shipping_method_code", "created_at", "paid_at"]
     search_fields = ["number", "user__email", "items__book__isbn13"]
     search_help_text = "Order number, customer email or a book's ISBN-13."
     date_hierarchy = "created_at"
@@ -104,7 +141,32 @@ class OrderAdmin(admin.ModelAdmin):
         (None, {"fields": ["number", "user", "status", "created_at", "updated_at"]}),
         (
             "Money",
-            {"fields": ["currency", "subtotal", "discount_code", "discount_amount", "total"]},
+            {
+                "fields": [
+                    "currency",
+                    "subtotal",
+                    "discount_code",
+                    "discount_amount",
+                    "shipping_amount",
+                    "tax_rate_name",
+                    "tax_amount",
+                    "prices_include_tax",
+                    "total",
+                ]
+            },
+        ),
+        (
+            "Shipping",
+            {
+                "fields": [
+                    "shipping_address_shown",
+                    "billing_address_shown",
+                    "shipping_method_name",
+                    "carrier",
+                    "tracking_shown",
+                    "shipped_at",
+                ]
+            },
         ),
         ("Payment", {"fields": ["hold_expires_at", "paid_at"]}),
     ]
@@ -116,7 +178,17 @@ class OrderAdmin(admin.ModelAdmin):
         "subtotal",
         "discount_code",
         "discount_amount",
+        "shipping_amount",
+        "tax_rate_name",
+        "tax_amount",
+        "prices_include_tax",
         "total",
+        "shipping_address_shown",
+        "billing_address_shown",
+        "shipping_method_name",
+        "carrier",
+        "tracking_shown",
+        "shipped_at",
         "hold_expires_at",
         "paid_at",
         "created_at",
@@ -150,6 +222,24 @@ class OrderAdmin(admin.ModelAdmin):
     def customer(self, order):
         return order.user.email
 
+    @admin.display(description="shipping address")
+    def shipping_address_shown(self, order):
+        return address_html(order.shipping_address)
+
+    @admin.display(description="billing address")
+    def billing_address_shown(self, order):
+        return address_html(order.billing_address)
+
+    @admin.display(description="tracking")
+    def tracking_shown(self, order):
+        if order.tracking_url:
+            return format_html(
+                '<a href="{}" rel="noopener noreferrer">{}</a>',
+                order.tracking_url,
+                order.tracking_number,
+            )
+        return order.tracking_number or "-"
+
     @admin.display(description="status", ordering="status")
     def status_shown(self, order):
         # A pending order whose hold lapsed is shown as expired, as the API shows it.
@@ -159,6 +249,11 @@ class OrderAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
+            path(
+                "<path:object_id>/packing-slip/",
+                self.admin_site.admin_view(self.packing_slip_view),
+                name="orders_order_packing_slip",
+            ),
             path(
                 "<path:object_id>/confirm/<str:action_name>/",
                 self.admin_site.admin_view(self.order_action_view),
@@ -179,10 +274,18 @@ class OrderAdmin(admin.ModelAdmin):
         orders = list(queryset.select_related("user").prefetch_related(*action.prefetch))
         if request.POST.get(CONFIRMATION_FIELD) != "yes":
             return self.order_action_confirmation(request, action, orders)
+        inputs = {}
+        if action.form_class:
+            form = action.form_class(request.POST)
+            if not form.is_valid():
+                return self.order_action_confirmation(
+                    request, action, orders, form=form, next_url=request.POST.get("next", "")
+                )
+            inputs = form.cleaned_data
         done = []
         for order in orders:
             try:
-                action.perform(order=order, actor=request.user)
+                action.perform(order=order, actor=request.user, **inputs)
             except ApplicationError as exc:
                 self.message_user(request, f"{order.number}: {exc.detail}", messages.ERROR)
             else:
@@ -196,8 +299,12 @@ class OrderAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(next_url)
         return None  # back to the change list, with its filters
 
-    def order_action_confirmation(self, request, action, orders, *, form_url="", next_url=""):
+    def order_action_confirmation(
+        self, request, action, orders, *, form_url="", next_url="", form=None
+    ):
         rows = [{"order": order, "refusal": action.refusal(order)} for order in orders]
+        if form is None and action.form_class:
+            form = action.form_class()
         context = {
             **self.admin_site.each_context(request),
             "title": action.question,
@@ -210,6 +317,7 @@ class OrderAdmin(admin.ModelAdmin):
             "confirmation_field": CONFIRMATION_FIELD,
             "form_url": form_url,
             "next_url": next_url,
+            "form": form,
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/orders/order/action_confirmation.html", context)
@@ -231,6 +339,21 @@ class OrderAdmin(admin.ModelAdmin):
             next_url=reverse("admin:orders_order_change", args=[order.pk]),
         )
 
+    def packing_slip_view(self, request, object_id):
+        """A printable page for the parcel: where it goes and what is in it."""
+        order = self.get_object(request, unquote(object_id))
+        if order is None:
+            raise Http404("No such order.")
+        if not self.has_view_permission(request, order):
+            raise PermissionDenied
+        context = {
+            "order": order,
+            "items": list(order.items.select_related("book")),
+            "shop_name": settings.SHOP_NAME,
+            "shipping_lines": address_lines(order.shipping_address),
+        }
+        return TemplateResponse(request, "admin/orders/order/packing_slip.html", context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         order = self.get_object(request, unquote(object_id))
         buttons = []
@@ -239,6 +362,13 @@ class OrderAdmin(admin.ModelAdmin):
                 if not action.refusal(order):
                     url = reverse("admin:orders_order_confirm_action", args=[order.pk, action.name])
                     buttons.append({"label": action.label, "url": url})
+        if order is not None:
+            buttons.append(
+                {
+                    "label": "Packing slip",
+                    "url": reverse("admin:orders_order_packing_slip", args=[order.pk]),
+                }
+            )
         extra_context = {**(extra_context or {}), "order_action_buttons": buttons}
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -258,3 +388,32 @@ class DiscountCodeAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "kind"]
     search_fields = ["code"]
     readonly_fields = ["times_redeemed", "created_at"]
+
+
+@admin.register(ShippingMethod)
+class ShippingMethodAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "price",
+        "free_over",
+        "min_days",
+        "max_days",
+        "countries_shown",
+        "is_active",
+        "position",
+    ]
+    list_editable = ["is_active", "position"]
+    list_filter = ["is_active"]
+    search_fields = ["code", "name"]
+
+    @admin.display(description="countries")
+    def countries_shown(self, method):
+        return ", ".join(country.code for country in method.countries) or "all"
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(admin.ModelAdmin):
+    list_display = ["country", "region", "name", "percent", "shipping_taxed"]
+    list_filter = ["country", "shipping_taxed"]
+    search_fields = ["country", "region", "name"]

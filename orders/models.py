@@ -1,12 +1,14 @@
 import secrets
 import uuid
 from datetime import timedelta
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Round
 from django.utils import timezone
+from django_countries.fields import CountryField
 
 from bookstore.errors import ApplicationError
 
@@ -16,6 +18,24 @@ ORDER_NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read 
 
 def new_order_number():
     return "BK-" + "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(8))
+
+
+# Carriers whose tracking pages we can link to; others are shown by name and number only.
+CARRIER_TRACKING_URLS = {
+    "ups": "https://www.ups.com/track?tracknum={number}",
+    "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={number}",
+    "fedex": "https://www.fedex.com/fedextrack/?trknbr={number}",
+    "dhl": "https://www.dhl.com/global-en/home/tracking.html?tracking-id={number}",
+    "royal-mail": "https://www.royalmail.com/track-your-item#/tracking-results/{number}",
+    "dpd": "https://track.dpd.co.uk/parcels/{number}",
+}
+
+
+def tracking_url(carrier, number):
+    template = CARRIER_TRACKING_URLS.get((carrier or "").strip().lower().replace(" ", "-"))
+    if not template or not number:
+        return ""
+    return template.format(number=quote(number, safe=""))
 
 
 def default_hold_expiry():
@@ -94,6 +114,80 @@ class DiscountCode(models.Model):
         return self.code
 
 
+class ShippingMethod(models.Model):
+    """A way to deliver an order, managed by staff in the admin."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    countries = CountryField(
+        multiple=True, blank=True, help_text="The countries it serves; none selected = all."
+    )
+    price = models.DecimalField(max_digits=8, decimal_places=2)
+    free_over = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Free when the subtotal after discount is at least this much; empty = never.",
+    )
+    min_days = models.PositiveSmallIntegerField(default=1)
+    max_days = models.PositiveSmallIntegerField(default=5)
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order in lists.")
+
+    class Meta:
+        ordering = ["position", "price", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="shipping_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(free_over__isnull=True) | Q(free_over__gte=0),
+                name="shipping_free_over_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_days__lte=F("max_days")), name="shipping_min_days_le_max_days"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    def serves(self, country):
+        return not self.countries or country in [c.code for c in self.countries]
+
+
+class TaxRate(models.Model):
+    """Sales tax or VAT for a country, or one of its regions, managed by staff.
+
+    The most specific rate applies: country and region, then the country alone (region empty).
+    No rate for an address's country means no tax."""
+
+    country = CountryField()
+    region = models.CharField(
+        max_length=100, blank=True, help_text="ISO 3166-2 subdivision code (NY); empty = all."
+    )
+    name = models.CharField(max_length=100, blank=True, help_text="Shown to customers (VAT).")
+    percent = models.DecimalField(max_digits=6, decimal_places=3)
+    shipping_taxed = models.BooleanField(
+        default=True, help_text="Whether the shipping charge is taxed too."
+    )
+
+    class Meta:
+        ordering = ["country", "region"]
+        constraints = [
+            models.UniqueConstraint(fields=["country", "region"], name="tax_rate_one_per_region"),
+            models.CheckConstraint(
+                condition=Q(percent__gte=0) & Q(percent__lte=100), name="tax_rate_percent_range"
+            ),
+        ]
+
+    def __str__(self):
+        where = f"{self.country.code}-{self.region}" if self.region else self.country.code
+        return f"{self.name or 'Tax'} {where} {self.percent}%"
+
+    def clean(self):
+        self.region = self.region.strip().upper()
+
+
 class Order(models.Model):
     number = models.CharField(max_length=16, unique=True, default=new_order_number, editable=False)
     user = models.ForeignKey(
@@ -105,7 +199,30 @@ class Order(models.Model):
     currency = models.CharField(max_length=3)
     subtotal = models.DecimalField(max_digits=10, decimal_places=2)
     discount_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    shipping_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    tax_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    prices_include_tax = models.BooleanField(
+        default=False, help_text="Prices were gross (VAT included): the tax is part of the total."
+    )
     total = models.DecimalField(max_digits=10, decimal_places=2)
+    # Copies taken when the order was placed: later changes to the address book, methods or
+    # rates never change a placed order.
+    shipping_address = models.JSONField(null=True, blank=True)
+    billing_address = models.JSONField(null=True, blank=True)
+    shipping_country = models.CharField(max_length=2, blank=True, db_index=True)
+    shipping_method = models.ForeignKey(
+        ShippingMethod, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    shipping_method_code = models.CharField(max_length=40, blank=True)
+    shipping_method_name = models.CharField(max_length=100, blank=True)
+    tax_rate_percent = models.DecimalField(
+        max_digits=6, decimal_places=3, null=True, blank=True, help_text="The rate applied."
+    )
+    tax_rate_name = models.CharField(max_length=120, blank=True)
+    tax_shipping_taxed = models.BooleanField(default=False)
+    carrier = models.CharField(max_length=50, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
     discount_code = models.ForeignKey(
         DiscountCode, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
     )
@@ -124,12 +241,34 @@ class Order(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "hold_expires_at"]),
+            models.Index(fields=["shipping_method_code", "-created_at"]),
             models.Index(fields=["user", "-created_at"]),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            # Rounded to cents: SQLite compares these columns as floating point numbers.
             models.CheckConstraint(
-                condition=Q(total=F("subtotal") - F("discount_amount")), name="order_total_adds_up"
+                condition=(
+                    Q(
+                        prices_include_tax=False,
+                        total=Round(
+                            F("subtotal")
+                            - F("discount_amount")
+                            + F("shipping_amount")
+                            + F("tax_amount"),
+                            2,
+                        ),
+                    )
+                    | Q(
+                        prices_include_tax=True,
+                        total=Round(F("subtotal") - F("discount_amount") + F("shipping_amount"), 2),
+                    )
+                ),
+                name="order_total_adds_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(shipping_amount__gte=0) & Q(tax_amount__gte=0),
+                name="order_shipping_and_tax_not_negative",
             ),
         ]
 
@@ -145,6 +284,10 @@ class Order(models.Model):
         """A pending order read after its hold lapsed is shown as expired, even before
         `expire_orders` has released its stock."""
         return OrderStatus.EXPIRED if self.hold_lapsed else self.status
+
+    @property
+    def tracking_url(self):
+        return tracking_url(self.carrier, self.tracking_number)
 
     @property
     def lines(self):

@@ -4,6 +4,7 @@ transaction that made the change, and queues through the outbox."""
 from django.conf import settings
 from django.urls import reverse
 
+from accounts.models import address_lines
 from core.outbox import email_queue
 
 
@@ -13,6 +14,7 @@ def _context(order, **extra):
         "items": list(order.items.all()),
         "customer_name": order.user.first_name or order.user.email,
         "currency": order.currency.upper(),
+        "address_lines": address_lines(order.shipping_address),
         **extra,
     }
 

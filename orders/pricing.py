@@ -1,35 +1,98 @@
-"""Money math for orders, in Decimal with two places, each amount rounded to what the shop's
-currency can express (whole units in a zero-decimal currency such as JPY). Computed on the
-server only."""
+"""Money math for orders: subtotal, discount, shipping, tax and total, in Decimal rounded half-up
+to the currency's minor unit. Computed on the server only."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 
 from core.money import amount_round
 
-
-def money(value):
-    return amount_round(value, settings.CURRENCY)
+ZERO = Decimal("0.00")
 
 
-def subtotal_of(lines):
+def round_money(value, currency: str) -> Decimal:
+    """Half-up to the currency's minor unit, kept with two places for the order columns."""
+    return amount_round(value, currency)
+
+
+def subtotal_of(lines, currency: str | None = None) -> Decimal:
     """`lines`: iterable of (unit_price, quantity)."""
-    return money(sum((money(price) * quantity for price, quantity in lines), Decimal("0")))
+    total = sum((Decimal(price) * quantity for price, quantity in lines), Decimal("0"))
+    return round_money(total, currency or settings.CURRENCY)
 
 
-def discount_for(*, subtotal, kind, value):
-    """A percent or fixed discount, never more than the subtotal."""
-    amount = money(subtotal * Decimal(value) / 100) if kind == "percent" else money(value)
-    return min(max(amount, Decimal("0.00")), subtotal)
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Decimal
+    discount_amount: Decimal
+    shipping_amount: Decimal
+    tax_amount: Decimal
+    total: Decimal
 
 
-def order_totals(*, lines, discount_kind=None, discount_value=None):
-    """(subtotal, discount, total) for the lines and an optional discount."""
-    subtotal = subtotal_of(lines)
-    discount = (
-        discount_for(subtotal=subtotal, kind=discount_kind, value=discount_value)
-        if discount_kind
-        else Decimal("0.00")
+def shipping_charge(*, price, free_over, goods, currency: str) -> Decimal:
+    """A method's price, or nothing once the goods (after discount) reach its `free_over`."""
+    if free_over is not None and goods >= free_over:
+        return ZERO
+    return round_money(price, currency)
+
+
+def tax_on(*, taxable, percent, prices_include_tax: bool, currency: str) -> Decimal:
+    """Tax added on top of net prices, or (VAT shops) the part of gross prices that is tax."""
+    if not percent or taxable <= 0:
+        return ZERO
+    percent = Decimal(percent)
+    if prices_include_tax:
+        return round_money(taxable * percent / (100 + percent), currency)
+    return round_money(taxable * percent / 100, currency)
+
+
+def checkout_totals(
+    *,
+    lines,
+    currency: str,
+    discount_kind=None,
+    discount_value=None,
+    shipping_price=None,
+    shipping_free_over=None,
+    tax_percent=None,
+    shipping_taxed: bool = False,
+    prices_include_tax: bool = False,
+) -> Totals:
+    """Every amount of an order, from its lines and the rules that apply to it.
+
+    total = subtotal - discount + shipping + tax with net prices; with gross prices
+    (`prices_include_tax`) total = subtotal - discount + shipping and tax is the part included.
+    Each amount is rounded half-up to the currency's minor unit; none is negative.
+    """
+    subtotal = round_money(
+        sum((Decimal(price) * quantity for price, quantity in lines), Decimal("0")), currency
     )
-    return subtotal, discount, subtotal - discount
+    discount = ZERO
+    if discount_kind == "percent":
+        discount = round_money(subtotal * Decimal(discount_value) / 100, currency)
+    elif discount_kind:
+        discount = round_money(discount_value, currency)
+    discount = min(max(discount, ZERO), subtotal)
+    goods = subtotal - discount
+    shipping = ZERO
+    if shipping_price is not None:
+        shipping = shipping_charge(
+            price=shipping_price, free_over=shipping_free_over, goods=goods, currency=currency
+        )
+    taxable = goods + (shipping if shipping_taxed else ZERO)
+    tax = tax_on(
+        taxable=taxable,
+        percent=tax_percent,
+        prices_include_tax=prices_include_tax,
+        currency=currency,
+    )
+    total = goods + shipping + (ZERO if prices_include_tax else tax)
+    return Totals(
+        subtotal=subtotal,
+        discount_amount=discount,
+        shipping_amount=shipping,
+        tax_amount=tax,
+        total=max(total, ZERO),
+    )

@@ -1,7 +1,64 @@
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from .models import MAX_LINE_QUANTITY, Order, OrderEvent, OrderItem
+from accounts.serializers import AddressInputSerializer, Alpha2CountryField
+from bookstore.errors import problem_body
+from bookstore.schema import ProblemSerializer
+
+from .checkout import tax_rate_label
+from .models import MAX_LINE_QUANTITY, Order, OrderEvent, OrderItem, OrderStatus, ShippingMethod
 from .services import MAX_ITEMS
+
+MAX_ID = 2**63 - 1
+
+
+class AddressOrIdField(serializers.Field):
+    """The id of one of your saved addresses, or an address object."""
+
+    default_error_messages = {
+        "invalid": "Send the id of one of your addresses or an address object.",
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, int) and not isinstance(data, bool):
+            if not 1 <= data <= MAX_ID:
+                self.fail("invalid")
+            return data
+        if isinstance(data, dict):
+            address = AddressInputSerializer(data=data)
+            address.is_valid(raise_exception=True)
+            return dict(address.validated_data)
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return value
+
+
+class AddressOrIdFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = AddressOrIdField
+
+    def map_serializer_field(self, auto_schema, direction):
+        component = auto_schema.resolve_serializer(AddressInputSerializer, direction)
+        return {
+            "oneOf": [{"type": "integer", "minimum": 1, "maximum": MAX_ID}, component.ref],
+            "description": "The id of one of your addresses, or an address.",
+        }
+
+
+class AddressSnapshotSerializer(serializers.Serializer):
+    """The copy of an address an order keeps."""
+
+    full_name = serializers.CharField()
+    company = serializers.CharField()
+    line1 = serializers.CharField()
+    line2 = serializers.CharField()
+    city = serializers.CharField()
+    region = serializers.CharField()
+    postal_code = serializers.CharField()
+    country = serializers.CharField()
+    phone = serializers.CharField()
 
 
 class OrderLineInputSerializer(serializers.Serializer):
@@ -19,6 +76,20 @@ class OrderCreateSerializer(serializers.Serializer):
     discount_code = serializers.CharField(
         max_length=40, required=False, allow_blank=True, allow_null=True
     )
+    shipping_address = AddressOrIdField()
+    billing_address = AddressOrIdField(
+        required=False, allow_null=True, help_text="Defaults to the shipping address."
+    )
+    shipping_method = serializers.SlugField(
+        max_length=40, help_text="A code from GET /api/shipping-methods/?country=XX."
+    )
+
+
+class OrderQuoteInputSerializer(OrderCreateSerializer):
+    """The body of an order; the address and method may be left out to price the cart alone."""
+
+    shipping_address = AddressOrIdField(required=False, allow_null=True)
+    shipping_method = serializers.SlugField(max_length=40, required=False, allow_blank=True)
 
 
 class OrderItemSerializer(serializers.ModelSerializer):
@@ -41,6 +112,21 @@ class OrderEventSerializer(serializers.ModelSerializer):
 
 class OrderSerializer(serializers.ModelSerializer):
     status = serializers.CharField(source="display_status", read_only=True)
+    shipping_address = AddressSnapshotSerializer(read_only=True, allow_null=True)
+    billing_address = AddressSnapshotSerializer(read_only=True, allow_null=True)
+    shipping_method = serializers.CharField(source="shipping_method_code", read_only=True)
+    tax_rate = serializers.DecimalField(
+        source="tax_rate_percent",
+        max_digits=6,
+        decimal_places=3,
+        read_only=True,
+        allow_null=True,
+        help_text="The percent applied; null when no rate matched the address (no tax).",
+    )
+    tracking_url = serializers.CharField(read_only=True)
+    payment_url = serializers.SerializerMethodField(
+        help_text="Where to send the customer to pay, while the order is payable."
+    )
     discount_code = serializers.CharField(
         source="discount_code.code", read_only=True, default=None, allow_null=True
     )
@@ -59,7 +145,21 @@ class OrderSerializer(serializers.ModelSerializer):
             "subtotal",
             "discount_code",
             "discount_amount",
+            "shipping_method",
+            "shipping_method_name",
+            "shipping_amount",
+            "tax_rate",
+            "tax_rate_name",
+            "tax_amount",
+            "prices_include_tax",
             "total",
+            "shipping_address",
+            "billing_address",
+            "carrier",
+            "tracking_number",
+            "tracking_url",
+            "shipped_at",
+            "payment_url",
             "hold_expires_at",
             "paid_at",
             "items",
@@ -68,3 +168,123 @@ class OrderSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_payment_url(self, order) -> str | None:
+        if order.display_status != OrderStatus.PENDING:
+            return None
+        return settings.SITE_URL + reverse("pay-order", args=[order.payment_token])
+
+
+class OrderShipSerializer(serializers.Serializer):
+    carrier = serializers.CharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Tracking links are made for ups, usps, fedex, dhl, royal-mail and dpd.",
+    )
+    tracking_number = serializers.RegexField(
+        r"^[A-Za-z0-9 -]{1,100}$", max_length=100, required=False, allow_blank=True, default=""
+    )
+
+
+class ShippingMethodSerializer(serializers.ModelSerializer):
+    countries = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ShippingMethod
+        fields = ["code", "name", "price", "free_over", "min_days", "max_days", "countries"]
+        read_only_fields = fields
+
+    def get_countries(self, method) -> list[str]:
+        """Empty: every country."""
+        return [country.code for country in method.countries]
+
+
+class ShippingMethodQuerySerializer(serializers.Serializer):
+    country = Alpha2CountryField(required=False, help_text="ISO 3166-1 alpha-2 code.")
+
+
+class ShippingOptionSerializer(serializers.Serializer):
+    code = serializers.CharField(source="method.code")
+    name = serializers.CharField(source="method.name")
+    price = serializers.DecimalField(
+        max_digits=10, decimal_places=2, help_text="What this order would pay for it."
+    )
+    min_days = serializers.IntegerField(source="method.min_days")
+    max_days = serializers.IntegerField(source="method.max_days")
+
+
+class QuoteLineSerializer(serializers.Serializer):
+    book = serializers.IntegerField()
+    title = serializers.CharField()
+    unit_price = serializers.DecimalField(max_digits=8, decimal_places=2)
+    quantity = serializers.IntegerField()
+    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class ProblemDocumentSerializer(ProblemSerializer):
+    """A problem that would stop the order, as placing it would answer (with its extra
+    members, such as `books` for insufficient_stock)."""
+
+    def to_representation(self, instance):
+        return dict(instance)
+
+
+class OrderQuoteSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    items = QuoteLineSerializer(many=True)
+    subtotal = serializers.DecimalField(max_digits=10, decimal_places=2)
+    discount_code = serializers.CharField(allow_null=True)
+    discount_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    shipping_options = ShippingOptionSerializer(many=True)
+    shipping_method = serializers.CharField(allow_null=True)
+    shipping_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    tax_rate = serializers.DecimalField(max_digits=6, decimal_places=3, allow_null=True)
+    tax_rate_name = serializers.CharField()
+    tax_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    prices_include_tax = serializers.BooleanField()
+    total = serializers.DecimalField(max_digits=10, decimal_places=2)
+    shipping_address = AddressSnapshotSerializer(allow_null=True)
+    billing_address = AddressSnapshotSerializer(allow_null=True)
+    problems = ProblemDocumentSerializer(
+        many=True, help_text="What would stop this order being placed now (empty: nothing)."
+    )
+
+
+def quote_representation(quote, *, discount_code) -> dict:
+    """A quote (orders.checkout.Checkout) as the quote endpoint answers it."""
+    totals = quote.totals
+    data = {
+        "currency": quote.currency,
+        "items": [
+            {
+                "book": book_id,
+                "title": quote.books[book_id].title,
+                "unit_price": quote.books[book_id].price,
+                "quantity": quantity,
+                "line_total": quote.books[book_id].price * quantity,
+            }
+            for book_id, quantity in quote.lines.items()
+        ],
+        "subtotal": totals.subtotal,
+        "discount_code": (discount_code or "").strip() or None,
+        "discount_amount": totals.discount_amount,
+        "shipping_options": quote.shipping_options,
+        "shipping_method": quote.shipping_method.code if quote.shipping_method else None,
+        "shipping_amount": totals.shipping_amount,
+        "tax_rate": quote.tax_rate.percent if quote.tax_rate else None,
+        "tax_rate_name": tax_rate_label(quote.tax_rate),
+        "tax_amount": totals.tax_amount,
+        "prices_include_tax": quote.prices_include_tax,
+        "total": totals.total,
+        "shipping_address": quote.shipping_address,
+        "billing_address": quote.billing_address,
+        "problems": [
+            problem_body(
+                code=problem.code, detail=problem.detail, errors=problem.errors, extra=problem.extra
+            )
+            for problem in quote.problems
+        ],
+    }
+    return OrderQuoteSerializer(data).data

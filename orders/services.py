@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,7 +19,7 @@ from bookstore.errors import ApplicationError, field_error
 from catalog.models import Book
 from core.money import charge_check
 
-from . import notifications, signals
+from . import checkout, notifications, signals
 from .models import (
     REDEEMING_STATUSES,
     SHIPPED_STATUSES,
@@ -33,7 +32,7 @@ from .models import (
     OrderItem,
     OrderStatus,
 )
-from .pricing import order_totals
+from .pricing import subtotal_of
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +40,7 @@ MAX_ITEMS = 100
 
 
 OrderLines = Sequence[Mapping[str, Any]]  # [{"book": id, "quantity": n}, ...] as validated
+AddressInput = int | Mapping[str, Any]  # an address book id, or an address as validated
 
 
 def _merge_lines(items: OrderLines) -> dict[int, int]:
@@ -52,7 +52,11 @@ def _merge_lines(items: OrderLines) -> dict[int, int]:
 
 
 def _active_books(items: OrderLines, lines: Mapping[int, int]) -> dict[int, Book]:
-    books = Book.objects.active().only("pk", "title", "price").in_bulk(list(lines))
+    books = (
+        Book.objects.active()
+        .only("pk", "title", "price", "stock_quantity", "reserved_quantity")
+        .in_bulk(list(lines))
+    )
     for index, item in enumerate(items):
         if item["book"] not in books:
             raise field_error(
@@ -61,10 +65,11 @@ def _active_books(items: OrderLines, lines: Mapping[int, int]) -> dict[int, Book
     return books
 
 
-def _redeem_discount(*, user: User, code: str, subtotal: Decimal) -> DiscountCode:
-    """Lock the code, check every rule, count the redemption. Returns the locked code."""
+def _discount_problem(
+    *, user: User, discount: DiscountCode | None, code: str, subtotal: Decimal
+) -> ApplicationError | None:
+    """Why `discount` (the row for `code`, or None) cannot be used now; None when it can."""
     now = timezone.now()
-    discount = DiscountCode.objects.select_for_update().filter(code__iexact=code.strip()).first()
     if discount is None or not discount.is_active:
         problem = "is not a valid discount code"
     elif discount.valid_from and now < discount.valid_from:
@@ -86,11 +91,21 @@ def _redeem_discount(*, user: User, code: str, subtotal: Decimal) -> DiscountCod
     ):
         problem = "has already been used by you as often as allowed"
     else:
-        DiscountCode.objects.filter(pk=discount.pk).update(times_redeemed=F("times_redeemed") + 1)
-        return discount
-    raise field_error(
+        return None
+    return field_error(
         "discount_code", "invalid", f"The code {code.strip()!r} {problem}.", "invalid_discount_code"
     )
+
+
+def _redeem_discount(*, user: User, code: str, subtotal: Decimal) -> DiscountCode:
+    """Lock the code, check every rule, count the redemption. Returns the locked code."""
+    discount = DiscountCode.objects.select_for_update().filter(code__iexact=code.strip()).first()
+    problem = _discount_problem(user=user, discount=discount, code=code, subtotal=subtotal)
+    if problem:
+        raise problem
+    assert discount is not None  # a missing code is a problem above  # nosec B101
+    DiscountCode.objects.filter(pk=discount.pk).update(times_redeemed=F("times_redeemed") + 1)
+    return discount
 
 
 def _give_back_discount(order: Order) -> None:
@@ -101,33 +116,66 @@ def _give_back_discount(order: Order) -> None:
 
 
 @transaction.atomic
-def order_place(*, user: User, items: OrderLines, discount_code: str | None = None) -> Order:
-    """Create a pending order and hold its copies. All of it, or nothing."""
-    if not items:
-        raise field_error("items", "empty", "An order needs at least one item.")
-    if len(items) > MAX_ITEMS:
-        raise field_error("items", "max_length", f"An order may have at most {MAX_ITEMS} lines.")
-    lines = _merge_lines(items)
-    books = _active_books(items, lines)
-    priced = [(books[book_id].price, quantity) for book_id, quantity in lines.items()]
+def order_place(
+    *,
+    user: User,
+    items: OrderLines,
+    discount_code: str | None = None,
+    shipping_address: AddressInput | None = None,
+    billing_address: AddressInput | None = None,
+    shipping_method: str | None = None,
+    require_shipping: bool = False,
+) -> Order:
+    """Create a pending order and hold its copies. All of it, or nothing.
 
-    discount = None
-    subtotal, _, _ = order_totals(lines=priced)
-    if discount_code:
-        discount = _redeem_discount(user=user, code=discount_code, subtotal=subtotal)
-    subtotal, discount_amount, total = order_totals(
-        lines=priced,
-        discount_kind=discount.kind if discount else None,
-        discount_value=discount.value if discount else None,
+    `shipping_address`/`billing_address`: an id from the user's address book or an address
+    dict; `shipping_method`: a method code. The API requires them (`require_shipping`); an
+    order without them has no shipping and no tax.
+    """
+    lines, books = _lines_and_books(items)
+    shipping, billing, method, options, problem = checkout.shipping_resolve(
+        user=user,
+        shipping_address=shipping_address,
+        billing_address=billing_address,
+        shipping_method=shipping_method,
+        required=require_shipping,
     )
-    charge_check(amount=total, currency=settings.CURRENCY)
+    if problem:
+        raise problem
+    discount = None
+    if discount_code:
+        subtotal = subtotal_of((books[book_id].price, q) for book_id, q in lines.items())
+        discount = _redeem_discount(user=user, code=discount_code, subtotal=subtotal)
+    priced = checkout.checkout_price(
+        lines=lines,
+        books=books,
+        discount=discount,
+        shipping_address=shipping,
+        billing_address=billing,
+        shipping_method=method,
+        shipping_options=options,
+    )
+    totals = priced.totals
+    charge_check(amount=totals.total, currency=priced.currency)
     order = Order.objects.create(
         user=user,
-        currency=settings.CURRENCY,
-        subtotal=subtotal,
-        discount_amount=discount_amount,
-        total=total,
+        currency=priced.currency,
+        subtotal=totals.subtotal,
+        discount_amount=totals.discount_amount,
+        shipping_amount=totals.shipping_amount,
+        tax_amount=totals.tax_amount,
+        prices_include_tax=priced.prices_include_tax,
+        total=totals.total,
         discount_code=discount,
+        shipping_address=shipping,
+        billing_address=billing,
+        shipping_country=shipping["country"] if shipping else "",
+        shipping_method=method,
+        shipping_method_code=method.code if method else "",
+        shipping_method_name=method.name if method else "",
+        tax_rate_percent=priced.tax_rate.percent if priced.tax_rate else None,
+        tax_rate_name=checkout.tax_rate_label(priced.tax_rate),
+        tax_shipping_taxed=bool(priced.tax_rate and priced.tax_rate.shipping_taxed),
     )
     OrderItem.objects.bulk_create(
         [
@@ -164,6 +212,87 @@ def _order_settle_free(order: Order) -> None:
     )
     signals.order_paid.send(sender=Order, order=order, lines=order.lines)
     notifications.order_paid(order=order, event=event, reference="nothing to pay")
+def _lines_and_books(items: OrderLines) -> tuple[dict[int, int], dict[int, Book]]:
+    if not items:
+        raise field_error("items", "empty", "An order needs at least one item.")
+    if len(items) > MAX_ITEMS:
+        raise field_error("items", "max_length", f"An order may have at most {MAX_ITEMS} lines.")
+    lines = _merge_lines(items)
+    return lines, _active_books(items, lines)
+
+
+def _stock_problem(
+    *, lines: Mapping[int, int], books: Mapping[int, Book]
+) -> ApplicationError | None:
+    """insufficient_stock, as placing would answer it, for lines short of available copies."""
+    short = [
+        {
+            "book": book_id,
+            "title": books[book_id].title,
+            "requested": quantity,
+            "available": books[book_id].available_quantity,
+        }
+        for book_id, quantity in lines.items()
+        if books[book_id].available_quantity < quantity
+    ]
+    if not short:
+        return None
+    return ApplicationError(
+        "insufficient_stock",
+        "Not enough copies of: "
+        + "; ".join(f"{s['title']} ({s['available']} available)" for s in short)
+        + ".",
+        extra={"books": short},
+    )
+
+
+def order_quote(
+    *,
+    user: User,
+    items: OrderLines,
+    discount_code: str | None = None,
+    shipping_address: AddressInput | None = None,
+    billing_address: AddressInput | None = None,
+    shipping_method: str | None = None,
+) -> checkout.Checkout:
+    """What placing this order would cost now, and what would stop it (short stock, a code
+    that cannot be used, a method that does not deliver there), without holding a copy or
+    counting a discount use. Malformed input still raises, as placing would."""
+    lines, books = _lines_and_books(items)
+    shipping, billing, method, options, shipping_problem = checkout.shipping_resolve(
+        user=user,
+        shipping_address=shipping_address,
+        billing_address=billing_address,
+        shipping_method=shipping_method,
+        required=False,
+    )
+    problems = []
+    if shipping_problem:
+        problems.append(shipping_problem)
+    discount = None
+    if discount_code:
+        subtotal = subtotal_of((books[book_id].price, q) for book_id, q in lines.items())
+        discount = DiscountCode.objects.filter(code__iexact=discount_code.strip()).first()
+        problem = _discount_problem(
+            user=user, discount=discount, code=discount_code, subtotal=subtotal
+        )
+        if problem:
+            problems.append(problem)
+            discount = None
+    stock_problem = _stock_problem(lines=lines, books=books)
+    if stock_problem:
+        problems.append(stock_problem)
+    quote = checkout.checkout_price(
+        lines=lines,
+        books=books,
+        discount=discount,
+        shipping_address=shipping,
+        billing_address=billing,
+        shipping_method=method,
+        shipping_options=options,
+    )
+    quote.problems = problems
+    return quote
 
 
 def _locked(order_id: int) -> Order:
@@ -246,9 +375,16 @@ def orders_expire_lapsed(*, limit: int | None = None) -> int:
 
 
 @transaction.atomic
-def order_ship(*, order: Order, actor: User) -> Order:
+def order_ship(*, order: Order, actor: User, carrier: str = "", tracking_number: str = "") -> Order:
+    """Hand the order to a carrier. The tracking number (and a link, for carriers we know)
+    goes into the customer's email."""
     order = _locked(order.pk)
-    event = order.set_status(OrderStatus.SHIPPED, actor=actor)
+    note = " ".join(part for part in (carrier, tracking_number) if part)
+    event = order.set_status(OrderStatus.SHIPPED, actor=actor, note=note)
+    order.carrier = carrier
+    order.tracking_number = tracking_number
+    order.shipped_at = event.created_at
+    order.save(update_fields=["carrier", "tracking_number", "shipped_at", "updated_at"])
     notifications.order_shipped(order=order, event=event)
     return order
 

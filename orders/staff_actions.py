@@ -8,6 +8,7 @@ order admin shows whatever was contributed, and no app re-registers another app'
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django import forms
 from django.contrib import admin
 
 from .models import ALLOWED_TRANSITIONS, Order
@@ -33,6 +34,9 @@ class OrderAction:
     perform: Callable[..., object]
     refusal: Callable[[Order], str]
     prefetch: tuple[str, ...] = ()
+    # Asked on the confirmation page and passed to `perform` (the ship page's carrier and
+    # tracking number).
+    form_class: type[forms.Form] | None = None
 
     def admin_action(self):
         order_action = self

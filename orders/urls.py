@@ -1,8 +1,13 @@
+from django.urls import re_path
+
 from bookstore.routers import OptionalSlashRouter
 
-from .views import OrderViewSet
+from .views import OrderViewSet, ShippingMethodListView
 
 router = OptionalSlashRouter()
 router.register("orders", OrderViewSet, basename="order")
 
-urlpatterns = router.urls
+urlpatterns = [
+    re_path(r"^shipping-methods/?$", ShippingMethodListView.as_view(), name="shipping-method-list"),
+    *router.urls,
+]

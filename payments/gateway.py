@@ -157,16 +157,48 @@ def customer_create(*, email: str, user_id: int) -> stripe.Customer:
         )
 
 
+def stripe_shipping(address: dict[str, str] | None) -> dict[str, Any] | None:
+    """An order's shipping snapshot as Stripe's `shipping` parameter (which Radar uses)."""
+    if not address:
+        return None
+    shipping: dict[str, Any] = {
+        "name": address["full_name"],
+        "address": {
+            "line1": address["line1"],
+            "line2": address.get("line2", ""),
+            "city": address["city"],
+            "state": address.get("region", ""),
+            "postal_code": address.get("postal_code", ""),
+            "country": address["country"],
+        },
+    }
+    if address.get("phone"):
+        shipping["phone"] = address["phone"]
+    return shipping
+
+
 def payment_intent_create(
-    *, amount: int, currency: str, customer_id: str, order_id: int, idempotency_key: str
+    *,
+    amount: int,
+    currency: str,
+    customer_id: str,
+    order_id: int,
+    idempotency_key: str,
+    order_number: str = "",
+    shipping: dict[str, Any] | None = None,
 ) -> stripe.PaymentIntent:
+    metadata = {"order_id": str(order_id)}
+    if order_number:
+        metadata["order_number"] = order_number
+    extra: dict[str, Any] = {"shipping": shipping} if shipping else {}
     with _stripe_errors("start the payment"):
         return stripe.PaymentIntent.create(
             amount=amount,
             currency=currency,
             customer=customer_id,
             payment_method_types=["card"],
-            metadata={"order_id": str(order_id)},
+            metadata=metadata,
+            **extra,
             **_options(idempotency_key),
         )
 

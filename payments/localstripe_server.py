@@ -39,6 +39,29 @@ def _use_data_file(resources, path):
     resources.Store.dump_to_disk = dump
 
 
+def _accept_payment_intent_shipping(resources):
+    """localstripe's PaymentIntent refuses Stripe's `shipping` parameter ("400 Unexpected
+    shipping" on create, "400 Bad request" on update). Accept it on create, check it the way
+    Stripe does (`name` and `address.line1` required) and return it on the object, as Stripe
+    does, so the shop sends the same request here as to Stripe and tests can read it back."""
+    PaymentIntent = resources.PaymentIntent
+    if getattr(PaymentIntent, "_accepts_shipping", False):
+        return
+    original_init = PaymentIntent.__init__
+
+    def __init__(self, *args, shipping=None, **kwargs):
+        if shipping is not None:
+            address = shipping.get("address") if isinstance(shipping, dict) else None
+            if not (isinstance(address, dict) and shipping.get("name") and address.get("line1")):
+                raise resources.UserError(400, "Bad request: shipping needs name and address")
+        original_init(self, *args, **kwargs)
+        self.shipping = shipping
+
+    PaymentIntent.__init__ = __init__
+    PaymentIntent.shipping = None
+    PaymentIntent._accepts_shipping = True
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -51,6 +74,7 @@ def main(argv=None):
     from aiohttp import web
     from localstripe import resources, server
 
+    _accept_payment_intent_shipping(resources)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     _use_data_file(resources, args.data_dir / "localstripe.pickle")
     if not args.from_scratch:

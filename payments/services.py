@@ -92,6 +92,8 @@ def payment_start(*, user: User, order_id: int) -> tuple[Payment, bool]:
         currency=order.currency,
         customer_id=customer_id,
         order_id=order.pk,
+        order_number=order.number,
+        shipping=gateway.stripe_shipping(order.shipping_address),
         idempotency_key=f"bookstore-payment-{order.payment_token}-{attempt}",
     )
     setup = gateway.setup_intent_create(

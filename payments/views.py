@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
+from accounts.models import address_lines
 from bookstore.errors import ApplicationError
 from bookstore.exceptions import problem_json_response
 from bookstore.permissions import IsOwnerOrStaff, IsStaff
@@ -120,6 +121,7 @@ def pay_page(request, token):
             "payment": payment,
             "order": payment.order,
             "items": payment.order.items.all(),
+            "shipping_lines": address_lines(payment.order.shipping_address),
             "stripe_js_url": settings.STRIPE_JS_URL,
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             "shop_name": settings.SHOP_NAME,

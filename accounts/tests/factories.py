@@ -1,6 +1,6 @@
 import factory
 
-from accounts.models import User
+from accounts.models import Address, User
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
@@ -24,3 +24,16 @@ class UserFactory(factory.django.DjangoModelFactory):
 class StaffFactory(UserFactory):
     email = factory.Sequence(lambda n: f"staff{n}@example.com")
     is_staff = True
+
+
+class AddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Address
+
+    user = factory.SubFactory(UserFactory)
+    full_name = factory.Faker("name")
+    line1 = factory.Faker("street_address")
+    city = "Albany"
+    region = "NY"
+    postal_code = "12207"
+    country = "US"

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
+    "django_countries",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "djstripe",
@@ -315,6 +316,8 @@ WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 30)
 EMAIL_RETENTION_DAYS = env_int("EMAIL_RETENTION_DAYS", 90)
 # Rows deleted per statement: each batch is its own short transaction.
 RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 500)
+# VAT shops: catalogue and shipping prices include tax, and an order's tax is the part included.
+PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", False)
 
 # --- Email outbox ---------------------------------------------------------------------------
 STAFF_EMAIL = env_str("STAFF_EMAIL", "staff@bookstore.local")

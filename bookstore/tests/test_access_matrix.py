@@ -6,15 +6,23 @@ OK means the caller got past authentication and permission checks (a 2xx, or a b
 such as 400 validation or 409 conflict); 401/403/404 are the refusals.
 """
 
+from decimal import Decimal
+
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
-from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
+from accounts.tests.factories import (
+    DEFAULT_PASSWORD,
+    AddressFactory,
+    StaffFactory,
+    UserFactory,
+)
 from bookstore.testing import ProblemCheckingAPIClient
 from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
 from orders import services as order_services
+from orders.tests.factories import TEST_ADDRESS, ShippingMethodFactory, with_shipping
 from payments.tests.factories import payment_for_new_order
 
 pytestmark = pytest.mark.django_db
@@ -82,6 +90,14 @@ EXPECTED = {
     ("POST", "/api/orders/{id}/cancel/"): owner_or_staff(),
     ("POST", "/api/orders/{id}/ship/"): owner_or_staff_action_for_staff(),
     ("POST", "/api/orders/{id}/deliver/"): owner_or_staff_action_for_staff(),
+    ("POST", "/api/orders/quote/"): users_only(),
+    ("GET", "/api/shipping-methods/"): public(),
+    ("GET", "/api/users/me/addresses/"): users_only(),
+    ("POST", "/api/users/me/addresses/"): users_only(),
+    # A's address: the book is scoped to its owner, so staff get 404 through the API too.
+    ("GET", "/api/users/me/addresses/{id}/"): owner_only(),
+    ("PATCH", "/api/users/me/addresses/{id}/"): owner_only(),
+    ("DELETE", "/api/users/me/addresses/{id}/"): owner_only(),
     ("GET", "/api/payments/"): users_only(),
     ("POST", "/api/payments/"): {
         "anonymous": 401,
@@ -116,6 +132,8 @@ def world(fake):
     customer_a, customer_b, staff = UserFactory(), UserFactory(), StaffFactory()
     book = BookFactory(authors=[AuthorFactory()], genres=[GenreFactory()], stock_quantity=50)
     payment = payment_for_new_order(fake=fake, user=customer_a, book=book)
+    address = AddressFactory(user=customer_a)
+    order_body = with_shipping({"items": [{"book": book.pk, "quantity": 1}]})
     return {
         "users": {"customer_a": customer_a, "customer_b": customer_b, "staff": staff},
         "ids": {
@@ -124,6 +142,7 @@ def world(fake):
             "genres": book.genres.first().pk,
             "orders": payment.order_id,
             "payments": payment.pk,
+            "users": address.pk,  # /api/users/me/addresses/{id}/
         },
         "bodies": {
             "/api/users/register/": {"email": "new@example.com", "password": "Sturdy-Paperback-42"},
@@ -134,7 +153,10 @@ def world(fake):
             "/api/books/suggest/": {"q": "boo"},
             "/api/authors/": {"name": "Someone"},
             "/api/genres/": {"name": "Something"},
-            "/api/orders/": {"items": [{"book": book.pk, "quantity": 1}]},
+            "/api/orders/": order_body,
+            "/api/orders/quote/": order_body,
+            "/api/users/me/addresses/": TEST_ADDRESS,
+            "/api/users/me/addresses/{id}/": {"line2": "Flat 2"},
             "/api/payments/": {"order": payment.order_id},
             "/api/payments/{id}/confirm/": {"payment_method": "pm_card"},
         },
@@ -198,20 +220,35 @@ def test_register_cannot_make_staff(api_client):
 def test_order_fields_the_client_may_not_set(user_client):
     book = BookFactory(stock_quantity=5)
     other = UserFactory()
+    ShippingMethodFactory(code="post", price=Decimal("3.00"))
     body = user_client.post(
         "/api/orders/",
         {
             "items": [{"book": book.pk, "quantity": 1, "price": "0.01", "unit_price": "0.01"}],
+            "shipping_address": TEST_ADDRESS,
+            "shipping_method": "post",
             "status": "paid",
             "total": "0.01",
             "subtotal": "0.01",
             "discount_amount": "99",
+            "shipping_amount": "0.00",
+            "tax_amount": "0.00",
+            "tracking_number": "X",
             "user": other.pk,
             "paid_at": "2020-01-01T00:00:00Z",
         },
     ).json()
-    assert (body["status"], body["total"], body["discount_amount"]) == ("pending", "12.50", "0.00")
+    assert (body["status"], body["total"], body["discount_amount"]) == ("pending", "15.50", "0.00")
+    assert (body["shipping_amount"], body["tracking_number"]) == ("3.00", "")
     assert body["user"] == user_client.user.email and body["paid_at"] is None
+
+
+def test_address_owner_cannot_be_set_by_the_client(user_client):
+    other = UserFactory()
+    created = user_client.post("/api/users/me/addresses/", {**TEST_ADDRESS, "user": other.pk})
+    assert created.status_code == 201
+    assert not other.addresses.exists()
+    assert user_client.user.addresses.count() == 1
 
 
 def test_payment_fields_the_client_may_not_set(fake, user_client):

@@ -1,6 +1,7 @@
 """Fuzzing every API operation from our own OpenAPI schema, as a customer and as staff."""
 
 import os
+from decimal import Decimal
 
 import pytest
 import schemathesis
@@ -12,9 +13,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.factories import AddressFactory, StaffFactory, UserFactory
 from catalog.tests.factories import BookFactory
 from orders import services as order_services
+from orders.tests.factories import TEST_ADDRESS, ShippingMethodFactory, TaxRateFactory
 from payments.tests import fake_stripe
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
@@ -57,7 +59,16 @@ def shop_data(db, monkeypatch):
 def _make_shop_data():
     customer, staff = UserFactory(), StaffFactory()
     book = BookFactory(stock_quantity=1000)
-    order_services.order_place(user=customer, items=[{"book": book.pk, "quantity": 1}])
+    # Checkout data, so that quotes, orders and address routes get past "not found".
+    ShippingMethodFactory(code="standard", price=Decimal("4.99"))
+    TaxRateFactory(country="US", region="NY")
+    AddressFactory(user=customer)
+    order_services.order_place(
+        user=customer,
+        items=[{"book": book.pk, "quantity": 1}],
+        shipping_address=TEST_ADDRESS,
+        shipping_method="standard",
+    )
     return customer, staff
 
 

@@ -1,3 +1,4 @@
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -6,8 +7,10 @@ from django.core.management import call_command
 
 from accounts.models import User
 from accounts.roles import store_managers_sync
+from bookstore.testing import ProblemCheckingAPIClient
 from catalog.models import Book
-from orders.models import DiscountCode
+from catalog.tests.factories import BookFactory
+from orders.models import DiscountCode, ShippingMethod, TaxRate
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +28,45 @@ def test_seed_demo_loads_the_shop_once():
     assert not reader.is_staff
     assert DiscountCode.objects.filter(code="WELCOME10").exists()
 
+    assert set(ShippingMethod.objects.values_list("code", flat=True)) == {
+        "standard",
+        "express",
+        "free-standard",
+    }
+    assert set(TaxRate.objects.values_list("country", "region")) == {
+        ("US", "NY"),
+        ("DE", ""),
+        ("GB", ""),
+    }
+    [address] = reader.addresses.all()
+    assert (address.country.code, address.region, address.is_default_shipping) == ("US", "NY", True)
+    manager.groups.get()  # a store manager may manage shipping methods and tax rates
+    assert manager.has_perm("orders.change_shippingmethod")
+    assert manager.has_perm("orders.add_taxrate")
+
     call_command("seed_demo", stdout=StringIO())
     assert Book.objects.count() == 10_000
     assert User.objects.count() == 3
+    assert (ShippingMethod.objects.count(), TaxRate.objects.count()) == (3, 3)
+    assert reader.addresses.count() == 1
+
+
+def test_demo_customer_can_quote_and_place_with_shipping_and_tax():
+    store_managers_sync(apps)
+    call_command("seed_demo", "--no-catalogue", stdout=StringIO())
+    reader = User.objects.get(email="reader@bookstore.local")
+    book = BookFactory(price=Decimal("10.00"), stock_quantity=5)
+    client = ProblemCheckingAPIClient()
+    client.force_authenticate(reader)
+    body = {
+        "items": [{"book": book.pk, "quantity": 2}],
+        "shipping_address": reader.addresses.get().pk,
+        "shipping_method": "standard",
+    }
+    quote = client.post("/api/orders/quote/", body).json()
+    options = {option["code"]: option["price"] for option in quote["shipping_options"]}
+    assert options == {"standard": "4.99", "express": "14.99", "free-standard": "4.99"}
+    # 20.00 + 4.99 + 8.875% NY tax of 24.99 (2.2178... -> 2.22)
+    assert (quote["tax_amount"], quote["total"]) == ("2.22", "27.21")
+    placed = client.post("/api/orders/", body).json()
+    assert (placed["tax_amount"], placed["total"], placed["status"]) == ("2.22", "27.21", "pending")

@@ -13,7 +13,7 @@ from catalog.tests.factories import BookFactory
 from core.models import IdempotencyKey
 from orders import services
 from orders.models import Order
-from orders.tests.factories import DiscountCodeFactory
+from orders.tests.factories import DiscountCodeFactory, with_shipping
 
 pytestmark = pytest.mark.django_db
 
@@ -25,20 +25,22 @@ def client_for(user):
 
 
 def place(client, books, **extra):
-    payload = {"items": [{"book": b.pk, "quantity": 1} for b in books], **extra}
-    return client.post("/api/orders/", payload, format="json")
+    payload = with_shipping({"items": [{"book": b.pk, "quantity": 1} for b in books], **extra})
+    return client.post("/api/orders/", with_shipping(payload), format="json")
 
 
 def test_place_order_returns_the_pending_order(user_client):
     book = BookFactory(price=Decimal("8.00"), stock_quantity=3)
     response = user_client.post(
         "/api/orders/",
-        {
-            "items": [{"book": book.pk, "quantity": 2, "unit_price": "0.01"}],
-            "total": "0.01",
-            "status": "paid",
-            "user": 999,
-        },
+        with_shipping(
+            {
+                "items": [{"book": book.pk, "quantity": 2, "unit_price": "0.01"}],
+                "total": "0.01",
+                "status": "paid",
+                "user": 999,
+            }
+        ),
     )
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -65,7 +67,9 @@ def test_place_order_returns_the_pending_order(user_client):
 def test_insufficient_stock_names_each_short_book(user_client):
     short = BookFactory(stock_quantity=1, title="Rare")
     body = assert_problem(
-        user_client.post("/api/orders/", {"items": [{"book": short.pk, "quantity": 2}]}),
+        user_client.post(
+            "/api/orders/", with_shipping({"items": [{"book": short.pk, "quantity": 2}]})
+        ),
         409,
         "insufficient_stock",
     )
@@ -103,7 +107,9 @@ def test_discount_code_applies_and_bad_code_is_400(user_client):
 )
 def test_bad_order_input_is_400_with_field_errors(user_client, payload, fields):
     BookFactory(pk=1)
-    body = assert_problem(user_client.post("/api/orders/", payload), 400, "validation_error")
+    body = assert_problem(
+        user_client.post("/api/orders/", with_shipping(payload)), 400, "validation_error"
+    )
     assert fields <= field_errors(body)
     assert not Order.objects.exists()
     assert Book.objects.get(pk=1).reserved_quantity == 0
@@ -114,25 +120,32 @@ def test_unknown_and_archived_books_are_400(user_client):
     body = assert_problem(
         user_client.post(
             "/api/orders/",
-            {"items": [{"book": archived.pk, "quantity": 1}]},
+            with_shipping({"items": [{"book": archived.pk, "quantity": 1}]}),
         ),
         400,
         "validation_error",
     )
     assert field_errors(body) == {"items.0.book"}
     body = assert_problem(
-        user_client.post("/api/orders/", {"items": [{"book": 424242, "quantity": 1}]}), 400
+        user_client.post(
+            "/api/orders/", with_shipping({"items": [{"book": 424242, "quantity": 1}]})
+        ),
+        400,
     )
     assert field_errors(body) == {"items.0.book"}
 
 
 def test_missing_body_and_anonymous(api_client, user_client):
     assert_problem(user_client.post("/api/orders/"), 400, "validation_error")
-    assert_problem(api_client.post("/api/orders/", {"items": []}), 401, "not_authenticated")
+    assert_problem(
+        api_client.post("/api/orders/", with_shipping({"items": []})), 401, "not_authenticated"
+    )
     assert_problem(api_client.get("/api/orders/"), 401, "not_authenticated")
 
 
 def test_query_count_does_not_grow_with_items(user_client):
+    with_shipping()  # the shipping method exists before counting, as in a real shop
+
     def count_queries(n):
         books = BookFactory.create_batch(n)
         with CaptureQueriesContext(connection) as ctx:
@@ -218,8 +231,8 @@ def test_list_query_budget(user_client, django_assert_max_num_queries):
 def test_same_key_and_body_replays_the_first_response(user_client):
     book = BookFactory(stock_quantity=5)
     payload = {"items": [{"book": book.pk, "quantity": 1}]}
-    first = user_client.post("/api/orders/", payload, HTTP_IDEMPOTENCY_KEY="abc-1")
-    second = user_client.post("/api/orders/", payload, HTTP_IDEMPOTENCY_KEY="abc-1")
+    first = user_client.post("/api/orders/", with_shipping(payload), HTTP_IDEMPOTENCY_KEY="abc-1")
+    second = user_client.post("/api/orders/", with_shipping(payload), HTTP_IDEMPOTENCY_KEY="abc-1")
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     assert second["Idempotent-Replayed"] == "true"
@@ -231,10 +244,14 @@ def test_same_key_and_body_replays_the_first_response(user_client):
 def test_same_key_different_body_is_422(user_client):
     a, b = BookFactory(), BookFactory()
     user_client.post(
-        "/api/orders/", {"items": [{"book": a.pk, "quantity": 1}]}, HTTP_IDEMPOTENCY_KEY="k"
+        "/api/orders/",
+        with_shipping({"items": [{"book": a.pk, "quantity": 1}]}),
+        HTTP_IDEMPOTENCY_KEY="k",
     )
     response = user_client.post(
-        "/api/orders/", {"items": [{"book": b.pk, "quantity": 1}]}, HTTP_IDEMPOTENCY_KEY="k"
+        "/api/orders/",
+        with_shipping({"items": [{"book": b.pk, "quantity": 1}]}),
+        HTTP_IDEMPOTENCY_KEY="k",
     )
     assert_problem(response, 422, "idempotency_key_reused")
     assert Order.objects.count() == 1
@@ -243,21 +260,36 @@ def test_same_key_different_body_is_422(user_client):
 def test_keys_are_per_user_and_errors_are_not_kept(user_client):
     book = BookFactory(stock_quantity=1)
     payload = {"items": [{"book": book.pk, "quantity": 2}]}
-    assert_problem(user_client.post("/api/orders/", payload, HTTP_IDEMPOTENCY_KEY="k"), 409)
+    assert_problem(
+        user_client.post("/api/orders/", with_shipping(payload), HTTP_IDEMPOTENCY_KEY="k"), 409
+    )
     assert not IdempotencyKey.objects.exists()
     Book.objects.filter(pk=book.pk).update(stock_quantity=5)
-    assert user_client.post("/api/orders/", payload, HTTP_IDEMPOTENCY_KEY="k").status_code == 201
+    assert (
+        user_client.post(
+            "/api/orders/", with_shipping(payload), HTTP_IDEMPOTENCY_KEY="k"
+        ).status_code
+        == 201
+    )
     other = client_for(UserFactory())
-    assert other.post("/api/orders/", payload, HTTP_IDEMPOTENCY_KEY="k").status_code == 201
+    assert (
+        other.post("/api/orders/", with_shipping(payload), HTTP_IDEMPOTENCY_KEY="k").status_code
+        == 201
+    )
     assert Order.objects.count() == 2
 
 
 def test_expired_key_is_not_replayed(user_client):
     book = BookFactory(stock_quantity=5)
     payload = {"items": [{"book": book.pk, "quantity": 1}]}
-    user_client.post("/api/orders/", payload, HTTP_IDEMPOTENCY_KEY="old")
+    user_client.post("/api/orders/", with_shipping(payload), HTTP_IDEMPOTENCY_KEY="old")
     IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=25))
-    assert user_client.post("/api/orders/", payload, HTTP_IDEMPOTENCY_KEY="old").status_code == 201
+    assert (
+        user_client.post(
+            "/api/orders/", with_shipping(payload), HTTP_IDEMPOTENCY_KEY="old"
+        ).status_code
+        == 201
+    )
     assert Order.objects.count() == 2
 
 
@@ -266,7 +298,7 @@ def test_overlong_key_is_400(user_client):
     assert response.status_code == 201
     long_key = user_client.post(
         "/api/orders/",
-        {"items": [{"book": BookFactory().pk, "quantity": 1}]},
+        with_shipping({"items": [{"book": BookFactory().pk, "quantity": 1}]}),
         HTTP_IDEMPOTENCY_KEY="k" * 300,
     )
     assert_problem(long_key, 400, "validation_error")

@@ -15,7 +15,7 @@ from catalog.tests.factories import BookFactory
 from orders import services
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import PaymentOutcome
-from orders.tests.factories import DiscountCodeFactory
+from orders.tests.factories import DiscountCodeFactory, with_shipping
 from orders.tests.helpers import assert_stock_invariant
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
@@ -37,6 +37,8 @@ def run_together(functions):
 
 
 def buyer(user, payload, **headers):
+    payload = with_shipping(payload)
+
     def buy():
         client = ProblemCheckingAPIClient()
         client.force_authenticate(user)

@@ -15,7 +15,12 @@ from catalog.tests.factories import BookFactory
 from core.models import OutboxEmail
 from orders import services
 from orders.models import Order
-from orders.tests.factories import DiscountCodeFactory
+from orders.tests.factories import (
+    TEST_ADDRESS,
+    DiscountCodeFactory,
+    ShippingMethodFactory,
+    TaxRateFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -215,3 +220,43 @@ def test_every_template_renders_without_missing_variables(kind, settings):
         rendered = render_to_string(f"emails/{kind}.{suffix}", context)
         assert marker not in rendered, (kind, suffix, rendered)
         assert order.number in rendered
+
+
+def test_placed_and_paid_emails_show_address_shipping_and_tax(committed):
+    ShippingMethodFactory(code="express", name="Express", price=Decimal("14.99"))
+    TaxRateFactory(country="US", region="NY", percent=Decimal("8.875"))
+    with committed():
+        order = place(
+            quantity=2,
+            shipping_address={**TEST_ADDRESS, "line2": "Apt 7"},
+            shipping_method="express",
+        )
+    # 19.00 + 14.99 = 33.99; 8.875% of it = 3.0166... -> 3.02
+    placed = only_email()
+    for part in (placed.body, html_of(placed)):
+        assert "Subtotal" in part and "19.00 USD" in part
+        assert "Shipping (Express)" in part and "14.99 USD" in part
+        assert "Tax (Tax US-NY 8.875%)" in part and "3.02 USD" in part
+        assert "37.01 USD" in part
+        assert "1 Library Way" in part and "Apt 7" in part and "United States" in part
+    mail.outbox.clear()
+    with committed():
+        services.order_mark_paid(order_id=order.pk, reference="pi_123")
+    receipt = next(m for m in mail.outbox if m.to == [order.user.email])
+    assert "Shipping (Express): 14.99 USD" in receipt.body
+    assert "Tax (Tax US-NY 8.875%): 3.02 USD" in receipt.body
+    assert "Total: 37.01 USD" in receipt.body
+    assert "Shipping to:" in receipt.body and "12207 Albany NY" in receipt.body
+
+
+def test_vat_inclusive_emails_say_the_tax_is_included(committed, settings):
+    settings.PRICES_INCLUDE_TAX = True
+    ShippingMethodFactory(code="standard", name="Standard", price=Decimal("0.50"))
+    TaxRateFactory(country="DE", percent=Decimal("19"), name="MwSt")
+    berlin = {"full_name": "B", "line1": "Unter den Linden 1", "city": "Berlin", "country": "DE"}
+    with committed():
+        place(shipping_address=berlin, shipping_method="standard")
+    body = only_email().body
+    # gross 9.50 + 0.50 = 10.00; included VAT 10.00 * 19 / 119 = 1.596... -> 1.60
+    assert "Total: 10.00 USD" in body
+    assert "Includes tax (MwSt DE 19%): 1.60 USD" in body

@@ -3,7 +3,16 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orders.pricing import order_totals
+from orders.pricing import checkout_totals
+
+
+def order_totals(*, lines, discount_kind=None, discount_value=None):
+    """(subtotal, discount, total) of goods alone: no shipping, no tax."""
+    result = checkout_totals(
+        lines=lines, currency="usd", discount_kind=discount_kind, discount_value=discount_value
+    )
+    return result.subtotal, result.discount_amount, result.total
+
 
 prices = st.decimals(min_value="0.01", max_value="9999.99", places=2)
 lines = st.lists(
@@ -49,3 +58,109 @@ def test_fixed_discount_is_capped_at_the_subtotal():
     assert order_totals(
         lines=[(Decimal("5.00"), 2)], discount_kind="fixed", discount_value=Decimal("25")
     ) == (Decimal("10.00"), Decimal("10.00"), Decimal("0.00"))
+
+
+# --- checkout_totals: shipping, tax, currencies ----------------------------------------------
+
+
+def totals(**kwargs):
+    defaults = {"lines": [(Decimal("10.00"), 1)], "currency": "usd"}
+    result = checkout_totals(**{**defaults, **kwargs})
+    return (
+        result.subtotal,
+        result.discount_amount,
+        result.shipping_amount,
+        result.tax_amount,
+        result.total,
+    )
+
+
+def test_tax_exclusive_adds_tax_on_goods_and_taxed_shipping():
+    assert totals(
+        shipping_price=Decimal("5.00"), tax_percent=Decimal("10"), shipping_taxed=True
+    ) == (
+        Decimal("10.00"),
+        Decimal("0.00"),
+        Decimal("5.00"),
+        Decimal("1.50"),
+        Decimal("16.50"),
+    )
+    untaxed_shipping = totals(shipping_price=Decimal("5.00"), tax_percent=Decimal("10"))
+    assert untaxed_shipping[3:] == (Decimal("1.00"), Decimal("16.00"))
+
+
+def test_tax_rounds_half_up_to_the_cent():
+    # 5% of 0.10 = 0.005 -> 0.01 (half up, not to even)
+    assert totals(lines=[(Decimal("0.10"), 1)], tax_percent=Decimal("5"))[3] == Decimal("0.01")
+    # 8.875% of 14.99 = 1.3303... -> 1.33
+    assert totals(lines=[(Decimal("14.99"), 1)], tax_percent=Decimal("8.875"))[3] == Decimal("1.33")
+
+
+def test_tax_inclusive_is_the_part_of_the_gross_total():
+    result = totals(
+        lines=[(Decimal("11.90"), 1)],
+        shipping_price=Decimal("4.99"),
+        tax_percent=Decimal("19"),
+        shipping_taxed=True,
+        prices_include_tax=True,
+    )
+    # gross 16.89, of which 16.89 * 19 / 119 = 2.6967 -> 2.70 is VAT; the total is not raised
+    assert result == (
+        Decimal("11.90"),
+        Decimal("0.00"),
+        Decimal("4.99"),
+        Decimal("2.70"),
+        Decimal("16.89"),
+    )
+
+
+def test_free_over_uses_the_subtotal_after_discount():
+    at_threshold = totals(
+        lines=[(Decimal("50.00"), 1)],
+        shipping_price=Decimal("4.99"),
+        shipping_free_over=Decimal("50"),
+    )
+    assert at_threshold[2] == Decimal("0.00")
+    discounted = totals(
+        lines=[(Decimal("50.00"), 1)],
+        discount_kind="percent",
+        discount_value=Decimal("10"),
+        shipping_price=Decimal("4.99"),
+        shipping_free_over=Decimal("50"),
+    )
+    assert discounted[1:3] == (Decimal("5.00"), Decimal("4.99"))
+
+
+def test_zero_decimal_currency_rounds_to_whole_units():
+    result = totals(
+        lines=[(Decimal("1499"), 1)],
+        currency="jpy",
+        discount_kind="percent",
+        discount_value=Decimal("15"),
+        tax_percent=Decimal("10"),
+    )
+    # discount 224.85 -> 225; tax 10% of 1274 = 127.4 -> 127
+    assert result == (
+        Decimal("1499.00"),
+        Decimal("225.00"),
+        Decimal("0.00"),
+        Decimal("127.00"),
+        Decimal("1401.00"),
+    )
+
+
+def test_a_discount_larger_than_the_cart_leaves_shipping_and_never_goes_negative():
+    result = totals(
+        discount_kind="fixed",
+        discount_value=Decimal("500"),
+        shipping_price=Decimal("3.00"),
+        tax_percent=Decimal("20"),
+        shipping_taxed=True,
+    )
+    assert result == (
+        Decimal("10.00"),
+        Decimal("10.00"),
+        Decimal("3.00"),
+        Decimal("0.60"),
+        Decimal("3.60"),
+    )

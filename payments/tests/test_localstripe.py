@@ -2,15 +2,24 @@
 and real signed webhooks coming back to a live Django server."""
 
 import time
+from decimal import Decimal
 from io import StringIO
 
 import pytest
+import stripe
+from django.conf import settings
 from django.core.management import call_command
 
 from accounts.tests.factories import UserFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from catalog.tests.factories import BookFactory
 from orders.models import Order
+from orders.tests.factories import (
+    TEST_ADDRESS,
+    ShippingMethodFactory,
+    TaxRateFactory,
+    with_shipping,
+)
 from payments.models import Payment
 from payments.tests.localstripe import card_payment_method
 
@@ -30,7 +39,9 @@ def buyer_with_order(book, quantity=1):
     user = UserFactory()
     client = ProblemCheckingAPIClient()
     client.force_authenticate(user)
-    order = client.post("/api/orders/", {"items": [{"book": book.pk, "quantity": quantity}]})
+    order = client.post(
+        "/api/orders/", with_shipping({"items": [{"book": book.pk, "quantity": quantity}]})
+    )
     assert order.status_code == 201, order.json()
     return client, order.json()["id"]
 
@@ -38,7 +49,10 @@ def buyer_with_order(book, quantity=1):
 def pay(client, order_id, card, local_stripe_url):
     started = client.post("/api/payments/", {"order": order_id})
     assert started.status_code == 201, started.json()
-    body = started.json()
+    return pay_started(client, started.json(), card, local_stripe_url)
+
+
+def pay_started(client, body, card, local_stripe_url):
     payment_method = card_payment_method(
         local_stripe_url,
         setup_client_secret=body["setup_intent_client_secret"],
@@ -103,3 +117,50 @@ def test_refund_through_the_api_restocks(shop, local_stripe_url, staff_client):
     assert order_status(order_id) == "refunded"
     book.refresh_from_db()
     assert (book.stock_quantity, book.reserved_quantity) == (4, 0)
+
+
+def test_payment_intent_carries_the_total_shipping_address_and_order_number(shop, local_stripe_url):
+    ShippingMethodFactory(code="express", name="Express", price=Decimal("14.99"))
+    TaxRateFactory(country="US", region="NY", percent=Decimal("8.875"))
+    book = BookFactory(price=Decimal("12.50"), stock_quantity=4)
+    client = ProblemCheckingAPIClient()
+    client.force_authenticate(UserFactory())
+    placed = client.post(
+        "/api/orders/",
+        {
+            "items": [{"book": book.pk, "quantity": 2}],
+            "shipping_address": {**TEST_ADDRESS, "line2": "Apt 7", "phone": "+1 518 555 0100"},
+            "shipping_method": "express",
+        },
+    )
+    assert placed.status_code == 201, placed.json()
+    order = placed.json()
+    # 25.00 + 14.99 shipping + 8.875% of 39.99 (3.549... -> 3.55) = 43.54
+    assert (order["tax_amount"], order["total"]) == ("3.55", "43.54")
+
+    started = client.post("/api/payments/", {"order": order["id"]})
+    assert started.status_code == 201, started.json()
+    intent_id = Payment.objects.get(pk=started.json()["id"]).stripe_payment_intent_id
+    # Read back from the local Stripe server itself, not from our database.
+    intent = stripe.PaymentIntent.retrieve(
+        intent_id, api_key=settings.STRIPE_SECRET_KEY, stripe_version=None
+    )
+    assert (intent.amount, intent.currency) == (4354, "usd")
+    assert intent.metadata["order_id"] == str(order["id"])
+    assert intent.metadata["order_number"] == order["number"]
+    assert intent.shipping["name"] == "Ada Reader"
+    assert intent.shipping["phone"] == "+1 518 555 0100"
+    assert dict(intent.shipping["address"]) == {
+        "line1": "1 Library Way",
+        "line2": "Apt 7",
+        "city": "Albany",
+        "state": "NY",
+        "postal_code": "12207",
+        "country": "US",
+    }
+
+    payment_id, confirmed = pay_started(
+        client, started.json(), "4242424242424242", local_stripe_url
+    )
+    assert confirmed.status_code == 200, confirmed.json()
+    assert wait_for(lambda: order_status(order["id"]) == "paid")

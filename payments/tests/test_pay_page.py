@@ -1,5 +1,6 @@
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -85,3 +86,33 @@ def test_unknown_tokens_are_404(client):
         f"/pay/{uuid.uuid4()}/result/",
     ):
         assert client.get(path).status_code == 404
+
+
+def test_pay_page_shows_address_shipping_and_tax(fake, client):
+    from accounts.tests.factories import UserFactory
+    from catalog.tests.factories import BookFactory
+    from orders.tests.factories import TEST_ADDRESS, ShippingMethodFactory, TaxRateFactory
+
+    ShippingMethodFactory(code="express", name="Express", price=Decimal("14.99"))
+    TaxRateFactory(country="US", region="NY", percent=Decimal("8.875"))
+    order = order_services.order_place(
+        user=UserFactory(),
+        items=[{"book": BookFactory(price=Decimal("10.00")).pk, "quantity": 1}],
+        shipping_address={**TEST_ADDRESS, "line2": "Apt 7"},
+        shipping_method="express",
+    )
+    page = client.get(f"/pay/order/{order.payment_token}/", follow=True)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Shipping: Express" in html and "14.99" in html
+    # 8.875% of 24.99 = 2.2178... -> 2.22; total 27.21
+    assert "Tax (Tax US-NY 8.875%)" in html and "2.22" in html
+    assert "27.21 USD" in html
+    assert 'id="shipping-address"' in html
+    assert "1 Library Way" in html and "Apt 7" in html and "12207 Albany NY" in html
+    payment = Payment.objects.get(order=order)
+    assert fake.objects[payment.stripe_payment_intent_id]["amount"] == 2721
+    [(_, _, sent)] = [call for call in fake.calls if call[1] == "/v1/payment_intents"]
+    assert sent["shipping[name]"] == "Ada Reader"
+    assert (sent["shipping[address][state]"], sent["shipping[address][line2]"]) == ("NY", "Apt 7")
+    assert sent["metadata[order_number]"] == order.number

@@ -7,11 +7,32 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import User
+from accounts.models import Address, User
 from accounts.roles import STORE_MANAGERS_GROUP
 from catalog.models import Book
-from orders.models import DiscountCode
+from orders.models import DiscountCode, ShippingMethod, TaxRate
 
+DEMO_SHIPPING_METHODS = [
+    # code, name, price, free over, min days, max days, countries (empty = all)
+    ("standard", "Standard", "4.99", None, 3, 6, ""),
+    ("express", "Express", "14.99", None, 1, 2, ""),
+    ("free-standard", "Free standard over 50", "4.99", "50.00", 4, 8, "US,CA,GB,DE,FR,NL,AT"),
+]
+DEMO_TAX_RATES = [
+    # country, region, name, percent, shipping taxed
+    ("US", "NY", "NY sales tax", "8.875", True),
+    ("DE", "", "MwSt", "19", True),
+    ("GB", "", "VAT", "20", True),
+]
+DEMO_CUSTOMER_ADDRESS = {
+    "full_name": "Demo Reader",
+    "line1": "350 Fifth Avenue",
+    "city": "New York",
+    "region": "NY",
+    "postal_code": "10118",
+    "country": "US",
+    "is_default_shipping": True,
+}
 DEMO_CATALOGUE = Path(settings.BASE_DIR) / "data" / "goodbooks-10k" / "books.csv"
 DEMO_USERS = [
     # email, password, first name, staff, superuser
@@ -24,17 +45,24 @@ DEMO_USERS = [
 class Command(BaseCommand):
     help = (
         "Load the demo shop: the 10,000-book goodbooks catalogue, a superuser, a store manager, "
-        "a customer and a WELCOME10 discount code. Safe to run again."
+        "a customer with an address, a WELCOME10 discount code, shipping methods and tax rates. "
+        "Safe to run again."
     )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-catalogue", action="store_true", help="Skip importing the demo catalogue."
+        )
 
     def handle(self, *args, **options):
         self._users()
         DiscountCode.objects.get_or_create(
             code="WELCOME10", defaults={"kind": "percent", "value": Decimal("10")}
         )
+        self._checkout()
         if Book.objects.exists():
             self.stdout.write("Catalogue already loaded.")
-        else:
+        elif not options["no_catalogue"]:
             call_command("import_books", DEMO_CATALOGUE, stdout=self.stdout, stderr=self.stderr)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
@@ -54,3 +82,31 @@ class Command(BaseCommand):
             if is_staff and not is_superuser and managers:
                 user.groups.add(managers)
             self.stdout.write(f"Created {email}")
+
+    @transaction.atomic
+    def _checkout(self):
+        for code, name, price, free_over, min_days, max_days, countries in DEMO_SHIPPING_METHODS:
+            ShippingMethod.objects.get_or_create(
+                code=code,
+                defaults={
+                    "name": name,
+                    "price": Decimal(price),
+                    "free_over": Decimal(free_over) if free_over else None,
+                    "min_days": min_days,
+                    "max_days": max_days,
+                    "countries": countries,
+                },
+            )
+        for country, region, name, percent, shipping_taxed in DEMO_TAX_RATES:
+            TaxRate.objects.get_or_create(
+                country=country,
+                region=region,
+                defaults={
+                    "name": name,
+                    "percent": Decimal(percent),
+                    "shipping_taxed": shipping_taxed,
+                },
+            )
+        reader = User.objects.get(email="reader@bookstore.local")
+        if not Address.objects.filter(user=reader).exists():
+            Address.objects.create(user=reader, **DEMO_CUSTOMER_ADDRESS)
