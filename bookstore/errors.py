@@ -21,6 +21,8 @@ ERROR_CODES = {
     "order_expired": (409, "Order expired"),
     "book_has_orders": (409, "Book is on orders"),
     "request_in_progress": (409, "Request in progress"),
+    "hold_limit_exceeded": (409, "Too many copies held"),
+    "payload_too_large": (413, "Payload too large"),
     "unsupported_media_type": (415, "Unsupported media type"),
     "idempotency_key_reused": (422, "Idempotency key reused"),
     "throttled": (429, "Too many requests"),

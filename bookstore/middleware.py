@@ -1,5 +1,7 @@
 from urllib.parse import unquote
 
+from django.conf import settings
+
 from .exceptions import problem_json_response
 
 
@@ -19,4 +21,30 @@ class RejectNulBytesMiddleware:
             return problem_json_response(
                 "validation_error", "NUL characters are not allowed in the address."
             )
+        return self.get_response(request)
+
+
+class RequestBodyLimitMiddleware:
+    """Refuse a declared body over DATA_UPLOAD_MAX_MEMORY_SIZE with 413 before anything reads it.
+
+    Django raises RequestDataTooBig only when a view reads the body, and some views would answer
+    that with a 500; the JSON parser also enforces the limit on bodies sent without a length.
+    Multipart uploads (the admin's CSV import) are exempt: Django streams their files to disk.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if limit is not None and not content_type.startswith("multipart/form-data"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return problem_json_response("validation_error", "Content-Length is not a number.")
+            if length > limit:
+                return problem_json_response(
+                    "payload_too_large", f"The request body is larger than {limit} bytes."
+                )
         return self.get_response(request)

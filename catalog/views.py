@@ -3,7 +3,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
-from bookstore.permissions import IsStaffOrReadOnly
+from bookstore.permissions import ModelPermissionsOrReadOnly, staff_may
 
 from . import caching, services
 from .filters import BookFilter
@@ -19,7 +19,8 @@ from .serializers import (
 
 
 def _is_staff(request):
-    return bool(request.user and request.user.is_staff)
+    """Who sees archived books and stock internals: those allowed to view books in the admin."""
+    return staff_may(request.user, "catalog.view_book")
 
 
 @extend_schema_view(
@@ -31,7 +32,7 @@ def _is_staff(request):
     partial_update=extend_schema(request=BookWriteSerializer, responses={200: StaffBookSerializer}),
 )
 class BookViewSet(viewsets.ModelViewSet):
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [ModelPermissionsOrReadOnly]
     filterset_class = BookFilter
     pagination_class = BookPagination
 
@@ -97,7 +98,7 @@ class _NamedViewSet(
 ):
     """Authors and genres: anyone lists them, staff manage them through the services."""
 
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [ModelPermissionsOrReadOnly]
     filterset_fields = []
     create_service = update_service = delete_service = None
 

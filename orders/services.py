@@ -1,22 +1,26 @@
 """Order lifecycle. Each service locks the order row, changes it through Order.set_status()
 and sends the domain signal that lets the catalog move stock, all in one transaction.
 
-Lock order, everywhere: the order, then its discount code, then books (by primary key).
+Lock order, everywhere: the customer (placing an order), the order, then its discount code, then
+books (by primary key).
 """
 
 import enum
 import logging
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from bookstore.errors import ApplicationError
+from bookstore.permissions import staff_may
 from catalog.models import Book
 
 from . import notifications, signals
 from .models import (
+    MAX_LINE_QUANTITY,
     STRIPE,
     SYSTEM,
     DiscountCode,
@@ -47,11 +51,59 @@ def _field_error(field, code, message, error_code="validation_error"):
 
 
 def _merge_lines(items):
-    """[{book, quantity}, ...] -> {book id: quantity}; a book listed twice is one line."""
-    lines = {}
-    for item in items:
+    """[{book, quantity}, ...] -> {book id: quantity}; a book listed twice is one line, and the
+    line's total is held to the per-line maximum (named at the book's first listing)."""
+    lines, first_index = {}, {}
+    for index, item in enumerate(items):
+        first_index.setdefault(item["book"], index)
         lines[item["book"]] = lines.get(item["book"], 0) + item["quantity"]
+    for book_id, quantity in lines.items():
+        if quantity > MAX_LINE_QUANTITY:
+            raise _field_error(
+                f"items.{first_index[book_id]}.quantity",
+                "max_value",
+                f"At most {MAX_LINE_QUANTITY} copies of a book per order "
+                f"(book {book_id} is listed for {quantity} in all).",
+            )
     return lines
+
+
+def _check_hold_caps(*, user, lines):
+    """One customer may hold only so many copies in unpaid orders, per book and in all, so
+    that nobody can take a book off the shelves by placing orders they never pay.
+
+    The caller holds the user's row lock, so two orders of one customer are checked in turn.
+    """
+    held = (
+        OrderItem.objects.filter(
+            order__user=user,
+            order__status=OrderStatus.PENDING,
+            order__hold_expires_at__gt=timezone.now(),
+        )
+        .values("book_id")
+        .annotate(copies=Sum("quantity"))
+    )
+    held_by_book = {row["book_id"]: row["copies"] for row in held}
+    per_book, in_total = settings.MAX_HELD_COPIES_PER_BOOK, settings.MAX_HELD_COPIES_TOTAL
+    over = sorted(
+        book_id
+        for book_id, quantity in lines.items()
+        if held_by_book.get(book_id, 0) + quantity > per_book
+    )
+    if over:
+        raise ApplicationError(
+            "hold_limit_exceeded",
+            f"One customer may hold at most {per_book} copies of a book in unpaid orders; "
+            "pay for or cancel a pending order first.",
+            extra={"books": over, "limit": per_book},
+        )
+    if sum(held_by_book.values()) + sum(lines.values()) > in_total:
+        raise ApplicationError(
+            "hold_limit_exceeded",
+            f"One customer may hold at most {in_total} copies in unpaid orders in all; "
+            "pay for or cancel a pending order first.",
+            extra={"books": [], "limit": in_total},
+        )
 
 
 def _active_books(items, lines):
@@ -62,6 +114,9 @@ def _active_books(items, lines):
                 f"items.{index}.book", "does_not_exist", f"No book for sale with id {item['book']}."
             )
     return books
+
+
+DISCOUNT_REFUSED_MESSAGE = "This discount code cannot be used for this order."
 
 
 def _redeem_discount(*, user, code, subtotal):
@@ -91,8 +146,17 @@ def _redeem_discount(*, user, code, subtotal):
     else:
         DiscountCode.objects.filter(pk=discount.pk).update(times_redeemed=F("times_redeemed") + 1)
         return discount
+    # One answer for every reason, so that guessing cannot tell a real code from a made-up one;
+    # the reason is logged for the shop.
+    logger.info(
+        "Discount code %r refused for user %s: it %s.",
+        code.strip()[:40],
+        user.pk,
+        problem,
+        extra={"user_id": user.pk, "reason": problem},
+    )
     raise _field_error(
-        "discount_code", "invalid", f"The code {code.strip()!r} {problem}.", "invalid_discount_code"
+        "discount_code", "invalid", DISCOUNT_REFUSED_MESSAGE, "invalid_discount_code"
     )
 
 
@@ -112,6 +176,9 @@ def order_place(*, user, items, discount_code=None):
         raise _field_error("items", "max_length", f"An order may have at most {MAX_ITEMS} lines.")
     lines = _merge_lines(items)
     books = _active_books(items, lines)
+    # The customer's row lock serialises their own orders, so the hold caps cannot be raced.
+    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+    _check_hold_caps(user=user, lines=lines)
     priced = [(books[book_id].price, quantity) for book_id, quantity in lines.items()]
 
     discount = None
@@ -166,9 +233,10 @@ def _locked(order_id, *, skip_locked=False):
 
 @transaction.atomic
 def order_cancel(*, order, actor):
-    """The owner cancels a pending order, or staff do. Paid orders are refunded instead."""
+    """The owner cancels a pending order, or staff allowed to change orders do. Paid orders are
+    refunded instead."""
     order = _locked(order.pk)
-    if not actor.is_staff and order.user_id != actor.pk:
+    if order.user_id != actor.pk and not staff_may(actor, "orders.change_order"):
         raise ApplicationError("not_found", "Not found.")
     event = order.set_status(OrderStatus.CANCELLED, actor=actor)
     _give_back_discount(order)

@@ -3,7 +3,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from bookstore.permissions import IsOwnerOrStaff, IsStaff
+from bookstore.permissions import HasPerm, IsOwnerOrHasPerm
 
 from . import services
 from .filters import OrderFilter
@@ -11,6 +11,7 @@ from .idempotency import idempotent
 from .models import Order
 from .selectors import order_list
 from .serializers import OrderCreateSerializer, OrderSerializer
+from .throttles import DiscountAttemptThrottle, OrderPlacementThrottle
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
@@ -35,7 +36,7 @@ class OrderViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = OrderSerializer
-    permission_classes = [IsOwnerOrStaff]
+    permission_classes = [IsOwnerOrHasPerm]
     owner_id_attribute = "user_id"
     filterset_class = OrderFilter
 
@@ -46,8 +47,13 @@ class OrderViewSet(
 
     def get_permissions(self):
         if self.action in ("ship", "deliver"):
-            return [IsStaff()]
+            return [HasPerm("orders.change_order")]
         return super().get_permissions()
+
+    def get_throttles(self):
+        if self.action == "create":
+            return [OrderPlacementThrottle(), DiscountAttemptThrottle()]
+        return super().get_throttles()
 
     def _respond(self, order, status_code=status.HTTP_200_OK):
         return Response(

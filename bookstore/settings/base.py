@@ -38,6 +38,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bookstore.middleware.RejectNulBytesMiddleware",
+    "bookstore.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -157,7 +158,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["bookstore.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "bookstore.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
@@ -166,6 +167,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": env_str("THROTTLE_LOGIN_RATE", "10/min"),
         "register": env_str("THROTTLE_REGISTER_RATE", "20/hour"),
+        # Per customer: placing orders, and placing orders that carry a discount code.
+        "orders": env_str("THROTTLE_ORDER_RATE", "30/hour"),
+        "discount": env_str("THROTTLE_DISCOUNT_RATE", "10/hour"),
     },
     # The client address is REMOTE_ADDR unless NUM_PROXIES trusted proxies (Heroku's router: 1)
     # stand in front; X-Forwarded-For is then read from the right, so a client cannot forge it.
@@ -214,7 +218,10 @@ LOG_FORMAT = env_str("LOG_FORMAT", "plain")  # "json" in production
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "bookstore.request_id.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "bookstore.request_id.RequestIdFilter"},
+        "client_error_as_warning": {"()": "bookstore.log_format.ClientErrorAsWarning"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
         "json": {"()": "bookstore.log_format.JsonFormatter"},
@@ -225,12 +232,21 @@ LOGGING = {
             "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         },
+        "client_errors": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "client_error_as_warning"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "stripe": {"level": "WARNING"},
         # Our problem handler logs unexpected errors itself; Django's own 500 log would repeat it.
         "django.request": {"level": "ERROR", "handlers": ["console"], "propagate": False},
+        # Django's default config mails ADMINS from the "django" logger; only our own error
+        # logger ("bookstore.errors", see production.py) may do that, and only for server errors.
+        "django": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        "django.security": {"level": "INFO", "handlers": ["client_errors"], "propagate": False},
     },
 }
 
@@ -253,6 +269,12 @@ DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 
 # --- Orders ---------------------------------------------------------------------------------
 ORDER_HOLD_MINUTES = env_int("ORDER_HOLD_MINUTES", 30)
+# Copies one customer may hold in unpaid (pending, unexpired) orders: of one book, and in all.
+# Beyond them placing an order answers 409 hold_limit_exceeded, so nobody can empty the shelves
+# with orders they never pay. A bookshop customer rarely wants more; a school or a book club
+# buying in bulk pays each order before the next.
+MAX_HELD_COPIES_PER_BOOK = env_int("MAX_HELD_COPIES_PER_BOOK", 20)
+MAX_HELD_COPIES_TOTAL = env_int("MAX_HELD_COPIES_TOTAL", 50)
 
 # --- Email outbox ---------------------------------------------------------------------------
 STAFF_EMAIL = env_str("STAFF_EMAIL", "staff@bookstore.local")
