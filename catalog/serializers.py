@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from . import isbn
 from .models import Author, Book, Genre
+from .validators import validate_web_url
 
 
 class AuthorSerializer(serializers.ModelSerializer):
@@ -122,7 +123,9 @@ class BookWriteSerializer(serializers.Serializer):
     page_count = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=100_000
     )
-    cover_image_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
+    cover_image_url = serializers.URLField(
+        required=False, allow_blank=True, max_length=500, validators=[validate_web_url]
+    )
     is_active = serializers.BooleanField(required=False)
 
     def validate_isbn13(self, value):

@@ -280,3 +280,20 @@ def test_deleting_genres_in_the_admin_takes_them_off_their_books(manager_client)
     assert response.status_code == 302
     book.refresh_from_db()
     assert book.genre_list == []
+
+
+def test_the_admin_refuses_an_unsafe_cover_address_and_escapes_an_old_one(manager_client):
+    from django.core.exceptions import ValidationError
+
+    # The admin's form runs the model's validators (full_clean).
+    book = BookFactory()
+    book.cover_image_url = 'https://example.com/"><script>alert(1)</script>'
+    with pytest.raises(ValidationError, match="without quotes"):
+        book.full_clean(validate_unique=False)
+    # A value stored before the rule (or by a bug) is shown escaped, never as markup.
+    Book.objects.filter(pk=book.pk).update(
+        cover_image_url='https://example.com/"><script>alert(1)</script>'
+    )
+    page = manager_client.get(f"{BOOKS}{book.pk}/change/").content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
