@@ -26,6 +26,7 @@ ERROR_CODES = {
     "unsupported_media_type": (415, "Unsupported media type"),
     "idempotency_key_reused": (422, "Idempotency key reused"),
     "throttled": (429, "Too many requests"),
+    "login_locked": (429, "Login locked"),
     "server_error": (500, "Server error"),
     "payment_provider_error": (502, "Payment provider error"),
     "service_unavailable": (503, "Service unavailable"),
