@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from djstripe.views import ProcessWebhookView
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -18,7 +19,7 @@ from orders.models import Order
 from orders.views import IDEMPOTENCY_PARAMETER
 
 from . import services
-from .models import CAPTURED_STATUSES, Payment
+from .models import CAPTURED_STATUSES, OPEN_STATUSES, Payment
 from .serializers import (
     PaymentConfirmResultSerializer,
     PaymentConfirmSerializer,
@@ -112,6 +113,7 @@ class PaymentViewSet(
 # Reached through the unguessable token that only the order's owner received.
 
 
+@never_cache
 @require_GET
 def pay_page(request, token):
     payment = get_object_or_404(Payment.objects.select_related("order"), token=token)
@@ -129,6 +131,7 @@ def pay_page(request, token):
     )
 
 
+@never_cache
 @require_POST
 def pay_page_confirm(request, token):
     payment = get_object_or_404(Payment, token=token)
@@ -155,6 +158,7 @@ def pay_page_confirm(request, token):
     )
 
 
+@never_cache
 @require_GET
 def pay_page_result(request, token):
     payment = get_object_or_404(Payment.objects.select_related("order"), token=token)
@@ -186,10 +190,21 @@ class StripeWebhookView(ProcessWebhookView):
         return response
 
 
-@require_GET
+@never_cache
+@require_http_methods(["GET", "POST"])
 def pay_order(request, order_token):
-    """The link in the order emails: start (or resume) paying, then go to the pay page."""
+    """The link in the order emails. A GET changes nothing (mail scanners and link previews
+    follow links): it goes to the order's open payment if there is one, or shows a page whose
+    form (sent at once by a script) POSTs here to start the payment, then opens the pay page."""
     order = get_object_or_404(Order, payment_token=order_token)
+    if request.method == "GET":
+        open_payment = order.payments.filter(status__in=OPEN_STATUSES).order_by("-pk").first()
+        if open_payment and order.display_status == "pending":
+            return redirect("pay-page", open_payment.token)
+        if order.display_status == "pending":
+            return render(
+                request, "payments/start.html", {"order": order, "shop_name": settings.SHOP_NAME}
+            )
     try:
         payment, _ = services.payment_start(user=order.user, order_id=order.pk)
     except ApplicationError as exc:

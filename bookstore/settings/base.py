@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "djstripe",
     "axes",
+    "csp",
+    "bookstore",
     "accounts",
     "catalog",
     "orders",
@@ -46,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "bookstore.middleware.ContentSecurityPolicyMiddleware",
     # Last, as django-axes asks: turns a locked-out admin login into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -67,6 +70,28 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------------
+# For the pages we render: the pay page and the admin. Scripts only from our origin and the
+# configured Stripe.js origin (added per request by ContentSecurityPolicyMiddleware), no inline
+# scripts; inline styles are allowed (the admin uses style attributes). The JSON API and its
+# Swagger UI (whose page has an inline script) carry no policy.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Database -------------------------------------------------------------------------------
 # SQLite is the zero-set-up default; production uses PostgreSQL through DATABASE_URL.
