@@ -125,11 +125,11 @@ def test_pay_pages_are_never_stored_by_browsers_or_proxies(fake, client):
 
 
 def csp(response):
-    return dict(
-        (part.split()[0], part.split()[1:])
+    return {
+        part.split()[0]: part.split()[1:]
         for part in response["Content-Security-Policy"].split(";")
         if part.strip()
-    )
+    }
 
 
 def test_the_pay_page_allows_scripts_from_us_and_stripe_js_only(fake, client, settings):
