@@ -23,9 +23,10 @@ def login_username(request, credentials):
     credentials = credentials or {}
     name = credentials.get("email") or credentials.get("username")
     if name is None:
-        data = getattr(request, "data", None) or getattr(request, "POST", {})
-        name = data.get("email") or data.get("username")
-    return str(name or "").strip().lower()
+        data = getattr(request, "data", None) or getattr(request, "POST", None)
+        if hasattr(data, "get"):  # a JSON body may be a list, a number...
+            name = data.get("email") or data.get("username")
+    return str(name or "").strip().lower()[:255]
 
 
 def login_locked_out(request, *, email):

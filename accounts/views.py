@@ -45,6 +45,7 @@ class LoginView(jwt_views.TokenObtainPairView):
         # The same lockout as the admin's login (accounts/lockout.py); failures are recorded by
         # django-axes through authenticate(), which the serializer calls.
         email = request.data.get("email") if isinstance(request.data, dict) else None
+        email = email if isinstance(email, str) else None
         if lockout.login_locked_out(request, email=email):
             raise ApplicationError(
                 "login_locked",

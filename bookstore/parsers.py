@@ -13,6 +13,7 @@ from django.conf import settings
 from rest_framework import exceptions, parsers
 
 MAX_JSON_DEPTH = 32
+NUL_MESSAGE = "Null characters are not allowed."
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -58,13 +59,16 @@ def loads(raw):
 
 
 def check_structure(data):
-    """Depth and NUL checks, without recursion (the data may be as deep as the decoder allows)."""
-    stack = [(data, 1)]
+    """Depth and NUL checks, without recursion (the data may be as deep as the decoder allows).
+    A NUL is a validation error naming its field (`items.0.title`), like any other bad value."""
+    stack = [(data, 1, "")]
     while stack:
-        value, depth = stack.pop()
+        value, depth, path = stack.pop()
         if isinstance(value, str):
             if "\x00" in value:
-                raise exceptions.ParseError("NUL characters are not allowed in the body.")
+                raise exceptions.ValidationError(
+                    {path or "non_field_errors": [NUL_MESSAGE]}, code="null_characters_not_allowed"
+                )
             continue
         if not isinstance(value, dict | list):
             continue
@@ -72,10 +76,12 @@ def check_structure(data):
             raise exceptions.ParseError(
                 f"The JSON body is nested too deeply (at most {MAX_JSON_DEPTH} levels)."
             )
-        children = value.values() if isinstance(value, dict) else value
-        if isinstance(value, dict):
-            stack.extend((key, depth) for key in value)
-        stack.extend((child, depth + 1) for child in children)
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, child in items:
+            child_path = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str):
+                stack.append((key, depth, child_path))
+            stack.append((child, depth + 1, child_path))
 
 
 class JSONParser(parsers.JSONParser):

@@ -209,3 +209,8 @@ def test_unknown_api_addresses_answer_problem_json_in_every_mode(client, setting
     for path in ("/api/nothing-here/", "/api/books/1/nothing/", "/api/"):
         assert_problem(client.get(path), 404, "not_found")
     assert_problem(client.post("/api/nothing-here/", {}), 404, "not_found")
+    # Also for a browser-like client that enforces CSRF: a 404, not an HTML 403.
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert_problem(strict.put("/api/authors/0.5/", {}), 404, "not_found")
