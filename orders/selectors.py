@@ -1,11 +1,12 @@
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
+from accounts.models import User
 from bookstore.permissions import staff_may
 
 from .models import Order, OrderEvent
 
 
-def order_list(*, user):
+def order_list(*, user: User) -> QuerySet[Order]:
     """The orders `user` may see (with the permission to view orders: all), with what the
     order serializer reads."""
     orders = Order.objects.select_related("user", "discount_code").prefetch_related(

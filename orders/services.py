@@ -7,6 +7,9 @@ books (by primary key).
 
 import enum
 import logging
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -14,15 +17,19 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from bookstore.errors import ApplicationError
+from accounts.models import User
+from bookstore.errors import ApplicationError, field_error
 from bookstore.permissions import staff_may
 from catalog.models import Book
 
 from . import notifications, signals
 from .models import (
     MAX_LINE_QUANTITY,
+    REDEEMING_STATUSES,
+    SHIPPED_STATUSES,
     STRIPE,
     SYSTEM,
+    UNPAID_CLOSED_STATUSES,
     DiscountCode,
     Order,
     OrderEvent,
@@ -34,32 +41,22 @@ from .pricing import order_totals
 logger = logging.getLogger(__name__)
 
 MAX_ITEMS = 100
-# Orders that still count against a code's limits.
-REDEEMING_STATUSES = [
-    OrderStatus.PENDING,
-    OrderStatus.PAID,
-    OrderStatus.SHIPPED,
-    OrderStatus.DELIVERED,
-    OrderStatus.REFUNDED,
-]
 
 
-def _field_error(field, code, message, error_code="validation_error"):
-    return ApplicationError(
-        error_code, message, errors=[{"field": field, "code": code, "message": message}]
-    )
+OrderLines = Sequence[Mapping[str, Any]]  # [{"book": id, "quantity": n}, ...] as validated
 
 
-def _merge_lines(items):
+def _merge_lines(items: OrderLines) -> dict[int, int]:
     """[{book, quantity}, ...] -> {book id: quantity}; a book listed twice is one line, and the
     line's total is held to the per-line maximum (named at the book's first listing)."""
-    lines, first_index = {}, {}
+    lines: dict[int, int] = {}
+    first_index: dict[int, int] = {}
     for index, item in enumerate(items):
         first_index.setdefault(item["book"], index)
         lines[item["book"]] = lines.get(item["book"], 0) + item["quantity"]
     for book_id, quantity in lines.items():
         if quantity > MAX_LINE_QUANTITY:
-            raise _field_error(
+            raise field_error(
                 f"items.{first_index[book_id]}.quantity",
                 "max_value",
                 f"At most {MAX_LINE_QUANTITY} copies of a book per order "
@@ -68,7 +65,7 @@ def _merge_lines(items):
     return lines
 
 
-def _check_hold_caps(*, user, lines):
+def _check_hold_caps(*, user: User, lines: Mapping[int, int]) -> None:
     """One customer may hold only so many copies in unpaid orders, per book and in all, so
     that nobody can take a book off the shelves by placing orders they never pay.
 
@@ -106,11 +103,11 @@ def _check_hold_caps(*, user, lines):
         )
 
 
-def _active_books(items, lines):
+def _active_books(items: OrderLines, lines: Mapping[int, int]) -> dict[int, Book]:
     books = Book.objects.active().only("pk", "title", "price").in_bulk(list(lines))
     for index, item in enumerate(items):
         if item["book"] not in books:
-            raise _field_error(
+            raise field_error(
                 f"items.{index}.book", "does_not_exist", f"No book for sale with id {item['book']}."
             )
     return books
@@ -119,7 +116,7 @@ def _active_books(items, lines):
 DISCOUNT_REFUSED_MESSAGE = "This discount code cannot be used for this order."
 
 
-def _redeem_discount(*, user, code, subtotal):
+def _redeem_discount(*, user: User, code: str, subtotal: Decimal) -> DiscountCode:
     """Lock the code, check every rule, count the redemption. Returns the locked code."""
     now = timezone.now()
     discount = DiscountCode.objects.select_for_update().filter(code__iexact=code.strip()).first()
@@ -155,12 +152,10 @@ def _redeem_discount(*, user, code, subtotal):
         problem,
         extra={"user_id": user.pk, "reason": problem},
     )
-    raise _field_error(
-        "discount_code", "invalid", DISCOUNT_REFUSED_MESSAGE, "invalid_discount_code"
-    )
+    raise field_error("discount_code", "invalid", DISCOUNT_REFUSED_MESSAGE, "invalid_discount_code")
 
 
-def _give_back_discount(order):
+def _give_back_discount(order: Order) -> None:
     if order.discount_code_id:
         DiscountCode.objects.select_for_update().filter(pk=order.discount_code_id).update(
             times_redeemed=F("times_redeemed") - 1
@@ -168,12 +163,12 @@ def _give_back_discount(order):
 
 
 @transaction.atomic
-def order_place(*, user, items, discount_code=None):
+def order_place(*, user: User, items: OrderLines, discount_code: str | None = None) -> Order:
     """Create a pending order and hold its copies. All of it, or nothing."""
     if not items:
-        raise _field_error("items", "empty", "An order needs at least one item.")
+        raise field_error("items", "empty", "An order needs at least one item.")
     if len(items) > MAX_ITEMS:
-        raise _field_error("items", "max_length", f"An order may have at most {MAX_ITEMS} lines.")
+        raise field_error("items", "max_length", f"An order may have at most {MAX_ITEMS} lines.")
     lines = _merge_lines(items)
     books = _active_books(items, lines)
     # The customer's row lock serialises their own orders, so the hold caps cannot be raced.
@@ -222,9 +217,14 @@ def order_place(*, user, items, discount_code=None):
     return order
 
 
-def _locked(order_id, *, skip_locked=False):
+def _locked(order_id: int) -> Order:
+    return Order.objects.select_for_update().prefetch_related("items").get(pk=order_id)
+
+
+def _locked_unless_busy(order_id: int) -> Order | None:
+    """The order, locked; None when another transaction holds it."""
     return (
-        Order.objects.select_for_update(skip_locked=skip_locked)
+        Order.objects.select_for_update(skip_locked=True)
         .filter(pk=order_id)
         .prefetch_related("items")
         .first()
@@ -232,7 +232,7 @@ def _locked(order_id, *, skip_locked=False):
 
 
 @transaction.atomic
-def order_cancel(*, order, actor):
+def order_cancel(*, order: Order, actor: User) -> Order:
     """The owner cancels a pending order, or staff allowed to change orders do. Paid orders are
     refunded instead."""
     order = _locked(order.pk)
@@ -252,7 +252,9 @@ class PaymentOutcome(enum.Enum):
 
 
 @transaction.atomic
-def order_mark_paid(*, order_id, note="", reference=""):
+def order_mark_paid(
+    *, order_id: int, note: str = "", reference: str = ""
+) -> tuple["PaymentOutcome", Order]:
     """Stripe says the order's money arrived. Exactly one of this and expiry wins the row lock;
     the caller refunds the payment when the answer is NOT_PAYABLE."""
     order = _locked(order_id)
@@ -261,15 +263,15 @@ def order_mark_paid(*, order_id, note="", reference=""):
         signals.order_paid.send(sender=Order, order=order, lines=order.lines)
         notifications.order_paid(order=order, event=event, reference=reference or note)
         return PaymentOutcome.PAID, order
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
+    if order.status in UNPAID_CLOSED_STATUSES:
         return PaymentOutcome.NOT_PAYABLE, order
     return PaymentOutcome.ALREADY_PAID, order
 
 
 @transaction.atomic
-def order_expire(*, order_id):
+def order_expire(*, order_id: int) -> bool:
     """Expire one lapsed pending order. False if it was taken, paid or not lapsed after all."""
-    order = _locked(order_id, skip_locked=True)
+    order = _locked_unless_busy(order_id)
     if order is None or not order.hold_lapsed:
         return False
     event = order.set_status(
@@ -281,7 +283,7 @@ def order_expire(*, order_id):
     return True
 
 
-def orders_expire_lapsed(*, limit=None):
+def orders_expire_lapsed(*, limit: int | None = None) -> int:
     """Expire every lapsed pending order, each in its own transaction. Safe to run in several
     processes at once: rows another process holds are skipped. Returns how many this run
     expired."""
@@ -296,7 +298,7 @@ def orders_expire_lapsed(*, limit=None):
 
 
 @transaction.atomic
-def order_ship(*, order, actor):
+def order_ship(*, order: Order, actor: User) -> Order:
     order = _locked(order.pk)
     event = order.set_status(OrderStatus.SHIPPED, actor=actor)
     notifications.order_shipped(order=order, event=event)
@@ -304,17 +306,19 @@ def order_ship(*, order, actor):
 
 
 @transaction.atomic
-def order_deliver(*, order, actor):
+def order_deliver(*, order: Order, actor: User) -> Order:
     order = _locked(order.pk)
     order.set_status(OrderStatus.DELIVERED, actor=actor)
     return order
 
 
 @transaction.atomic
-def order_refund(*, order_id, actor=None, actor_label=None, note=""):
+def order_refund(
+    *, order_id: int, actor: User | None = None, actor_label: str | None = None, note: str = ""
+) -> Order:
     """The money went back in full. Copies of an order that had not shipped return on hand."""
     order = _locked(order_id)
-    was_shipped = order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+    was_shipped = order.status in SHIPPED_STATUSES
     order.set_status(OrderStatus.REFUNDED, actor=actor, actor_label=actor_label, note=note)
     lines = order.lines
     signals.order_refunded.send(
