@@ -38,10 +38,10 @@ class RequestBodyLimitMiddleware:
 
     def __call__(self, request):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        content_type = request.META.get("CONTENT_TYPE", "")
+        content_type = request.headers.get("content-type", "")
         if limit is not None and not content_type.startswith("multipart/form-data"):
             try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
+                length = int(request.headers.get("content-length") or 0)
             except ValueError:
                 return problem_json_response("validation_error", "Content-Length is not a number.")
             if length > limit:
