@@ -38,11 +38,24 @@ def user(db):
     return UserFactory()
 
 
-@pytest.fixture
-def staff_user(db):
+def _store_manager(**fields):
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import STORE_MANAGERS_GROUP, store_managers_sync
     from accounts.tests.factories import StaffFactory
 
-    return StaffFactory()
+    store_managers_sync(apps)
+    user = StaffFactory(**fields)
+    user.groups.add(Group.objects.get(name=STORE_MANAGERS_GROUP))
+    return user
+
+
+@pytest.fixture
+def staff_user(db):
+    """Staff who run the shop: a member of the "Store managers" group (being staff alone
+    grants nothing but entry to the admin)."""
+    return _store_manager()
 
 
 @pytest.fixture
@@ -65,16 +78,7 @@ def staff_client(staff_user):
 def manager(db):
     """A member of staff in the "Store managers" group (which migrations create; tests build
     their tables without migrations, so the group is synced here)."""
-    from django.apps import apps
-    from django.contrib.auth.models import Group
-
-    from accounts.roles import STORE_MANAGERS_GROUP, store_managers_sync
-    from accounts.tests.factories import StaffFactory
-
-    store_managers_sync(apps)
-    user = StaffFactory(email="manager@example.com")
-    user.groups.add(Group.objects.get(name=STORE_MANAGERS_GROUP))
-    return user
+    return _store_manager(email="manager@example.com")
 
 
 @pytest.fixture

@@ -67,6 +67,7 @@ def main():
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bookstore.settings.production",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_urlsafe(24),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": f"{SERVER}/{DATABASE}",
         "SITE_URL": base,

@@ -1,3 +1,4 @@
+from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -6,7 +7,9 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
-from . import services
+from bookstore.errors import ApplicationError
+
+from . import lockout, services
 from .models import Address
 from .serializers import (
     AddressBookInputSerializer,
@@ -40,6 +43,23 @@ class LoginView(jwt_views.TokenObtainPairView):
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
+
+    def post(self, request, *args, **kwargs):
+        # The same lockout as the admin's login (accounts/lockout.py); failures are recorded by
+        # django-axes through authenticate(), which the serializer calls.
+        email = request.data.get("email") if isinstance(request.data, dict) else None
+        email = email if isinstance(email, str) else None
+        if lockout.login_locked_out(request, email=email):
+            raise ApplicationError(
+                "login_locked",
+                "Too many failed logins for this account from your address; try again in "
+                f"{lockout.lockout_minutes()} minutes or reset your password.",
+            )
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # A login like the admin's: resets the failure count (and records last_login).
+        user_logged_in.send(sender=type(serializer.user), request=request, user=serializer.user)
+        return Response(serializer.validated_data, status=status.HTTP_200_OK)
 
 
 @extend_schema(responses={200: TokenPairSerializer}, tags=["users"])

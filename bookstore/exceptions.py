@@ -3,13 +3,16 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from .errors import ApplicationError, problem_body
+from .parsers import PayloadTooLarge
 
 logger = logging.getLogger("bookstore.errors")
 
@@ -29,6 +32,7 @@ _DRF_CODES = [
     (drf_exceptions.NotAcceptable, "not_acceptable"),
     (drf_exceptions.UnsupportedMediaType, "unsupported_media_type"),
     (drf_exceptions.Throttled, "throttled"),
+    (PayloadTooLarge, "payload_too_large"),
 ]
 
 _DEFAULT_DETAILS = {
@@ -83,6 +87,8 @@ def problem_exception_handler(exc, context):
         exc = drf_exceptions.PermissionDenied()
     elif isinstance(exc, TokenError):
         exc = InvalidToken(str(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
 
     if isinstance(exc, drf_exceptions.APIException):
         set_rollback()
@@ -144,6 +150,13 @@ def permission_denied(request, exception=None):
 
 def page_not_found(request, exception=None):
     return problem_json_response("not_found", "No page at this address.")
+
+
+@csrf_exempt  # it changes nothing; a CSRF refusal would be an HTML 403 instead of this 404
+def api_not_found(request, *args, **kwargs):
+    """Any /api/ address no route matched: problem+json also with DEBUG on, where Django would
+    answer its HTML debug page."""
+    return page_not_found(request)
 
 
 def server_error(request):

@@ -17,3 +17,14 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+
+class ClientErrorAsWarning(logging.Filter):
+    """Django logs what a client did wrong (a bad Host header, an oversized or malformed request:
+    SuspiciousOperation) at ERROR on the `django.security.*` loggers. It is the client's error, not
+    ours: record it as a warning, which pages nobody."""
+
+    def filter(self, record):
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True

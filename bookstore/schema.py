@@ -3,7 +3,7 @@
 from drf_spectacular import openapi
 from rest_framework import permissions, serializers
 
-from .permissions import IsStaffOrReadOnly
+from .permissions import ModelPermissionsOrReadOnly
 
 
 class FieldErrorSerializer(serializers.Serializer):
@@ -54,12 +54,12 @@ class AutoSchema(openapi.AutoSchema):
             codes.append("401")
         if "{" in self.path:
             codes.append("404")
-        if getattr(self.view, "throttle_classes", None):
+        if self.view.get_throttles():
             codes.append("429")
         return codes
 
     def _allows_anonymous(self):
-        read_only_open = (permissions.IsAuthenticatedOrReadOnly, IsStaffOrReadOnly)
+        read_only_open = (permissions.IsAuthenticatedOrReadOnly, ModelPermissionsOrReadOnly)
         for permission in self.view.get_permissions():
             if isinstance(permission, permissions.AllowAny):
                 continue

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from bookstore import dashboard
 from payments import urls as payments_urls
 
+from .exceptions import api_not_found
 from .metrics import metrics_view
 from .views import HealthView
 
@@ -25,6 +26,7 @@ urlpatterns = [
     path("api/", include(payments_urls.api_urlpatterns)),
     path("", include(payments_urls.page_urlpatterns)),
     path("admin/", admin.site.urls),
+    re_path(r"^api/", api_not_found),
 ]
 
 handler400 = "bookstore.exceptions.bad_request"

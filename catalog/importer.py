@@ -57,6 +57,7 @@ from . import isbn
 from .models import Book, BookAuthor
 from .search import book_search_refresh
 from .services import AuthorDirectory
+from .validators import is_web_url
 
 # Rows planned and written together: small enough that the book lookups (`__in` one value per
 # row) stay under SQLite's 999 query parameters, large enough that per-chunk queries cost little.
@@ -272,7 +273,7 @@ def _normalised_language(value):
 def _cover_url(value):
     if PLACEHOLDER_COVER_MARKER in value or len(value) > 500:
         return ""
-    return value if value.startswith(("https://", "http://")) else ""
+    return value if is_web_url(value) else ""
 
 
 def _author_names(value):

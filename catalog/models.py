@@ -5,6 +5,8 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import F, Q
 
+from .validators import validate_web_url
+
 
 class PostgresGinIndex(GinIndex):
     """A GIN index on PostgreSQL. Other databases have no GIN and go without it (SQLite searches
@@ -80,7 +82,7 @@ class Book(models.Model):
     publication_year = models.SmallIntegerField(null=True, blank=True)
     language = models.CharField(max_length=16, blank=True)
     page_count = models.PositiveIntegerField(null=True, blank=True)
-    cover_image_url = models.URLField(max_length=500, blank=True)
+    cover_image_url = models.URLField(max_length=500, blank=True, validators=[validate_web_url])
     average_rating = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
     ratings_count = models.PositiveIntegerField(null=True, blank=True)
     is_active = models.BooleanField(

@@ -9,6 +9,7 @@ from rest_framework.settings import api_settings
 
 from . import isbn
 from .models import Author, Book, Genre
+from .validators import validate_web_url
 
 
 class AuthorSerializer(serializers.ModelSerializer):
@@ -192,7 +193,9 @@ class BookWriteSerializer(serializers.Serializer):
     page_count = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=100_000
     )
-    cover_image_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
+    cover_image_url = serializers.URLField(
+        required=False, allow_blank=True, max_length=500, validators=[validate_web_url]
+    )
     is_active = serializers.BooleanField(required=False)
 
     def validate_isbn13(self, value):

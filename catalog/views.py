@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookstore.permissions import IsStaffOrReadOnly
+from bookstore.permissions import ModelPermissionsOrReadOnly, staff_may
 
 from . import caching, search, selectors, services
 from .filters import MAX_TEXT, BookFilter
@@ -31,7 +31,8 @@ _NOT_FILTERS = {
 
 
 def _is_staff(request):
-    return bool(request.user and request.user.is_staff)
+    """Who sees archived books and stock internals: those allowed to view books in the admin."""
+    return staff_may(request.user, "catalog.view_book")
 
 
 @extend_schema_view(
@@ -43,7 +44,7 @@ def _is_staff(request):
     partial_update=extend_schema(request=BookWriteSerializer, responses={200: StaffBookSerializer}),
 )
 class BookViewSet(viewsets.ModelViewSet):
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [ModelPermissionsOrReadOnly]
     filterset_class = BookFilter
     pagination_class = BookPagination
 
@@ -123,7 +124,7 @@ class _NamedViewSet(
 ):
     """Authors and genres: anyone lists them, staff manage them through the services."""
 
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [ModelPermissionsOrReadOnly]
     filterset_fields: list[str] = []
     create_service: Callable[..., Model]
     update_service: Callable[..., Model]

@@ -67,13 +67,19 @@ def order_shipped(*, order, event):
 
 
 def order_closed(*, order, event):
-    """Cancelled or expired while pending: nothing was charged, the books went back."""
+    """Cancelled or expired while pending: the books went back. Nothing was charged, unless a
+    card payment was still being processed: if that one succeeds after all, it is refunded
+    automatically (and the refund email says so), so this email must not promise otherwise."""
+    # "processing" is payments.PaymentStatus.PROCESSING, read through the reverse relation
+    # (orders never imports payments).
+    payment_in_flight = order.payments.filter(status="processing").exists()
     _to_customer(
         "order_closed",
         order=order,
         event=event,
         dedupe_key=f"order-event-{event.pk}",
         expired=event.to_status == "expired",
+        payment_in_flight=payment_in_flight,
     )
 
 

@@ -6,16 +6,18 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
+from bookstore.permissions import staff_may
 
 from .models import Order, OrderEvent, OrderItem, OrderStatus
 
 
 def order_list(*, user: User) -> QuerySet[Order]:
-    """The orders `user` may see (staff: all), with what the order serializer reads."""
+    """The orders `user` may see (with the permission to view orders: all), with what the
+    order serializer reads."""
     orders = Order.objects.select_related("user", "discount_code").prefetch_related(
         "items", Prefetch("events", OrderEvent.objects.order_by("created_at", "id"))
     )
-    return orders if user.is_staff else orders.filter(user=user)
+    return orders if staff_may(user, "orders.view_order") else orders.filter(user=user)
 
 
 # --- The back office's figures (the admin dashboard) ------------------------------------------

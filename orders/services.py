@@ -1,7 +1,8 @@
 """Order lifecycle. Each service locks the order row, changes it through Order.set_status()
 and sends the domain signal that lets the catalog move stock, all in one transaction.
 
-Lock order, everywhere: the order, then its discount code, then books (by primary key).
+Lock order, everywhere: the customer (placing an order), the order, then its discount code, then
+books (by primary key).
 """
 
 import enum
@@ -10,17 +11,21 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.models import User
 from bookstore.errors import ApplicationError, field_error
+from bookstore.permissions import staff_may
 from catalog.models import Book
 from core.money import charge_check
 
 from . import checkout, notifications, signals
 from .models import (
+    MAX_LINE_QUANTITY,
     REDEEMING_STATUSES,
     SHIPPED_STATUSES,
     STRIPE,
@@ -44,11 +49,60 @@ AddressInput = int | Mapping[str, Any]  # an address book id, or an address as v
 
 
 def _merge_lines(items: OrderLines) -> dict[int, int]:
-    """[{book, quantity}, ...] -> {book id: quantity}; a book listed twice is one line."""
+    """[{book, quantity}, ...] -> {book id: quantity}; a book listed twice is one line, and the
+    line's total is held to the per-line maximum (named at the book's first listing)."""
     lines: dict[int, int] = {}
-    for item in items:
+    first_index: dict[int, int] = {}
+    for index, item in enumerate(items):
+        first_index.setdefault(item["book"], index)
         lines[item["book"]] = lines.get(item["book"], 0) + item["quantity"]
+    for book_id, quantity in lines.items():
+        if quantity > MAX_LINE_QUANTITY:
+            raise field_error(
+                f"items.{first_index[book_id]}.quantity",
+                "max_value",
+                f"At most {MAX_LINE_QUANTITY} copies of a book per order "
+                f"(book {book_id} is listed for {quantity} in all).",
+            )
     return lines
+
+
+def _check_hold_caps(*, user: User, lines: Mapping[int, int]) -> None:
+    """One customer may hold only so many copies in unpaid orders, per book and in all, so
+    that nobody can take a book off the shelves by placing orders they never pay.
+
+    The caller holds the user's row lock, so two orders of one customer are checked in turn.
+    """
+    held = (
+        OrderItem.objects.filter(
+            order__user=user,
+            order__status=OrderStatus.PENDING,
+            order__hold_expires_at__gt=timezone.now(),
+        )
+        .values("book_id")
+        .annotate(copies=Sum("quantity"))
+    )
+    held_by_book = {row["book_id"]: row["copies"] for row in held}
+    per_book, in_total = settings.MAX_HELD_COPIES_PER_BOOK, settings.MAX_HELD_COPIES_TOTAL
+    over = sorted(
+        book_id
+        for book_id, quantity in lines.items()
+        if held_by_book.get(book_id, 0) + quantity > per_book
+    )
+    if over:
+        raise ApplicationError(
+            "hold_limit_exceeded",
+            f"One customer may hold at most {per_book} copies of a book in unpaid orders; "
+            "pay for or cancel a pending order first.",
+            extra={"books": over, "limit": per_book},
+        )
+    if sum(held_by_book.values()) + sum(lines.values()) > in_total:
+        raise ApplicationError(
+            "hold_limit_exceeded",
+            f"One customer may hold at most {in_total} copies in unpaid orders in all; "
+            "pay for or cancel a pending order first.",
+            extra={"books": [], "limit": in_total},
+        )
 
 
 def _active_books(items: OrderLines, lines: Mapping[int, int]) -> dict[int, Book]:
@@ -63,6 +117,9 @@ def _active_books(items: OrderLines, lines: Mapping[int, int]) -> dict[int, Book
                 f"items.{index}.book", "does_not_exist", f"No book for sale with id {item['book']}."
             )
     return books
+
+
+DISCOUNT_REFUSED_MESSAGE = "This discount code cannot be used for this order."
 
 
 def _discount_problem(
@@ -92,8 +149,17 @@ def _discount_problem(
         problem = "has already been used by you as often as allowed"
     else:
         return None
+    # One answer for every reason, so that guessing cannot tell a real code from a made-up one;
+    # the reason is logged for the shop.
+    logger.info(
+        "Discount code %r refused for user %s: it %s.",
+        code.strip()[:40],
+        user.pk,
+        problem,
+        extra={"user_id": user.pk, "reason": problem},
+    )
     return field_error(
-        "discount_code", "invalid", f"The code {code.strip()!r} {problem}.", "invalid_discount_code"
+        "discount_code", "invalid", DISCOUNT_REFUSED_MESSAGE, "invalid_discount_code"
     )
 
 
@@ -133,6 +199,9 @@ def order_place(
     order without them has no shipping and no tax.
     """
     lines, books = _lines_and_books(items)
+    # The customer's row lock serialises their own orders, so the hold caps cannot be raced.
+    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+    _check_hold_caps(user=user, lines=lines)
     shipping, billing, method, options, problem = checkout.shipping_resolve(
         user=user,
         shipping_address=shipping_address,
@@ -212,6 +281,8 @@ def _order_settle_free(order: Order) -> None:
     )
     signals.order_paid.send(sender=Order, order=order, lines=order.lines)
     notifications.order_paid(order=order, event=event, reference="nothing to pay")
+
+
 def _lines_and_books(items: OrderLines) -> tuple[dict[int, int], dict[int, Book]]:
     if not items:
         raise field_error("items", "empty", "An order needs at least one item.")
@@ -311,9 +382,10 @@ def _locked_unless_busy(order_id: int) -> Order | None:
 
 @transaction.atomic
 def order_cancel(*, order: Order, actor: User) -> Order:
-    """The owner cancels a pending order, or staff do. Paid orders are refunded instead."""
+    """The owner cancels a pending order, or staff allowed to change orders do. Paid orders are
+    refunded instead."""
     order = _locked(order.pk)
-    if not actor.is_staff and order.user_id != actor.pk:
+    if order.user_id != actor.pk and not staff_may(actor, "orders.change_order"):
         raise ApplicationError("not_found", "Not found.")
     event = order.set_status(OrderStatus.CANCELLED, actor=actor)
     _give_back_discount(order)

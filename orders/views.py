@@ -5,7 +5,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookstore.permissions import IsOwnerOrStaff, IsStaff
+from bookstore.permissions import HasPerm, IsOwnerOrHasPerm
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 
 from . import services
@@ -23,6 +23,7 @@ from .serializers import (
     ShippingMethodSerializer,
     quote_representation,
 )
+from .throttles import DiscountAttemptThrottle, OrderPlacementThrottle
 
 
 @extend_schema_view(
@@ -39,7 +40,7 @@ class OrderViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = OrderSerializer
-    permission_classes = [IsOwnerOrStaff]
+    permission_classes = [IsOwnerOrHasPerm]
     owner_id_attribute = "user_id"
     filterset_class = OrderFilter
 
@@ -50,8 +51,13 @@ class OrderViewSet(
 
     def get_permissions(self):
         if self.action in ("ship", "deliver"):
-            return [IsStaff()]
+            return [HasPerm("orders.change_order")]
         return super().get_permissions()
+
+    def get_throttles(self):
+        if self.action == "create":
+            return [OrderPlacementThrottle(), DiscountAttemptThrottle()]
+        return super().get_throttles()
 
     def _respond(self, order, status_code=status.HTTP_200_OK):
         return Response(

@@ -8,15 +8,19 @@ from django.db.models.functions import Coalesce
 from djstripe.models import Event, WebhookEventTrigger
 
 from accounts.models import User
+from bookstore.permissions import staff_may
 from orders.models import Order
 
 from .models import CAPTURED_STATUSES, REFUNDABLE_STATUSES, Payment, PaymentStatus
 
 
 def payment_list(*, user: User) -> QuerySet[Payment]:
-    """The payments `user` may see (staff: all), with what the payment serializer reads."""
+    """The payments `user` may see (with the permission to view payments: all), with what the
+    payment serializer reads."""
     payments = Payment.objects.select_related("order").prefetch_related("refunds")
-    return payments if user.is_staff else payments.filter(order__user=user)
+    if staff_may(user, "payments.view_payment"):
+        return payments
+    return payments.filter(order__user=user)
 
 
 def order_captured_payment(*, order: Order) -> Payment | None:

@@ -5,24 +5,27 @@ import stripe
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from djstripe.models import WebhookEndpoint
 from djstripe.views import ProcessWebhookView
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import address_lines
+from bookstore import parsers as json_body
 from bookstore.errors import ApplicationError
 from bookstore.exceptions import problem_json_response
-from bookstore.permissions import IsOwnerOrStaff, IsStaff
+from bookstore.permissions import HasPerm, IsOwnerOrHasPerm
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from orders.models import PAID_STATUSES, UNPAID_CLOSED_STATUSES, Order
 
 from . import selectors, services
-from .models import Payment, PaymentStatus
+from .models import OPEN_STATUSES, Payment, PaymentStatus
 from .serializers import (
     PaymentConfirmResultSerializer,
     PaymentConfirmSerializer,
@@ -32,6 +35,8 @@ from .serializers import (
 )
 
 logger = logging.getLogger(__name__)
+# Refunds need the permission the admin's "Refund" order action checks.
+REFUND_PERMISSION = "orders.change_order"
 
 
 @extend_schema_view(
@@ -50,18 +55,22 @@ class PaymentViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = PaymentSerializer
-    permission_classes = [IsOwnerOrStaff]
+    permission_classes = [IsOwnerOrHasPerm]
     owner_id_attribute = "order.user_id"
     filterset_fields = ["status", "order"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Payment.objects.none()
-        return selectors.payment_list(user=self.request.user)
+        payments = selectors.payment_list(user=self.request.user)
+        # Confirming pays with a card: only the order's owner, whoever else may see the payment.
+        if self.action == "confirm":
+            return payments.filter(order__user=self.request.user)
+        return payments
 
     def get_permissions(self):
         if self.action == "refund":
-            return [IsStaff()]
+            return [HasPerm(REFUND_PERMISSION)]
         return super().get_permissions()
 
     def create(self, request, *args, **kwargs):
@@ -111,6 +120,7 @@ class PaymentViewSet(
 # Reached through the unguessable token that only the order's owner received.
 
 
+@never_cache
 @require_GET
 def pay_page(request, token):
     payment = get_object_or_404(Payment.objects.select_related("order"), token=token)
@@ -129,13 +139,15 @@ def pay_page(request, token):
     )
 
 
+@never_cache
 @require_POST
 def pay_page_confirm(request, token):
     payment = get_object_or_404(Payment, token=token)
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        return problem_json_response("parse_error", "The body is not JSON.")
+        body = json_body.loads(json_body.read_limited(request) or b"{}")
+    except APIException as exc:
+        code = "payload_too_large" if exc.status_code == 413 else "parse_error"
+        return problem_json_response(code, str(exc.detail))
     serializer = PaymentConfirmSerializer(data=body if isinstance(body, dict) else {})
     if not serializer.is_valid():
         return problem_json_response("validation_error", "payment_method is missing or invalid.")
@@ -154,6 +166,7 @@ def pay_page_confirm(request, token):
     )
 
 
+@never_cache
 @require_GET
 def pay_page_result(request, token):
     payment = get_object_or_404(Payment.objects.select_related("order"), token=token)
@@ -256,10 +269,21 @@ def _verified_event(request, *, secret, tolerance):
     return isinstance(event, dict) and {"id", "livemode", "type", "data"} <= event.keys()
 
 
-@require_GET
+@never_cache
+@require_http_methods(["GET", "POST"])
 def pay_order(request, order_token):
-    """The link in the order emails: start (or resume) paying, then go to the pay page."""
+    """The link in the order emails. A GET changes nothing (mail scanners and link previews
+    follow links): it goes to the order's open payment if there is one, or shows a page whose
+    form (sent at once by a script) POSTs here to start the payment, then opens the pay page."""
     order = get_object_or_404(Order, payment_token=order_token)
+    if request.method == "GET":
+        open_payment = order.payments.filter(status__in=OPEN_STATUSES).order_by("-pk").first()
+        if open_payment and order.display_status == "pending":
+            return redirect("pay-page", open_payment.token)
+        if order.display_status == "pending":
+            return render(
+                request, "payments/start.html", {"order": order, "shop_name": settings.SHOP_NAME}
+            )
     try:
         payment, _ = services.payment_start(user=order.user, order_id=order.pk)
     except ApplicationError as exc:

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
-from accounts.tests.factories import StaffFactory, UserFactory
+from accounts.tests.factories import UserFactory
 from bookstore.testing import assert_problem
 from catalog.tests.factories import BookFactory
 
@@ -74,9 +74,9 @@ def test_a_deleted_user_is_refused_on_the_next_request(api_client):
     assert_problem(client.get("/api/books/"), 401)
 
 
-def test_withdrawn_staff_rights_apply_on_the_next_request(api_client):
+def test_withdrawn_staff_rights_apply_on_the_next_request(api_client, manager):
     book = BookFactory()
-    staff = StaffFactory()
+    staff = manager  # staff whose permissions let them see stock
     client = signed_in(api_client, staff)
     assert "stock_quantity" in client.get(f"/api/books/{book.pk}/").json()
     staff.is_staff = False

@@ -30,11 +30,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "djstripe",
     "core",
+    "axes",
+    "csp",
     "accounts",
     "catalog",
     "orders",
     "payments",
-    # The project package: its management commands (run_jobs) and templates.
+    # The project package: its system checks, management commands (run_jobs) and templates.
     "bookstore",
 ]
 
@@ -45,12 +47,16 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bookstore.middleware.RejectNulBytesMiddleware",
     "payments.middleware.StripeTimeBudgetMiddleware",
+    "bookstore.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "bookstore.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: turns a locked-out admin login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "bookstore.urls"
@@ -70,6 +76,28 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------------
+# For the pages we render: the pay page and the admin. Scripts only from our origin and the
+# configured Stripe.js origin (added per request by ContentSecurityPolicyMiddleware), no inline
+# scripts; inline styles are allowed (the admin uses style attributes). The JSON API and its
+# Swagger UI (whose page has an inline script) carry no policy.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Database -------------------------------------------------------------------------------
 # SQLite is the zero-set-up default; production uses PostgreSQL through DATABASE_URL.
@@ -135,7 +163,20 @@ AUTH_USER_MODEL = "accounts.User"
 # on every request). A change saved to a user clears the copy at once in a shared cache
 # (REDIS_URL); with the per-process default, other processes may keep theirs this long.
 AUTH_USER_CACHE_SECONDS = env_int("AUTH_USER_CACHE_SECONDS", 30)
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# The axes backend comes first: it refuses a locked-out user + address before the password is
+# even checked (accounts/lockout.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "accounts.lockout.login_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_DISABLE_ACCESS_LOG = True  # failures are what we need; successful logins are not kept
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -190,7 +231,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["bookstore.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "bookstore.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
@@ -200,6 +241,9 @@ REST_FRAMEWORK = {
         "login": env_str("THROTTLE_LOGIN_RATE", "10/min"),
         "register": env_str("THROTTLE_REGISTER_RATE", "20/hour"),
         "stripe_webhook": env_str("THROTTLE_STRIPE_WEBHOOK_RATE", "600/min"),
+        # Per customer: placing orders, and placing orders that carry a discount code.
+        "orders": env_str("THROTTLE_ORDER_RATE", "30/hour"),
+        "discount": env_str("THROTTLE_DISCOUNT_RATE", "10/hour"),
     },
     # The client address is REMOTE_ADDR unless NUM_PROXIES trusted proxies (Heroku's router: 1)
     # stand in front; X-Forwarded-For is then read from the right, so a client cannot forge it.
@@ -212,7 +256,9 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
-    "UPDATE_LAST_LOGIN": True,
+    # The login view sends Django's user_logged_in, which records last_login (and resets the
+    # lockout count), as the admin's login does.
+    "UPDATE_LAST_LOGIN": False,
     "ALGORITHM": "HS256",
     "SIGNING_KEY": env_str("JWT_SIGNING_KEY") or SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
@@ -248,7 +294,10 @@ LOG_FORMAT = env_str("LOG_FORMAT", "plain")  # "json" in production
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "bookstore.request_id.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "bookstore.request_id.RequestIdFilter"},
+        "client_error_as_warning": {"()": "bookstore.log_format.ClientErrorAsWarning"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
         "json": {"()": "bookstore.log_format.JsonFormatter"},
@@ -259,12 +308,21 @@ LOGGING = {
             "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         },
+        "client_errors": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "client_error_as_warning"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "stripe": {"level": "WARNING"},
         # Our problem handler logs unexpected errors itself; Django's own 500 log would repeat it.
         "django.request": {"level": "ERROR", "handlers": ["console"], "propagate": False},
+        # Django's default config mails ADMINS from the "django" logger; only our own error
+        # logger ("bookstore.errors", see production.py) may do that, and only for server errors.
+        "django": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        "django.security": {"level": "INFO", "handlers": ["client_errors"], "propagate": False},
     },
 }
 
@@ -318,6 +376,12 @@ EMAIL_RETENTION_DAYS = env_int("EMAIL_RETENTION_DAYS", 90)
 RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 500)
 # VAT shops: catalogue and shipping prices include tax, and an order's tax is the part included.
 PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", False)
+# Copies one customer may hold in unpaid (pending, unexpired) orders: of one book, and in all.
+# Beyond them placing an order answers 409 hold_limit_exceeded, so nobody can empty the shelves
+# with orders they never pay. A bookshop customer rarely wants more; a school or a book club
+# buying in bulk pays each order before the next.
+MAX_HELD_COPIES_PER_BOOK = env_int("MAX_HELD_COPIES_PER_BOOK", 20)
+MAX_HELD_COPIES_TOTAL = env_int("MAX_HELD_COPIES_TOTAL", 50)
 
 # --- Email outbox ---------------------------------------------------------------------------
 STAFF_EMAIL = env_str("STAFF_EMAIL", "staff@bookstore.local")

@@ -35,7 +35,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)  # noqa: F
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
 
 # JSON log lines with the request id, to stdout (the platform collects them).
-LOGGING["handlers"]["console"]["formatter"] = env_str("LOG_FORMAT", "json")  # noqa: F405
+for _handler in ("console", "client_errors"):
+    LOGGING["handlers"][_handler]["formatter"] = env_str("LOG_FORMAT", "json")  # noqa: F405
 
 # Error reporting: ADMINS="Ops <ops@example.com>, Dev <dev@example.com>" emails every unexpected
 # error (a 500) to them; an error tracker (Sentry and the like) can hook the same logger,

@@ -1,6 +1,8 @@
 """Who may do what: every API route from the schema, as anonymous, customer A (the owner),
-customer B (another customer) and staff. The expected table lives here, so a new route without
-an entry fails `test_every_route_has_an_entry`.
+customer B (another customer), staff without permissions (`is_staff` alone: enters the admin,
+may do nothing there nor through the API), a store manager (the "Store managers" group of
+`accounts/roles.py`) and a superuser. The expected table lives here, so a new route without an
+entry fails `test_every_route_has_an_entry`.
 
 OK means the caller got past authentication and permission checks (a 2xx, or a business answer
 such as 400 validation or 409 conflict); 401/403/404 are the refusals.
@@ -9,10 +11,13 @@ such as 400 validation or 409 conflict); 401/403/404 are the refusals.
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
+from accounts.roles import STORE_MANAGERS_GROUP, store_managers_sync
 from accounts.tests.factories import (
     DEFAULT_PASSWORD,
     AddressFactory,
@@ -28,7 +33,8 @@ from payments.tests.factories import payment_for_new_order
 pytestmark = pytest.mark.django_db
 
 OK = "ok"
-ROLES = ("anonymous", "customer_a", "customer_b", "staff")
+ROLES = ("anonymous", "customer_a", "customer_b", "bare_staff", "manager", "superuser")
+PRIVILEGED = ("manager", "superuser")
 
 
 def public():
@@ -36,24 +42,39 @@ def public():
 
 
 def staff_only(anonymous=401):
-    return {"anonymous": anonymous, "customer_a": 403, "customer_b": 403, "staff": OK}
+    """Needs a model permission: managers and superusers have it, staff without it do not."""
+    return {
+        "anonymous": anonymous,
+        "customer_a": 403,
+        "customer_b": 403,
+        "bare_staff": 403,
+        **dict.fromkeys(PRIVILEGED, OK),
+    }
 
 
 def users_only():
-    return {"anonymous": 401, "customer_a": OK, "customer_b": OK, "staff": OK}
+    return {"anonymous": 401, **dict.fromkeys(ROLES[1:], OK)}
 
 
 def owner_or_staff():
-    return {"anonymous": 401, "customer_a": OK, "customer_b": 404, "staff": OK}
+    """The owner, or whoever may view (or change) every order; bare staff see only their own."""
+    return {
+        "anonymous": 401,
+        "customer_a": OK,
+        "customer_b": 404,
+        "bare_staff": 404,
+        **dict.fromkeys(PRIVILEGED, OK),
+    }
 
 
 def owner_only():
-    return {"anonymous": 401, "customer_a": OK, "customer_b": 404, "staff": 404}
+    return {"anonymous": 401, "customer_a": OK, **dict.fromkeys(ROLES[2:], 404)}
 
 
 def owner_or_staff_action_for_staff():
-    """Staff-only actions on a customer's object: B is refused before the object is looked up."""
-    return {"anonymous": 401, "customer_a": 403, "customer_b": 403, "staff": OK}
+    """Staff-only actions on a customer's object: others are refused before the object is
+    looked up."""
+    return staff_only()
 
 
 EXPECTED = {
@@ -102,8 +123,8 @@ EXPECTED = {
     ("POST", "/api/payments/"): {
         "anonymous": 401,
         "customer_a": OK,
-        "customer_b": 404,  # A's order
-        "staff": 404,  # staff pay only their own orders
+        # A's order; staff pay only their own orders
+        **dict.fromkeys(ROLES[2:], 404),
     },
     ("GET", "/api/payments/{id}/"): owner_or_staff(),
     ("POST", "/api/payments/{id}/confirm/"): owner_only(),
@@ -129,13 +150,22 @@ def test_every_route_has_an_entry():
 
 @pytest.fixture
 def world(fake):
-    customer_a, customer_b, staff = UserFactory(), UserFactory(), StaffFactory()
+    customer_a, customer_b = UserFactory(), UserFactory()
+    store_managers_sync(apps)
+    manager = StaffFactory()
+    manager.groups.add(Group.objects.get(name=STORE_MANAGERS_GROUP))
     book = BookFactory(authors=[AuthorFactory()], genres=[GenreFactory()], stock_quantity=50)
     payment = payment_for_new_order(fake=fake, user=customer_a, book=book)
     address = AddressFactory(user=customer_a)
     order_body = with_shipping({"items": [{"book": book.pk, "quantity": 1}]})
     return {
-        "users": {"customer_a": customer_a, "customer_b": customer_b, "staff": staff},
+        "users": {
+            "customer_a": customer_a,
+            "customer_b": customer_b,
+            "bare_staff": StaffFactory(),
+            "manager": manager,
+            "superuser": StaffFactory(is_superuser=True),
+        },
         "ids": {
             "books": book.pk,
             "authors": book.authors.first().pk,

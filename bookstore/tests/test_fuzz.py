@@ -57,7 +57,14 @@ def shop_data(db, monkeypatch):
 
 
 def _make_shop_data():
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import STORE_MANAGERS_GROUP, store_managers_sync
+
+    store_managers_sync(apps)
     customer, staff = UserFactory(), StaffFactory()
+    staff.groups.add(Group.objects.get(name=STORE_MANAGERS_GROUP))
     book = BookFactory(stock_quantity=1000)
     # Checkout data, so that quotes, orders and address routes get past "not found".
     ShippingMethodFactory(code="standard", price=Decimal("4.99"))

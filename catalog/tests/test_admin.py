@@ -319,3 +319,20 @@ def test_authors_and_genres_added_in_the_admin_get_tidy_names(manager_client):
         assert response.status_code == 302, response.content
     assert Author.objects.get(slug="mary-shelley").name == "Mary Shelley"
     assert Genre.objects.get(slug="gothic-fiction").name == "Gothic fiction"
+
+
+def test_the_admin_refuses_an_unsafe_cover_address_and_escapes_an_old_one(manager_client):
+    from django.core.exceptions import ValidationError
+
+    # The admin's form runs the model's validators (full_clean).
+    book = BookFactory()
+    book.cover_image_url = 'https://example.com/"><script>alert(1)</script>'
+    with pytest.raises(ValidationError, match="without quotes"):
+        book.full_clean(validate_unique=False)
+    # A value stored before the rule (or by a bug) is shown escaped, never as markup.
+    Book.objects.filter(pk=book.pk).update(
+        cover_image_url='https://example.com/"><script>alert(1)</script>'
+    )
+    page = manager_client.get(f"{BOOKS}{book.pk}/change/").content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

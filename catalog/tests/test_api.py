@@ -408,3 +408,52 @@ def test_author_with_books_cannot_be_deleted(staff_client):
     BookFactory(authors=[author])
     assert_problem(staff_client.delete(f"/api/authors/{author.pk}/"), 400, "validation_error")
     assert Author.objects.filter(pk=author.pk).exists()
+
+
+# --- Cover addresses ---------------------------------------------------------------------------
+
+UNSAFE_COVERS = [
+    'https://example.com/"><script>alert(1)</script>',
+    "https://example.com/a'onerror='alert(1)",
+    "https://example.com/a b.jpg",
+    "https://example.com/<img>",
+    "javascript:alert(1)",
+    "data:image/png;base64,AAAA",
+    "ftp://files.example.com/cover.jpg",
+    "https://example.com/a\\b.jpg",
+    "//x/cover.jpg",
+]
+
+
+@pytest.mark.parametrize("url", UNSAFE_COVERS)
+def test_cover_addresses_must_be_plain_http_urls(staff_client, url):
+    book = BookFactory(cover_image_url="https://images.example.com/1.jpg")
+    body = assert_problem(
+        staff_client.patch(f"/api/books/{book.pk}/", {"cover_image_url": url}),
+        400,
+        "validation_error",
+    )
+    assert field_errors(body) == {"cover_image_url"}
+    body = assert_problem(
+        staff_client.post(
+            "/api/books/",
+            {"title": "T", "authors": ["A"], "price": "1.00", "cover_image_url": url},
+        ),
+        400,
+    )
+    assert field_errors(body) == {"cover_image_url"}
+    book.refresh_from_db()
+    assert book.cover_image_url == "https://images.example.com/1.jpg"
+    assert Book.objects.count() == 1
+
+
+def test_ordinary_cover_addresses_are_accepted(staff_client):
+    book = BookFactory()
+    for url in (
+        "https://images.example.com/c/1%20x.jpg?size=L&v=2",
+        "http://example.com/c.png",
+        "",
+    ):
+        response = staff_client.patch(f"/api/books/{book.pk}/", {"cover_image_url": url})
+        assert response.status_code == 200, response.json()
+        assert response.json()["cover_image_url"] == url

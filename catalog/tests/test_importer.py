@@ -351,3 +351,18 @@ def test_imported_books_are_searchable(summary):
     assert list(found.values_list("source_id", flat=True)) == [7]
     by_author = book_search(Book.objects.all(), "rowling")
     assert set(by_author.values_list("source_id", flat=True)) == {2, 14}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'https://example.com/"><script>alert(1)</script>',
+        "javascript:alert(1)",
+        "https://example.com/a b.jpg",
+    ],
+)
+def test_unsafe_cover_addresses_in_a_file_are_dropped(value):
+    from catalog.importer import _cover_url
+
+    assert _cover_url(value) == ""
+    assert _cover_url("https://images.example.com/1.jpg") == "https://images.example.com/1.jpg"

@@ -32,3 +32,17 @@ def test_existing_books_get_the_author_and_genre_lists_the_services_write():
     assert [author["name"] for author in filled[with_both.pk][0]] == ["B Second", "A First"]
     assert [genre["name"] for genre in filled[with_both.pk][1]] == ["Ant", "Zed"]
     assert filled[bare.pk] == ([], [])
+
+
+cover_urls = importlib.import_module("catalog.migrations.0008_cover_image_url_web_only")
+
+
+def test_unsafe_cover_urls_saved_before_the_rule_are_cleared():
+    good = BookFactory(cover_image_url="https://images.example.com/c/1.jpg")
+    bad = BookFactory(cover_image_url='https://example.com/"><script>alert(1)</script>')
+    javascript = BookFactory(cover_image_url="javascript:alert(1)")
+
+    cover_urls.clear_unsafe_cover_urls(apps, schema_editor=None)
+
+    covers = dict(Book.objects.values_list("pk", "cover_image_url"))
+    assert covers == {good.pk: "https://images.example.com/c/1.jpg", bad.pk: "", javascript.pk: ""}

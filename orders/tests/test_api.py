@@ -302,3 +302,101 @@ def test_overlong_key_is_400(user_client):
         HTTP_IDEMPOTENCY_KEY="k" * 300,
     )
     assert_problem(long_key, 400, "validation_error")
+
+
+# --- Limits: lines, holds, throttles ---------------------------------------------------------
+
+
+def test_a_book_listed_twice_past_the_line_maximum_is_400_naming_the_field(user_client):
+    book = BookFactory(stock_quantity=500)
+    body = assert_problem(
+        user_client.post(
+            "/api/orders/",
+            {"items": [{"book": book.pk, "quantity": 60}, {"book": book.pk, "quantity": 60}]},
+        ),
+        400,
+        "validation_error",
+    )
+    assert field_errors(body) == {"items.0.quantity"}
+    assert not Order.objects.exists()
+    book.refresh_from_db()
+    assert book.reserved_quantity == 0
+
+
+def test_copies_held_per_book_are_capped_across_pending_orders(user_client, settings):
+    settings.MAX_HELD_COPIES_PER_BOOK, settings.MAX_HELD_COPIES_TOTAL = 5, 100
+    book, other = BookFactory(stock_quantity=250), BookFactory(stock_quantity=250)
+    lines = {"items": [{"book": book.pk, "quantity": 3}]}
+    assert user_client.post("/api/orders/", lines).status_code == 201
+    body = assert_problem(user_client.post("/api/orders/", lines), 409, "hold_limit_exceeded")
+    assert (body["books"], body["limit"]) == ([book.pk], 5)
+    book.refresh_from_db()
+    assert (book.reserved_quantity, Order.objects.count()) == (3, 1)
+    # Other books, and other customers, are not affected.
+    other_lines = {"items": [{"book": other.pk, "quantity": 5}]}
+    assert user_client.post("/api/orders/", other_lines).status_code == 201
+    assert client_for(UserFactory()).post("/api/orders/", lines).status_code == 201
+    # A cancelled or lapsed order holds nothing any more.
+    Order.objects.filter(user=user_client.user, items__book=book).update(
+        hold_expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    assert user_client.post("/api/orders/", lines).status_code == 201
+
+
+def test_copies_held_in_total_are_capped(user_client, settings):
+    settings.MAX_HELD_COPIES_PER_BOOK, settings.MAX_HELD_COPIES_TOTAL = 20, 6
+    books = BookFactory.create_batch(3, stock_quantity=50)
+    first = {"items": [{"book": books[0].pk, "quantity": 4}]}
+    assert user_client.post("/api/orders/", first).status_code == 201
+    second = {"items": [{"book": books[1].pk, "quantity": 2}, {"book": books[2].pk, "quantity": 1}]}
+    body = assert_problem(user_client.post("/api/orders/", second), 409, "hold_limit_exceeded")
+    assert body["limit"] == 6
+    assert Order.objects.count() == 1
+
+
+def test_the_default_caps_stop_one_customer_holding_most_of_a_book(user_client):
+    book = BookFactory(stock_quantity=250)
+    for _ in range(2):
+        user_client.post("/api/orders/", {"items": [{"book": book.pk, "quantity": 100}]})
+    book.refresh_from_db()
+    assert book.reserved_quantity <= 20
+
+
+@pytest.fixture
+def throttle_rates(monkeypatch):
+    """Set throttle rates for one test (DRF reads them once, into the throttle class)."""
+    from rest_framework.throttling import SimpleRateThrottle
+
+    def set_rates(**rates):
+        monkeypatch.setattr(
+            SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, **rates}
+        )
+
+    return set_rates
+
+
+def test_placing_orders_is_throttled_per_customer(user_client, throttle_rates):
+    throttle_rates(orders="3/hour")
+    book = BookFactory(stock_quantity=50)
+    statuses = [place(user_client, [book]).status_code for _ in range(4)]
+    assert statuses == [201, 201, 201, 429]
+    assert Order.objects.count() == 3
+    assert place(client_for(UserFactory()), [book]).status_code == 201
+
+
+def test_discount_code_attempts_are_throttled_and_refused_alike(user_client):
+    DiscountCodeFactory(code="LATE", valid_until=timezone.now() - timedelta(days=1))
+    DiscountCodeFactory(code="SPENT", max_redemptions=1, times_redeemed=1)
+    book = BookFactory(stock_quantity=50)
+    details = set()
+    for code in ["NOPE1", "LATE", "SPENT", "NOPE2", "NOPE3"]:
+        body = assert_problem(
+            place(user_client, [book], discount_code=code), 400, "invalid_discount_code"
+        )
+        details.add(body["detail"])
+    assert len(details) == 1  # "not valid", "expired" and "used up" cannot be told apart
+    statuses = [place(user_client, [book], discount_code="GUESS").status_code for _ in range(10)]
+    assert 429 in statuses
+    assert statuses.index(429) == 5  # 10 attempts an hour in all
+    # Ordering without a code is still possible.
+    assert place(user_client, [book]).status_code == 201

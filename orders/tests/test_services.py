@@ -120,21 +120,26 @@ def test_fixed_discount_never_makes_the_total_negative():
         ({"max_redemptions": 1, "times_redeemed": 1}, "used up"),
     ],
 )
-def test_discount_rules_refuse_with_invalid_discount_code(code_kwargs, fragment):
+def test_discount_rules_refuse_with_invalid_discount_code(code_kwargs, fragment, caplog):
     DiscountCodeFactory(code="RULE", **code_kwargs)
     book = BookFactory(stock_quantity=3)
-    with pytest.raises(ApplicationError) as excinfo:
+    with caplog.at_level("INFO", logger="orders.services"), pytest.raises(ApplicationError) as e:
         place(lines=[(book, 1)], discount_code="RULE")
+    excinfo = e
     assert excinfo.value.code == "invalid_discount_code"
-    assert fragment in excinfo.value.detail
+    # The customer learns only that the code cannot be used; the reason goes to the log.
+    assert excinfo.value.detail == services.DISCOUNT_REFUSED_MESSAGE
+    assert "RULE" not in excinfo.value.detail
+    assert any(fragment in getattr(record, "reason", "") for record in caplog.records)
     assert not Order.objects.exists()
     assert stock(book) == (3, 0)
 
 
-def test_unknown_discount_code():
+def test_unknown_discount_code_answers_like_every_other_refusal():
     with pytest.raises(ApplicationError) as excinfo:
         place(discount_code="NOPE")
     assert excinfo.value.code == "invalid_discount_code"
+    assert excinfo.value.detail == services.DISCOUNT_REFUSED_MESSAGE
 
 
 def test_per_user_limit_counts_live_orders_only():
@@ -205,13 +210,22 @@ def test_cancel_releases_the_hold():
     assert order.events.last().actor_label == user.email
 
 
-def test_paid_order_cannot_be_cancelled():
+def test_paid_order_cannot_be_cancelled(manager):
     user = UserFactory()
     order = place(user=user)
     services.order_mark_paid(order_id=order.pk)
     with pytest.raises(ApplicationError) as excinfo:
-        services.order_cancel(order=order, actor=StaffFactory())
+        services.order_cancel(order=order, actor=manager)
     assert excinfo.value.code == "invalid_status_transition"
+
+
+def test_staff_without_the_permission_cannot_cancel_someone_elses_order():
+    order = place(user=UserFactory())
+    with pytest.raises(ApplicationError) as excinfo:
+        services.order_cancel(order=order, actor=StaffFactory())
+    assert excinfo.value.code == "not_found"
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
 
 
 def test_payment_commits_the_stock_once():

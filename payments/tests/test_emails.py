@@ -57,3 +57,66 @@ def test_a_refund_sends_an_email(fake, post_event, committed, staff_client):
     assert subjects() == [f"Refund of 2.50 USD for order {payment.order.number}"]
     assert "5 to 10 days" in mail.outbox[0].body
     assert Payment.objects.get(pk=payment.pk).status == "partially_refunded"
+
+
+def _closed_email_for(payment, committed, *, expire):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders import services as order_services
+    from orders.models import Order
+
+    mail.outbox.clear()
+    with committed():
+        if expire:
+            Order.objects.filter(pk=payment.order_id).update(
+                hold_expires_at=timezone.now() - timedelta(minutes=1)
+            )
+            order_services.orders_expire_lapsed()
+        else:
+            order_services.order_cancel(order=payment.order, actor=payment.order.user)
+    (message,) = mail.outbox
+    return message
+
+
+@pytest.mark.parametrize("expire", [True, False])
+def test_closing_with_a_card_payment_in_flight_does_not_say_nothing_was_charged(
+    fake, committed, expire
+):
+    payment = payment_for_new_order(fake=fake)
+    Payment.objects.filter(pk=payment.pk).update(status="processing")
+    message = _closed_email_for(payment, committed, expire=expire)
+    html = message.alternatives[0][0]
+    for text in (message.body, html):
+        assert "Nothing was charged" not in text
+        assert "we refund the whole amount automatically" in text
+
+
+def test_closing_with_no_payment_in_flight_says_nothing_was_charged(fake, committed):
+    payment = payment_for_new_order(fake=fake)
+    message = _closed_email_for(payment, committed, expire=True)
+    assert "Nothing was charged" in message.body
+
+
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [
+        ("expired", "arrived after the order had expired"),
+        ("cancelled", "arrived after the order had been cancelled"),
+        ("paid", "already been paid, so this second payment went straight back"),
+    ],
+)
+def test_an_automatic_refund_email_says_what_happened(fake, status, says):
+    from decimal import Decimal
+
+    from django.template.loader import render_to_string
+
+    payment = payment_for_new_order(fake=fake)
+    order = payment.order
+    order.status = status
+    context = {"order": order, "amount": Decimal("12.50"), "currency": "USD", "automatic": True}
+    for suffix in ("txt", "html"):
+        rendered = " ".join(render_to_string(f"emails/refund_issued.{suffix}", context).split())
+        assert says in rendered
+        assert "Nothing was charged" not in rendered

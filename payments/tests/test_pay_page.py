@@ -13,17 +13,37 @@ from payments.tests.factories import payment_for_new_order
 pytestmark = pytest.mark.django_db
 
 
-def test_emailed_link_starts_the_payment_and_opens_the_pay_page(fake, client, user):
+def test_emailed_link_starts_the_payment_on_post_and_opens_the_pay_page(fake, client, user):
     from catalog.tests.factories import BookFactory
 
     order = order_services.order_place(user=user, items=[{"book": BookFactory().pk, "quantity": 1}])
-    response = client.get(f"/pay/order/{order.payment_token}/")
+    link = f"/pay/order/{order.payment_token}/"
+    # A GET (a mail scanner, a link preview, the customer) changes nothing and calls no one.
+    for _ in range(3):
+        page = client.get(link)
+        assert page.status_code == 200
+        assert 'method="post"' in page.content.decode() and "autosubmit.js" in page.content.decode()
+    assert not Payment.objects.exists() and fake.calls == []
+    # The page's form posts back: the payment starts, then the pay page.
+    response = client.post(link)
     payment = Payment.objects.get(order=order)
     assert response.status_code == 302
     assert response["Location"] == f"/pay/{payment.token}/"
-    again = client.get(f"/pay/order/{order.payment_token}/")
-    assert again["Location"] == f"/pay/{payment.token}/"
+    # Afterwards the link (GET or POST) leads to the same payment: safe to repeat.
+    assert client.get(link)["Location"] == f"/pay/{payment.token}/"
+    assert client.post(link)["Location"] == f"/pay/{payment.token}/"
     assert Payment.objects.count() == 1
+
+
+def test_the_link_post_is_csrf_protected(fake, user):
+    from django.test import Client
+
+    from catalog.tests.factories import BookFactory
+
+    order = order_services.order_place(user=user, items=[{"book": BookFactory().pk, "quantity": 1}])
+    client = Client(enforce_csrf_checks=True)
+    assert client.post(f"/pay/order/{order.payment_token}/").status_code == 403
+    assert not Payment.objects.exists()
 
 
 def test_pay_page_shows_the_order_and_the_card_form(fake, client):
@@ -44,6 +64,7 @@ def test_an_expired_order_cannot_be_paid_from_the_link(fake, client):
     )
     response = client.get(f"/pay/order/{payment.order.payment_token}/")
     assert response.status_code == 409
+    assert client.post(f"/pay/order/{payment.order.payment_token}/").status_code == 409
     assert "expired" in response.content.decode()
     assert 'id="card-element"' not in client.get(f"/pay/{payment.token}/").content.decode()
 
@@ -101,7 +122,7 @@ def test_pay_page_shows_address_shipping_and_tax(fake, client):
         shipping_address={**TEST_ADDRESS, "line2": "Apt 7"},
         shipping_method="express",
     )
-    page = client.get(f"/pay/order/{order.payment_token}/", follow=True)
+    page = client.post(f"/pay/order/{order.payment_token}/", follow=True)
     html = page.content.decode()
     assert page.status_code == 200
     assert "Shipping: Express" in html and "14.99" in html
@@ -116,3 +137,51 @@ def test_pay_page_shows_address_shipping_and_tax(fake, client):
     assert sent["shipping[name]"] == "Ada Reader"
     assert (sent["shipping[address][state]"], sent["shipping[address][line2]"]) == ("NY", "Apt 7")
     assert sent["metadata[order_number]"] == order.number
+
+
+# --- Caching and Content-Security-Policy ------------------------------------------------------
+
+
+def test_pay_pages_are_never_stored_by_browsers_or_proxies(fake, client):
+    payment = payment_for_new_order(fake=fake)
+    for response in (
+        client.get(f"/pay/{payment.token}/"),
+        client.get(f"/pay/{payment.token}/result/"),
+        client.get(f"/pay/order/{payment.order.payment_token}/", follow=False),
+        client.post(
+            f"/pay/{payment.token}/confirm/", {"payment_method": "pm_card"}, "application/json"
+        ),
+    ):
+        assert "no-store" in response["Cache-Control"], response["Cache-Control"]
+
+
+def csp(response):
+    return {
+        part.split()[0]: part.split()[1:]
+        for part in response["Content-Security-Policy"].split(";")
+        if part.strip()
+    }
+
+
+def test_the_pay_page_allows_scripts_from_us_and_stripe_js_only(fake, client, settings):
+    payment = payment_for_new_order(fake=fake)
+    page = client.get(f"/pay/{payment.token}/")
+    policy = csp(page)
+    assert policy["script-src"] == ["'self'", "https://js.stripe.com"]
+    assert "https://js.stripe.com" in policy["frame-src"]
+    assert "https://api.stripe.com" in policy["connect-src"]
+    assert policy["object-src"] == ["'none'"] and policy["frame-ancestors"] == ["'none'"]
+    # No inline script the policy would block: every <script> has a src.
+    html = page.content.decode()
+    assert html.count("<script") == html.count("<script src=") == 2
+    # The configured Stripe.js origin is the one allowed (development: the local server).
+    settings.STRIPE_JS_URL = "http://127.0.0.1:8420/js.stripe.com/v3/"
+    settings.STRIPE_API_BASE = "http://127.0.0.1:8420"
+    policy = csp(client.get(f"/pay/{payment.token}/"))
+    assert policy["script-src"] == ["'self'", "http://127.0.0.1:8420"]
+    assert "https://js.stripe.com" not in policy["script-src"]
+
+
+def test_the_admin_has_the_policy_and_the_json_api_does_not(manager_client, client):
+    assert csp(manager_client.get("/admin/"))["script-src"][0] == "'self'"
+    assert "Content-Security-Policy" not in client.get("/api/health/")

@@ -1,0 +1,20 @@
+"""Per-customer limits on placing orders and on trying discount codes (rates in settings)."""
+
+from rest_framework.throttling import UserRateThrottle
+
+
+class OrderPlacementThrottle(UserRateThrottle):
+    scope = "orders"
+
+
+class DiscountAttemptThrottle(UserRateThrottle):
+    """Counts only orders that carry a discount code, so guessing codes is slow while ordering
+    without one is limited by OrderPlacementThrottle alone."""
+
+    scope = "discount"
+
+    def allow_request(self, request, view):
+        data = request.data
+        if not (isinstance(data, dict) and data.get("discount_code")):
+            return True
+        return super().allow_request(request, view)
