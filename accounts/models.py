@@ -41,6 +41,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=False, help_text="Staff can run the shop: the admin panel and staff-only API."
     )
     date_joined = models.DateTimeField(default=timezone.now)
+    # Every access token carries the version it was issued under; bumping it (logout, password
+    # change or reset, refresh-token reuse, closing the account) makes them all stop working.
+    token_version = models.PositiveIntegerField(default=0, editable=False)
+    # Set when the customer closed the account: personal data was replaced, orders kept.
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 

@@ -1,6 +1,13 @@
+from django.contrib.auth import get_user_model
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.settings import api_settings
 
 from .models import User
+from .sessions import TOKEN_VERSION_CLAIM
+from .tokens import VersionedRefreshToken
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -41,8 +48,59 @@ class RefreshTokenSerializer(serializers.Serializer):
     refresh = serializers.CharField(max_length=2048)
 
 
+class LogoutSerializer(RefreshTokenSerializer):
+    everywhere = serializers.BooleanField(
+        default=False, help_text="Also revoke every other refresh token (all devices)."
+    )
+
+
 class TokenPairSerializer(serializers.Serializer):
     """The documented shape of login and refresh responses."""
 
     access = serializers.CharField()
     refresh = serializers.CharField()
+
+
+class LoginSerializer(TokenObtainPairSerializer):
+    token_class = VersionedRefreshToken
+
+
+class RefreshSerializer(serializers.Serializer):
+    """Rotate a refresh token: a new access and refresh token, the old one blacklisted.
+
+    The new tokens carry the user's current token version, so a session that was not revoked
+    keeps working after another session logged out. A refresh token presented again after it
+    was rotated or revoked means it was copied: every token of that user is revoked
+    (refresh-token reuse detection).
+    """
+
+    refresh = serializers.CharField()
+    access = serializers.CharField(read_only=True)
+
+    def validate(self, attrs):
+        from . import services
+
+        raw = attrs["refresh"]
+        try:
+            refresh = VersionedRefreshToken(raw)
+        except TokenError:
+            services.user_refresh_reuse_check(raw_refresh=raw)
+            raise
+        user = (
+            get_user_model()
+            .objects.filter(**{api_settings.USER_ID_FIELD: refresh.get(api_settings.USER_ID_CLAIM)})
+            .first()
+        )
+        if user is None or not api_settings.USER_AUTHENTICATION_RULE(user):
+            raise AuthenticationFailed(
+                "No active account found for the given token.", "no_active_account"
+            )
+        refresh[TOKEN_VERSION_CLAIM] = user.token_version
+        data = {"access": str(refresh.access_token)}
+        refresh.blacklist()
+        refresh.set_jti()
+        refresh.set_exp()
+        refresh.set_iat()
+        refresh.outstand()
+        data["refresh"] = str(refresh)
+        return data

@@ -1,13 +1,16 @@
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from bookstore.errors import ApplicationError
 
 from .models import User, normalize_email
+from .sessions import token_version_bump
 
 
 def _field_error(field, code, message):
@@ -62,7 +65,7 @@ def user_change_password(*, user, current_password, new_password):
     _validate_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    user_revoke_refresh_tokens(user=user)
+    user_tokens_revoke(user=user)
 
 
 def user_revoke_refresh_tokens(*, user):
@@ -72,12 +75,46 @@ def user_revoke_refresh_tokens(*, user):
     )
 
 
-def user_logout(*, user, refresh):
-    """Blacklist the given refresh token. It must be one of this user's own, still valid."""
+@transaction.atomic
+def user_tokens_revoke(*, user):
+    """Sign the user out everywhere: every refresh token blacklisted, every access token
+    revoked through the token version."""
+    user_revoke_refresh_tokens(user=user)
+    token_version_bump(user_id=user.pk)
+
+
+@transaction.atomic
+def user_logout(*, user, refresh, everywhere=False):
+    """Blacklist the given refresh token (one of this user's own, still valid) and revoke the
+    user's access tokens; other devices get a new access token with their refresh token.
+    `everywhere` also revokes every other refresh token."""
     try:
         token = RefreshToken(refresh)
     except TokenError as exc:
         raise ApplicationError("token_not_valid", str(exc)) from None
-    if str(token.get("user_id")) != str(user.pk):
+    if str(token.get(api_settings.USER_ID_CLAIM)) != str(user.pk):
         raise _field_error("refresh", "invalid", "This refresh token does not belong to you.")
     token.blacklist()
+    if everywhere:
+        user_revoke_refresh_tokens(user=user)
+    token_version_bump(user_id=user.pk)
+
+
+@transaction.atomic
+def user_refresh_reuse_check(*, raw_refresh):
+    """A refresh token that was properly signed and is unexpired but already blacklisted was
+    used twice: by its owner and by someone who copied it. Revoke all of the user's tokens."""
+    try:
+        payload = token_backend.decode(raw_refresh, verify=True)
+    except TokenBackendError:  # not ours, expired or malformed: nothing to detect
+        return False
+    if payload.get(api_settings.TOKEN_TYPE_CLAIM) != "refresh":
+        return False
+    jti = payload.get(api_settings.JTI_CLAIM)
+    if not jti or not BlacklistedToken.objects.filter(token__jti=jti).exists():
+        return False
+    user = User.objects.filter(pk=payload.get(api_settings.USER_ID_CLAIM)).first()
+    if user is None:
+        return False
+    user_tokens_revoke(user=user)
+    return True

@@ -8,9 +8,11 @@ from rest_framework_simplejwt import views as jwt_views
 
 from . import services
 from .serializers import (
+    LoginSerializer,
+    LogoutSerializer,
     PasswordChangeSerializer,
     ProfileUpdateSerializer,
-    RefreshTokenSerializer,
+    RefreshSerializer,
     RegisterSerializer,
     TokenPairSerializer,
     UserSerializer,
@@ -35,23 +37,27 @@ class RegisterView(APIView):
 class LoginView(jwt_views.TokenObtainPairView):
     """Email and password in, an access and a refresh token out."""
 
+    serializer_class = LoginSerializer
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
 
 @extend_schema(responses={200: TokenPairSerializer}, tags=["users"])
 class TokenRefreshView(jwt_views.TokenRefreshView):
-    """A refresh token in, a new access and refresh token out; the old refresh token is revoked."""
+    """A refresh token in, a new access and refresh token out; the old refresh token is revoked.
+    Presenting a revoked refresh token again revokes every token of its user."""
+
+    serializer_class = RefreshSerializer
 
 
 class LogoutView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=RefreshTokenSerializer, responses={204: None}, tags=["users"])
+    @extend_schema(request=LogoutSerializer, responses={204: None}, tags=["users"])
     def post(self, request):
-        serializer = RefreshTokenSerializer(data=request.data)
+        serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_logout(user=request.user, refresh=serializer.validated_data["refresh"])
+        services.user_logout(user=request.user, **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

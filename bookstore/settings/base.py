@@ -153,7 +153,7 @@ else:
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.VersionedJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -182,7 +182,13 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": env_str("JWT_SIGNING_KEY") or SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.serializers.LoginSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.RefreshSerializer",
 }
+# How long a process may trust its cached copy of a user's token version (accounts/sessions.py).
+# A shared cache (Redis) is updated on every bump, so its entries may live long; the
+# local-memory cache is per process, so a bump in another process shows within this time.
+TOKEN_VERSION_CACHE_SECONDS = env_int("TOKEN_VERSION_CACHE_SECONDS", 86400 if REDIS_URL else 5)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bookstore API",
