@@ -32,11 +32,32 @@ class RegisterSerializer(serializers.Serializer):
     last_name = serializers.CharField(max_length=150, required=False, default="", allow_blank=True)
 
 
+class RegisteredSerializer(serializers.Serializer):
+    """The answer to a registration: the same shape whether the address was new or not."""
+
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    email_verified = serializers.BooleanField()
+
+
 class ProfileUpdateSerializer(serializers.Serializer):
     """What a user may change about themselves. Anything else sent is ignored."""
 
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    email = serializers.EmailField(
+        max_length=254,
+        required=False,
+        help_text="A new address needs `password` and is unverified until its link is opened.",
+    )
+    password = serializers.CharField(
+        max_length=128,
+        required=False,
+        write_only=True,
+        trim_whitespace=False,
+        help_text="The current password; required to change `email`.",
+    )
 
 
 class PasswordChangeSerializer(serializers.Serializer):
@@ -104,3 +125,22 @@ class RefreshSerializer(serializers.Serializer):
         refresh.outstand()
         data["refresh"] = str(refresh)
         return data
+
+
+class PasswordResetRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class EmailVerifySerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+
+
+class AcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField()

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
@@ -9,8 +11,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from bookstore.errors import ApplicationError
 
+from . import emails
 from .models import User, normalize_email
 from .sessions import token_version_bump
+from .tokens import email_verification_tokens, password_reset_tokens, uid_decode
 
 
 def _field_error(field, code, message):
@@ -34,27 +38,111 @@ def _validate_password(password, *, user, field):
 
 
 @transaction.atomic
-def user_register(*, email, password, first_name="", last_name=""):
+def user_register(*, email, password, first_name="", last_name="") -> User:
+    """Create the account and send the email verification. An address that already has an
+    account gets the same answer (nothing tells the caller it exists); its owner gets an email
+    saying someone tried. Returns the user as the caller may see it (unsaved for a duplicate)."""
     email = normalize_email(email)
-    if User.objects.filter(email__iexact=email).exists():
-        raise _field_error("email", "unique", "A user with this email address already exists.")
     candidate = User(email=email, first_name=first_name, last_name=last_name)
     _validate_password(password, user=candidate, field="password")
-    return User.objects.create_user(
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        make_password(password)  # the same hashing work as a new account: the same time
+        if existing.is_active:
+            emails.registration_attempt_on_existing_account(user=existing)
+        return candidate
+    user = User.objects.create_user(
         email=email, password=password, first_name=first_name, last_name=last_name
     )
+    emails.email_verification(user=user)
+    return user
 
 
 @transaction.atomic
-def user_update_profile(*, user, **fields):
-    """Only the profile's own fields; email, staff and superuser flags are not for the user."""
+def user_update_profile(*, user, password=None, **fields) -> User:
+    """Only the profile's own fields; staff and superuser flags are not for the user. A new
+    email address needs the current password and is unverified until confirmed."""
     editable = {"first_name", "last_name"}
     changed = [name for name in editable & fields.keys() if getattr(user, name) != fields[name]]
     for name in changed:
         setattr(user, name, fields[name])
+    old_email = user.email
+    new_email = normalize_email(fields["email"]) if "email" in fields else old_email
+    if new_email != old_email:
+        if not password:
+            raise _field_error(
+                "password", "required", "Send your current password to change your email."
+            )
+        if not user.check_password(password):
+            raise _field_error("password", "invalid", "The password is not correct.")
+        if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
+            raise _field_error("email", "unique", "A user with this email address already exists.")
+        user.email = new_email
+        user.email_verified = False
+        changed += ["email", "email_verified"]
     if changed:
         user.save(update_fields=changed)
+    if new_email != old_email:
+        emails.email_verification(user=user)
+        emails.email_changed(user=user, old_email=old_email)
     return user
+
+
+def _user_from_link(uid, token, *, generator, field="token") -> User:
+    user_id = uid_decode(uid)
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    if user is None or not generator.check_token(user, token):
+        raise _field_error(field, "invalid", "This link is not valid or has expired.")
+    return user
+
+
+def user_password_reset_request(*, email) -> None:
+    """Email a reset link when the address belongs to an active account; otherwise do the
+    same work and send nothing. The caller answers the same either way."""
+    with transaction.atomic():
+        user = User.objects.filter(email__iexact=normalize_email(email), is_active=True).first()
+        if user is not None and user.has_usable_password():
+            emails.password_reset(user=user)
+        else:
+            emails.password_reset_render_only(email=email)
+
+
+@transaction.atomic
+def user_password_reset_confirm(*, uid, token, new_password) -> User:
+    """Set the new password from a reset link (single use: the token is bound to the old
+    password) and sign the user out everywhere. Proves the inbox, so it verifies the email."""
+    user = _user_from_link(uid, token, generator=password_reset_tokens)
+    _validate_password(new_password, user=user, field="new_password")
+    user.set_password(new_password)
+    user.email_verified = True
+    user.save(update_fields=["password", "email_verified"])
+    user_tokens_revoke(user=user)
+    return user
+
+
+@transaction.atomic
+def user_email_verify(*, uid, token) -> User:
+    user = _user_from_link(uid, token, generator=email_verification_tokens)
+    user.email_verified = True
+    user.save(update_fields=["email_verified"])
+    return user
+
+
+@transaction.atomic
+def user_email_verification_resend(*, user) -> None:
+    """Send the verification email again (nothing to do once verified)."""
+    if not user.email_verified:
+        emails.email_verification(user=user)
+
+
+def user_check_may_order(*, user) -> None:
+    """With REQUIRE_VERIFIED_EMAIL_TO_ORDER on, only verified addresses may place orders."""
+    if settings.REQUIRE_VERIFIED_EMAIL_TO_ORDER and not user.email_verified:
+        raise ApplicationError(
+            "email_not_verified",
+            "Please confirm your email address before ordering: open the link we emailed you "
+            "(POST /api/users/verify-email/resend/ sends it again).",
+        )
 
 
 @transaction.atomic

@@ -8,15 +8,21 @@ from rest_framework_simplejwt import views as jwt_views
 
 from . import services
 from .serializers import (
+    AcceptedSerializer,
+    EmailVerifySerializer,
     LoginSerializer,
     LogoutSerializer,
     PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetRequestSerializer,
     ProfileUpdateSerializer,
     RefreshSerializer,
+    RegisteredSerializer,
     RegisterSerializer,
     TokenPairSerializer,
     UserSerializer,
 )
+from .throttles import PasswordResetEmailThrottle
 
 
 class RegisterView(APIView):
@@ -25,12 +31,20 @@ class RegisterView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "register"
 
-    @extend_schema(request=RegisterSerializer, responses={201: UserSerializer}, tags=["users"])
+    @extend_schema(
+        request=RegisterSerializer,
+        responses={201: RegisteredSerializer},
+        tags=["users"],
+        description=(
+            "Creates the account and emails a link that verifies the address. An address that "
+            "already has an account gets the same answer, and its owner an email."
+        ),
+    )
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_register(**serializer.validated_data)
-        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+        return Response(RegisteredSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(responses={200: TokenPairSerializer}, tags=["users"])
@@ -85,3 +99,72 @@ class PasswordChangeView(APIView):
         serializer.is_valid(raise_exception=True)
         services.user_change_password(user=request.user, **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+RESET_ACCEPTED = (
+    "If an account uses this address, we have emailed it a link to choose a new password."
+)
+VERIFICATION_ACCEPTED = "If your address is not verified yet, we have emailed you a new link."
+
+
+class PasswordResetView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [ScopedRateThrottle, PasswordResetEmailThrottle]
+    throttle_scope = "password_reset"
+
+    @extend_schema(
+        request=PasswordResetRequestSerializer,
+        responses={202: AcceptedSerializer},
+        tags=["users"],
+        description="Always 202 with the same body, whether the address has an account or not.",
+    )
+    def post(self, request):
+        serializer = PasswordResetRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_password_reset_request(**serializer.validated_data)
+        return Response({"detail": RESET_ACCEPTED}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "account_link"
+
+    @extend_schema(
+        request=PasswordResetConfirmSerializer,
+        responses={204: None},
+        tags=["users"],
+        description="Sets the new password and signs the user out everywhere.",
+    )
+    def post(self, request):
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_password_reset_confirm(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EmailVerifyView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "account_link"
+
+    @extend_schema(request=EmailVerifySerializer, responses={204: None}, tags=["users"])
+    def post(self, request):
+        serializer = EmailVerifySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_email_verify(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EmailVerifyResendView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "verify_email_resend"
+
+    @extend_schema(request=None, responses={202: AcceptedSerializer}, tags=["users"])
+    def post(self, request):
+        services.user_email_verification_resend(user=request.user)
+        return Response({"detail": VERIFICATION_ACCEPTED}, status=status.HTTP_202_ACCEPTED)

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.services import user_check_may_order
 from bookstore.errors import ApplicationError
 from catalog.models import Book
 
@@ -106,6 +107,7 @@ def _give_back_discount(order):
 @transaction.atomic
 def order_place(*, user, items, discount_code=None):
     """Create a pending order and hold its copies. All of it, or nothing."""
+    user_check_may_order(user=user)
     if not items:
         raise _field_error("items", "empty", "An order needs at least one item.")
     if len(items) > MAX_ITEMS:

@@ -166,6 +166,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": env_str("THROTTLE_LOGIN_RATE", "10/min"),
         "register": env_str("THROTTLE_REGISTER_RATE", "20/hour"),
+        # Reset requests per client and per email address; links (reset, verify) per client.
+        "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "10/hour"),
+        "password_reset_email": env_str("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "3/hour"),
+        "account_link": env_str("THROTTLE_ACCOUNT_LINK_RATE", "20/hour"),
+        "verify_email_resend": env_str("THROTTLE_VERIFY_EMAIL_RESEND_RATE", "3/hour"),
     },
     # The client address is REMOTE_ADDR unless NUM_PROXIES trusted proxies (Heroku's router: 1)
     # stand in front; X-Forwarded-For is then read from the right, so a client cannot forge it.
@@ -185,6 +190,18 @@ SIMPLE_JWT = {
     "TOKEN_OBTAIN_SERIALIZER": "accounts.serializers.LoginSerializer",
     "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.RefreshSerializer",
 }
+# Links in account emails; {uid} and {token} are filled in. By default our own small pages;
+# a storefront on another site points them at its own pages, which POST to the API.
+PASSWORD_RESET_URL = env_str(
+    "PASSWORD_RESET_URL", f"{SITE_URL}/account/password-reset/?uid={{uid}}&token={{token}}"
+)
+EMAIL_VERIFICATION_URL = env_str(
+    "EMAIL_VERIFICATION_URL", f"{SITE_URL}/account/verify-email/?uid={{uid}}&token={{token}}"
+)
+# Seconds a password reset (and email verification) link stays valid.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
+# Placing an order needs a verified email address (403 email_not_verified until then).
+REQUIRE_VERIFIED_EMAIL_TO_ORDER = env_bool("REQUIRE_VERIFIED_EMAIL_TO_ORDER", False)
 # How long a process may trust its cached copy of a user's token version (accounts/sessions.py).
 # A shared cache (Redis) is updated on every bump, so its entries may live long; the
 # local-memory cache is per process, so a bump in another process shows within this time.
