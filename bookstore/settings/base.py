@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 
 from .env import BASE_DIR, email_settings_from_url, env_bool, env_int, env_list, env_str
 
@@ -21,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
@@ -35,6 +37,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "bookstore.request_id.RequestIdMiddleware",
+    # Before anything that may answer on its own, so those answers carry CORS headers too.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bookstore.middleware.RejectNulBytesMiddleware",
@@ -96,6 +100,17 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Browser storefronts on other origins (CORS) ------------------------------------------
+# Only the API, only the listed origins ("https://shop.example.com"; empty = none). No
+# credentials: the API takes bearer tokens, never cookies.
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = (*cors_default_headers, "idempotency-key")
+CORS_EXPOSE_HEADERS = ["Idempotent-Replayed", "Retry-After", "X-Request-ID", "ETag"]
+# Seconds a browser may reuse a preflight answer.
+CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 86400)
 
 # --- Catalogue ------------------------------------------------------------------------------
 # Anonymous GET /api/books/ and /api/books/{id}/ are served from the cache for up to this many
