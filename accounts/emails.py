@@ -28,8 +28,9 @@ def _queue(kind, *, user, **extra):
     email_queue(
         kind=kind,
         to=user.email,
-        # Each of these emails is its own cause (a request), never a repeat of another.
-        dedupe_key=f"{kind}-{user.pk}-{uuid.uuid4().hex}",
+        # Each of these emails is its own cause (a request), never a repeat of another; the
+        # prefix finds a customer's account emails (export, closing) whatever the address was.
+        dedupe_key=f"account-{user.pk}-{kind}-{uuid.uuid4().hex}",
         context=_context(user, **extra),
     )
 
@@ -83,6 +84,6 @@ def email_changed(*, user, old_email):
     email_queue(
         kind="email_changed",
         to=old_email,
-        dedupe_key=f"email_changed-{user.pk}-{uuid.uuid4().hex}",
+        dedupe_key=f"account-{user.pk}-email_changed-{uuid.uuid4().hex}",
         context=_context(user, new_email=user.email),
     )

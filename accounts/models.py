@@ -9,6 +9,11 @@ def normalize_email(email):
     return (email or "").strip().lower()
 
 
+def closed_account_email(user_id) -> str:
+    """What replaces a closed account's email address, wherever one was kept."""
+    return f"closed-account-{user_id}@closed.invalid"
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 

@@ -144,3 +144,7 @@ class EmailVerifySerializer(serializers.Serializer):
 
 class AcceptedSerializer(serializers.Serializer):
     detail = serializers.CharField()
+
+
+class AccountCloseSerializer(serializers.Serializer):
+    password = serializers.CharField(max_length=128, trim_whitespace=False)

@@ -3,6 +3,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.state import token_backend
@@ -11,8 +12,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from bookstore.errors import ApplicationError
 
-from . import emails
-from .models import User, normalize_email
+from . import emails, signals
+from .models import User, closed_account_email, normalize_email
 from .sessions import token_version_bump
 from .tokens import email_verification_tokens, password_reset_tokens, uid_decode
 
@@ -206,3 +207,27 @@ def user_refresh_reuse_check(*, raw_refresh):
         return False
     user_tokens_revoke(user=user)
     return True
+
+
+@transaction.atomic
+def user_close(*, user, actor, password=None) -> User:
+    """Close an account: pending orders cancelled (stock released) and every app's personal
+    data of the user removed (account_closing receivers), the user row anonymised and
+    deactivated, every token revoked. Orders and payments stay, linked to the anonymised user,
+    for the shop's accounts. The customer confirms with the password; staff (admin) need not."""
+    if password is not None and not user.check_password(password):
+        raise _field_error("password", "invalid", "The password is not correct.")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.closed_at is not None:
+        return user
+    signals.account_closing.send(sender=User, user=user, actor=actor)
+    user.email = closed_account_email(user.pk)
+    user.first_name = user.last_name = ""
+    user.set_unusable_password()
+    user.email_verified = user.is_active = user.is_staff = user.is_superuser = False
+    user.closed_at = timezone.now()
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    user_tokens_revoke(user=user)
+    return user

@@ -1,3 +1,4 @@
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -6,9 +7,10 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
-from . import services
+from . import selectors, services
 from .serializers import (
     AcceptedSerializer,
+    AccountCloseSerializer,
     EmailVerifySerializer,
     LoginSerializer,
     LogoutSerializer,
@@ -88,6 +90,39 @@ class MeView(APIView):
         serializer.is_valid(raise_exception=True)
         user = services.user_update_profile(user=request.user, **serializer.validated_data)
         return Response(UserSerializer(user).data)
+
+    @extend_schema(
+        request=AccountCloseSerializer,
+        responses={204: None},
+        tags=["users"],
+        description=(
+            "Closes the account: pending orders are cancelled, personal data is anonymised, "
+            "every token is revoked. Orders and payments are kept for the shop's accounts."
+        ),
+    )
+    def delete(self, request):
+        serializer = AccountCloseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_close(user=request.user, actor=request.user, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ExportView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        tags=["users"],
+        description=(
+            "Everything the shop keeps about you, as one JSON document: profile, addresses, "
+            "orders with items, history and payments (without secrets), emails sent to you."
+        ),
+    )
+    def get(self, request):
+        response = Response(selectors.user_data_export(user=request.user))
+        response["Content-Disposition"] = 'attachment; filename="my-bookstore-data.json"'
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class PasswordChangeView(APIView):

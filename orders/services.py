@@ -9,9 +9,10 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.models import closed_account_email
 from accounts.services import user_check_may_order
 from bookstore.errors import ApplicationError
 from catalog.models import Book
@@ -21,10 +22,12 @@ from .models import (
     STRIPE,
     SYSTEM,
     DiscountCode,
+    IdempotencyKey,
     Order,
     OrderEvent,
     OrderItem,
     OrderStatus,
+    OutboxEmail,
 )
 from .pricing import order_totals
 
@@ -255,3 +258,31 @@ def order_refund(*, order_id, actor=None, actor_label=None, note=""):
         sender=Order, order=order, lines=lines, restock_lines={} if was_shipped else lines
     )
     return order
+
+
+@transaction.atomic
+def orders_account_closing(*, user, actor):
+    """The customer's account closes: pending orders are cancelled (their stock released), then
+    personal data in the order records is removed. Orders, items and amounts stay for the books.
+    Emails not sent yet are dropped; sent ones keep only kind, subject and dates."""
+    pending = Order.objects.filter(user=user, status=OrderStatus.PENDING).order_by("pk")
+    for order in pending:
+        order_cancel(order=order, actor=actor)
+    label = closed_account_email(user.pk)
+    OrderEvent.objects.filter(actor=user).update(actor_label=label)
+    emails = OutboxEmail.objects.filter(customer_emails_q(user))
+    to_customer = Q(to__iexact=user.email) | Q(dedupe_key__startswith=f"account-{user.pk}-")
+    emails.filter(to_customer, status=OutboxEmail.Status.PENDING).delete()
+    emails.filter(to_customer).update(to=label)
+    emails.update(text_body="", html_body="", last_error="")
+    IdempotencyKey.objects.filter(user=user).delete()
+
+
+def customer_emails_q(user) -> Q:
+    """The outbox emails about a customer: their orders' and those to their address (account
+    emails are keyed `account-<user id>-…`, which finds them after an address change too)."""
+    return (
+        Q(order__user=user)
+        | Q(to__iexact=user.email)
+        | Q(dedupe_key__startswith=f"account-{user.pk}-")
+    )

@@ -68,6 +68,12 @@ def customer_create(*, email, user_id):
         )
 
 
+def customer_delete(*, customer_id):
+    """Delete a Stripe Customer (its email and saved cards); its payments stay at Stripe."""
+    with _stripe_errors("delete the customer"):
+        return stripe.Customer.delete(customer_id, **_options())
+
+
 def payment_intent_create(*, amount, currency, customer_id, order_id, idempotency_key):
     with _stripe_errors("start the payment"):
         return stripe.PaymentIntent.create(

@@ -15,3 +15,7 @@ def refund_changed(sender, event, **kwargs):
 def charge_refunded(sender, event, **kwargs):
     for refund in (event.data["object"].get("refunds") or {}).get("data", []):
         services.refund_apply(refund=refund)
+
+
+def account_closing(sender, user, actor, **kwargs):
+    services.payments_account_closing(user=user)

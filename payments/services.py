@@ -368,3 +368,22 @@ def payments_reconcile(*, older_than):
             payment_intent_apply(intent=intent)
         checked += 1
     return checked
+
+
+@transaction.atomic
+def payments_account_closing(*, user):
+    """The customer's account closes: their Stripe Customer (which holds the email address and
+    saved cards) is deleted at Stripe after commit. Payments keep their Stripe ids for the books."""
+    customer = StripeCustomer.objects.filter(user=user).first()
+    if customer is None:
+        return
+    stripe_id = customer.stripe_id
+    customer.delete()
+
+    def forget_at_stripe():
+        try:
+            gateway.customer_delete(customer_id=stripe_id)
+        except ApplicationError:
+            logger.warning("Stripe customer %s of a closed account is left at Stripe", stripe_id)
+
+    transaction.on_commit(forget_at_stripe)
