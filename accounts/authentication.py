@@ -1,4 +1,5 @@
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings
@@ -18,3 +19,9 @@ class VersionedJWTAuthentication(JWTAuthentication):
             if current is not None and token.get(TOKEN_VERSION_CLAIM, 0) != current:
                 raise InvalidToken(_("Token has been revoked"))
         return token
+
+
+class VersionedJWTScheme(SimpleJWTScheme):
+    """The OpenAPI description of the bearer scheme above: the same as Simple JWT's."""
+
+    target_class = VersionedJWTAuthentication

@@ -79,6 +79,7 @@ class LogoutView(APIView):
 
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
+    delete_request_body = True  # the password confirms closing the account
 
     @extend_schema(responses={200: UserSerializer}, tags=["users"])
     def get(self, request):
