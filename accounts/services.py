@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -47,16 +47,21 @@ def user_register(*, email, password, first_name="", last_name="") -> User:
     candidate = User(email=email, first_name=first_name, last_name=last_name)
     _validate_password(password, user=candidate, field="password")
     existing = User.objects.filter(email__iexact=email).first()
-    if existing is not None:
-        make_password(password)  # the same hashing work as a new account: the same time
-        if existing.is_active:
-            emails.registration_attempt_on_existing_account(user=existing)
-        return candidate
-    user = User.objects.create_user(
-        email=email, password=password, first_name=first_name, last_name=last_name
-    )
-    emails.email_verification(user=user)
-    return user
+    if existing is None:
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    email=email, password=password, first_name=first_name, last_name=last_name
+                )
+        except IntegrityError:  # registered a moment ago by a concurrent request
+            existing = User.objects.filter(email__iexact=email).first()
+        else:
+            emails.email_verification(user=user)
+            return user
+    make_password(password)  # the same hashing work as a new account: the same time
+    if existing is not None and existing.is_active:
+        emails.registration_attempt_on_existing_account(user=existing)
+    return candidate
 
 
 @transaction.atomic
