@@ -148,3 +148,84 @@ class AcceptedSerializer(serializers.Serializer):
 
 class AccountCloseSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+# --- The data export's documented shape (accounts.selectors.user_data_export builds it) -------
+
+
+class ExportProfileSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    email_verified = serializers.BooleanField()
+    date_joined = serializers.DateTimeField()
+    last_login = serializers.DateTimeField(allow_null=True)
+
+
+class ExportItemSerializer(serializers.Serializer):
+    book = serializers.IntegerField()
+    title = serializers.CharField()
+    unit_price = serializers.DecimalField(max_digits=8, decimal_places=2)
+    quantity = serializers.IntegerField()
+
+
+class ExportEventSerializer(serializers.Serializer):
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    by = serializers.CharField(help_text='"you", "staff", "system" or "stripe".')
+    note = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class ExportRefundSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ExportPaymentSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    amount_refunded = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField()
+    stripe_payment_intent = serializers.CharField()
+    last_error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    refunds = ExportRefundSerializer(many=True)
+
+
+class ExportOrderSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.CharField()
+    currency = serializers.CharField()
+    subtotal = serializers.DecimalField(max_digits=10, decimal_places=2)
+    discount_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    discount_code = serializers.CharField(allow_null=True)
+    total = serializers.DecimalField(max_digits=10, decimal_places=2)
+    created_at = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    items = ExportItemSerializer(many=True)
+    events = ExportEventSerializer(many=True)
+    payments = ExportPaymentSerializer(many=True)
+
+
+class ExportEmailSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    to = serializers.EmailField()
+    subject = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+    text = serializers.CharField()
+
+
+class DataExportSerializer(serializers.Serializer):
+    """Everything the shop keeps about the customer."""
+
+    exported_at = serializers.DateTimeField()
+    profile = ExportProfileSerializer()
+    addresses = serializers.ListField(child=serializers.DictField())
+    orders = ExportOrderSerializer(many=True)
+    emails = ExportEmailSerializer(many=True)

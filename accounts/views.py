@@ -1,4 +1,3 @@
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -11,6 +10,7 @@ from . import selectors, services
 from .serializers import (
     AcceptedSerializer,
     AccountCloseSerializer,
+    DataExportSerializer,
     EmailVerifySerializer,
     LoginSerializer,
     LogoutSerializer,
@@ -112,7 +112,7 @@ class ExportView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: DataExportSerializer},
         tags=["users"],
         description=(
             "Everything the shop keeps about you, as one JSON document: profile, addresses, "
