@@ -173,3 +173,17 @@ def test_same_email_with_other_case_needs_no_password():
     assert response.status_code == 200
     user.refresh_from_db()
     assert user.email_verified
+
+
+def test_link_confirmations_are_throttled_per_client():
+    client = ProblemCheckingAPIClient()
+    answers = [
+        client.post("/api/users/verify-email/", {"uid": "MQ", "token": "guess"}).status_code
+        for _ in range(21)
+    ]
+    assert answers == [400] * 20 + [429]
+    reset = client.post(
+        "/api/users/password-reset/confirm/",
+        {"uid": "MQ", "token": "guess", "new_password": "Sturdy-Paperback-42"},
+    )
+    assert_problem(reset, 429, "throttled")
