@@ -273,8 +273,8 @@ def orders_account_closing(*, user, actor):
     emails = OutboxEmail.objects.filter(customer_emails_q(user))
     to_customer = Q(to__iexact=user.email) | Q(dedupe_key__startswith=f"account-{user.pk}-")
     emails.filter(to_customer, status=OutboxEmail.Status.PENDING).delete()
-    emails.filter(to_customer).update(to=label)
     emails.update(text_body="", html_body="", last_error="")
+    emails.filter(to_customer).update(to=label)  # last: the address is part of the filter
     IdempotencyKey.objects.filter(user=user).delete()
 
 
