@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate demo serve lint format security checkmigrations ci clean bench
+.PHONY: run test install migrate demo serve lint format typecheck security checkmigrations ci clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,9 +38,17 @@ run: demo serve
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The same checks as the commit hooks (.pre-commit-config.yaml), run on every file.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	git ls-files -z --cached --others --exclude-standard '*.py' | xargs -0 $(BIN)/django-upgrade --target-version 5.2 --check
+	@$(MAKE) --no-print-directory checkmigrations
+
+# mypy with the Django and DRF stubs (mypy.ini): strict on services, selectors, the Stripe
+# gateway and the signal receivers.
+typecheck: install
+	$(BIN)/mypy .
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -49,7 +57,7 @@ format: install
 # Security linter: no medium or high finding in the project's code (each justified one is
 # marked `# nosec <id>` with its reason on the line above).
 security: install
-	$(BIN)/bandit -q -r accounts bookstore catalog orders payments manage.py gunicorn.conf.py \
+	$(BIN)/bandit -q -r accounts bookstore core catalog orders payments manage.py gunicorn.conf.py \
 		-x "*/tests/*,*/migrations/*" --severity-level medium
 
 checkmigrations: install
@@ -79,4 +87,4 @@ ci:
 	bash .ci/run
 
 clean:
-	rm -rf $(VENV) staticfiles var .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles var .pytest_cache .ruff_cache .mypy_cache

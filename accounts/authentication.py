@@ -24,4 +24,4 @@ class VersionedJWTAuthentication(JWTAuthentication):
 class VersionedJWTScheme(SimpleJWTScheme):
     """The OpenAPI description of the bearer scheme above: the same as Simple JWT's."""
 
-    target_class = VersionedJWTAuthentication
+    target_class = "accounts.authentication.VersionedJWTAuthentication"

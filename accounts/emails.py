@@ -6,7 +6,7 @@ import uuid
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from orders.outbox import email_queue
+from core.outbox import email_queue
 
 from .tokens import email_verification_tokens, password_reset_tokens, uid_encode
 

@@ -16,8 +16,8 @@ STORE_MANAGER_PERMISSIONS = {
         "orderitem": ["view"],
         "orderevent": ["view"],
         "discountcode": ["view", "add", "change", "delete"],
-        "outboxemail": ["view"],
     },
+    "core": {"outboxemail": ["view"]},
     "payments": {"payment": ["view"], "refund": ["view"]},
 }
 

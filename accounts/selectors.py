@@ -1,17 +1,21 @@
 """What the shop keeps about a customer, gathered for the customer's own export."""
 
+from decimal import Decimal
+from typing import Any
+
 from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from orders.models import Order, OrderEvent, OutboxEmail
+from core.models import OutboxEmail
+from orders.models import Order, OrderEvent
 from orders.services import customer_emails_q
 from payments.models import Payment, Refund
 
 from .models import User
 
 
-def _event_by(event, user):
+def _event_by(event: OrderEvent, user: User) -> str:
     if event.actor_id == user.pk:
         return "you"
     if event.actor_id is not None:
@@ -19,11 +23,11 @@ def _event_by(event, user):
     return event.actor_label  # "system" or "stripe"
 
 
-def _money(value):
+def _money(value: Decimal) -> str:
     return str(value)
 
 
-def _order(order, user):
+def _order(order: Order, user: User) -> dict[str, Any]:
     return {
         "number": order.number,
         "status": order.status,
@@ -79,7 +83,7 @@ def _order(order, user):
     }
 
 
-def user_data_export(*, user: User) -> dict:
+def user_data_export(*, user: User) -> dict[str, Any]:
     """Everything the shop keeps about `user`: profile, orders with items, history, payments
     and refunds, and the emails sent to them."""
     orders = (

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -10,7 +11,7 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from bookstore.errors import ApplicationError
+from bookstore.errors import ApplicationError, field_error
 
 from . import emails, signals
 from .models import User, closed_account_email, normalize_email
@@ -18,13 +19,7 @@ from .sessions import token_version_bump
 from .tokens import email_verification_tokens, password_reset_tokens, uid_decode
 
 
-def _field_error(field, code, message):
-    return ApplicationError(
-        "validation_error", message, errors=[{"field": field, "code": code, "message": message}]
-    )
-
-
-def _validate_password(password, *, user, field):
+def _validate_password(password: str, *, user: User, field: str) -> None:
     try:
         password_validation.validate_password(password, user=user)
     except DjangoValidationError as exc:
@@ -39,7 +34,7 @@ def _validate_password(password, *, user, field):
 
 
 @transaction.atomic
-def user_register(*, email, password, first_name="", last_name="") -> User:
+def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
     """Create the account and send the email verification. An address that already has an
     account gets the same answer (nothing tells the caller it exists); its owner gets an email
     saying someone tried. Returns the user as the caller may see it (unsaved for a duplicate)."""
@@ -50,7 +45,7 @@ def user_register(*, email, password, first_name="", last_name="") -> User:
     if existing is None:
         try:
             with transaction.atomic():
-                user = User.objects.create_user(
+                user: User = User.objects.create_user(
                     email=email, password=password, first_name=first_name, last_name=last_name
                 )
         except IntegrityError:  # registered a moment ago by a concurrent request
@@ -65,7 +60,7 @@ def user_register(*, email, password, first_name="", last_name="") -> User:
 
 
 @transaction.atomic
-def user_update_profile(*, user, password=None, **fields) -> User:
+def user_update_profile(*, user: User, password: str | None = None, **fields: str) -> User:
     """Only the profile's own fields; staff and superuser flags are not for the user. A new
     email address needs the current password and is unverified until confirmed."""
     editable = {"first_name", "last_name"}
@@ -76,13 +71,13 @@ def user_update_profile(*, user, password=None, **fields) -> User:
     new_email = normalize_email(fields["email"]) if "email" in fields else old_email
     if new_email != old_email:
         if not password:
-            raise _field_error(
+            raise field_error(
                 "password", "required", "Send your current password to change your email."
             )
         if not user.check_password(password):
-            raise _field_error("password", "invalid", "The password is not correct.")
+            raise field_error("password", "invalid", "The password is not correct.")
         if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
-            raise _field_error("email", "unique", "A user with this email address already exists.")
+            raise field_error("email", "unique", "A user with this email address already exists.")
         user.email = new_email
         user.email_verified = False
         changed += ["email", "email_verified"]
@@ -94,15 +89,17 @@ def user_update_profile(*, user, password=None, **fields) -> User:
     return user
 
 
-def _user_from_link(uid, token, *, generator, field="token") -> User:
+def _user_from_link(
+    uid: str, token: str, *, generator: PasswordResetTokenGenerator, field: str = "token"
+) -> User:
     user_id = uid_decode(uid)
     user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
     if user is None or not generator.check_token(user, token):
-        raise _field_error(field, "invalid", "This link is not valid or has expired.")
+        raise field_error(field, "invalid", "This link is not valid or has expired.")
     return user
 
 
-def user_password_reset_request(*, email) -> None:
+def user_password_reset_request(*, email: str) -> None:
     """Email a reset link when the address belongs to an active account; otherwise do the
     same work and send nothing. The caller answers the same either way."""
     with transaction.atomic():
@@ -114,7 +111,7 @@ def user_password_reset_request(*, email) -> None:
 
 
 @transaction.atomic
-def user_password_reset_confirm(*, uid, token, new_password) -> User:
+def user_password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     """Set the new password from a reset link (single use: the token is bound to the old
     password) and sign the user out everywhere. Proves the inbox, so it verifies the email."""
     user = _user_from_link(uid, token, generator=password_reset_tokens)
@@ -127,7 +124,7 @@ def user_password_reset_confirm(*, uid, token, new_password) -> User:
 
 
 @transaction.atomic
-def user_email_verify(*, uid, token) -> User:
+def user_email_verify(*, uid: str, token: str) -> User:
     user = _user_from_link(uid, token, generator=email_verification_tokens)
     user.email_verified = True
     user.save(update_fields=["email_verified"])
@@ -135,13 +132,13 @@ def user_email_verify(*, uid, token) -> User:
 
 
 @transaction.atomic
-def user_email_verification_resend(*, user) -> None:
+def user_email_verification_resend(*, user: User) -> None:
     """Send the verification email again (nothing to do once verified)."""
     if not user.email_verified:
         emails.email_verification(user=user)
 
 
-def user_check_may_order(*, user) -> None:
+def user_check_may_order(*, user: User) -> None:
     """With REQUIRE_VERIFIED_EMAIL_TO_ORDER on, only verified addresses may place orders."""
     if settings.REQUIRE_VERIFIED_EMAIL_TO_ORDER and not user.email_verified:
         raise ApplicationError(
@@ -152,17 +149,17 @@ def user_check_may_order(*, user) -> None:
 
 
 @transaction.atomic
-def user_change_password(*, user, current_password, new_password):
+def user_change_password(*, user: User, current_password: str, new_password: str) -> None:
     """Change the password and sign out every other session (all refresh tokens revoked)."""
     if not user.check_password(current_password):
-        raise _field_error("current_password", "invalid", "The current password is not correct.")
+        raise field_error("current_password", "invalid", "The current password is not correct.")
     _validate_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
     user_tokens_revoke(user=user)
 
 
-def user_revoke_refresh_tokens(*, user):
+def user_revoke_refresh_tokens(*, user: User) -> None:
     outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
@@ -170,7 +167,7 @@ def user_revoke_refresh_tokens(*, user):
 
 
 @transaction.atomic
-def user_tokens_revoke(*, user):
+def user_tokens_revoke(*, user: User) -> None:
     """Sign the user out everywhere: every refresh token blacklisted, every access token
     revoked through the token version."""
     user_revoke_refresh_tokens(user=user)
@@ -178,16 +175,17 @@ def user_tokens_revoke(*, user):
 
 
 @transaction.atomic
-def user_logout(*, user, refresh, everywhere=False):
+def user_logout(*, user: User, refresh: str, everywhere: bool = False) -> None:
     """Blacklist the given refresh token (one of this user's own, still valid) and revoke the
     user's access tokens; other devices get a new access token with their refresh token.
     `everywhere` also revokes every other refresh token."""
     try:
-        token = RefreshToken(refresh)
+        # simplejwt annotates its raw-token argument with its own Token class; it takes the string.
+        token = RefreshToken(refresh)  # type: ignore[arg-type]
     except TokenError as exc:
         raise ApplicationError("token_not_valid", str(exc)) from None
     if str(token.get(api_settings.USER_ID_CLAIM)) != str(user.pk):
-        raise _field_error("refresh", "invalid", "This refresh token does not belong to you.")
+        raise field_error("refresh", "invalid", "This refresh token does not belong to you.")
     token.blacklist()
     if everywhere:
         user_revoke_refresh_tokens(user=user)
@@ -195,11 +193,12 @@ def user_logout(*, user, refresh, everywhere=False):
 
 
 @transaction.atomic
-def user_refresh_reuse_check(*, raw_refresh):
+def user_refresh_reuse_check(*, raw_refresh: str) -> bool:
     """A refresh token that was properly signed and is unexpired but already blacklisted was
     used twice: by its owner and by someone who copied it. Revoke all of the user's tokens."""
     try:
-        payload = token_backend.decode(raw_refresh, verify=True)
+        # simplejwt annotates its raw-token argument with its own Token class; it takes the string.
+        payload = token_backend.decode(raw_refresh, verify=True)  # type: ignore[arg-type]
     except TokenBackendError:  # not ours, expired or malformed: nothing to detect
         return False
     if payload.get(api_settings.TOKEN_TYPE_CLAIM) != "refresh":
@@ -207,7 +206,8 @@ def user_refresh_reuse_check(*, raw_refresh):
     jti = payload.get(api_settings.JTI_CLAIM)
     if not jti or not BlacklistedToken.objects.filter(token__jti=jti).exists():
         return False
-    user = User.objects.filter(pk=payload.get(api_settings.USER_ID_CLAIM)).first()
+    user_id = payload.get(api_settings.USER_ID_CLAIM)
+    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
     if user is None:
         return False
     user_tokens_revoke(user=user)
@@ -215,13 +215,13 @@ def user_refresh_reuse_check(*, raw_refresh):
 
 
 @transaction.atomic
-def user_close(*, user, actor, password=None) -> User:
+def user_close(*, user: User, actor: User, password: str | None = None) -> User:
     """Close an account: pending orders cancelled (stock released) and every app's personal
     data of the user removed (account_closing receivers), the user row anonymised and
     deactivated, every token revoked. Orders and payments stay, linked to the anonymised user,
     for the shop's accounts. The customer confirms with the password; staff (admin) need not."""
     if password is not None and not user.check_password(password):
-        raise _field_error("password", "invalid", "The password is not correct.")
+        raise field_error("password", "invalid", "The password is not correct.")
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.closed_at is not None:
         return user

@@ -56,6 +56,15 @@ class ApplicationError(Exception):
         return ERROR_CODES[self.code][1]
 
 
+def field_error(
+    field: str, code: str, message: str, error_code: str = "validation_error"
+) -> ApplicationError:
+    """An ApplicationError about one input field (`field` is a dotted path, like "items.0.book")."""
+    return ApplicationError(
+        error_code, message, errors=[{"field": field, "code": code, "message": message}]
+    )
+
+
 def problem_body(*, code, detail, status=None, title=None, errors=None, extra=None):
     default_status, default_title = ERROR_CODES.get(code, (status, None))
     status = status or default_status

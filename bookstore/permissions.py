@@ -1,4 +1,5 @@
-"""Reusable DRF permissions. Object ownership is read from `obj.user` (or `owner_field`)."""
+"""Reusable DRF permissions. Object ownership is read from the view's `owner_id_attribute`
+(default `user_id`)."""
 
 from operator import attrgetter
 

@@ -20,7 +20,8 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField()
     code = serializers.CharField(help_text="Stable, machine-readable error code.")
-    errors = FieldErrorSerializer(many=True, required=False)
+    # A field named like Serializer.errors, for the schema only (never validated or saved).
+    errors = FieldErrorSerializer(many=True, required=False)  # type: ignore[assignment]
 
 
 PROBLEM_MEDIA_TYPES = ["application/problem+json"]

@@ -157,19 +157,26 @@ class BookAdmin(admin.ModelAdmin):
         return book.available_quantity
 
     def save_model(self, request, obj, form, change):
-        """Stock goes through the inventory functions, which lock the row and keep the rule
-        that on hand never drops below what unpaid orders hold. Only the edited columns are
-        written, so a stale form never overwrites counts that orders changed meanwhile."""
+        """Through the same services as the API. Only the edited columns are written, so a
+        stale form never overwrites counts that orders changed meanwhile; stock goes through
+        the inventory, which keeps on hand from dropping below what unpaid orders hold (a
+        refused stock change is reported, the other edits are kept). The authors and genres
+        are saved by the forms afterwards (save_related)."""
         if not change:
-            obj.save()
+            fields = {name: getattr(obj, name) for name in services.BIBLIOGRAPHIC_FIELDS}
+            book = services.book_create(authors=[], stock_quantity=obj.stock_quantity, **fields)
+            obj.pk = book.pk
+            obj.refresh_from_db()
             return
-        columns = {field.name for field in Book._meta.concrete_fields} - {"stock_quantity"}
-        edited = [name for name in form.changed_data if name in columns]
-        if edited:
-            obj.save(update_fields=[*edited, "updated_at"])
+        edited = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in services.BIBLIOGRAPHIC_FIELDS
+        }
+        services.book_update(book=obj, **edited)
         if "stock_quantity" in form.changed_data:
             try:
-                inventory.stock_set(book_id=obj.pk, on_hand=form.cleaned_data["stock_quantity"])
+                services.book_update(book=obj, stock_quantity=form.cleaned_data["stock_quantity"])
             except ApplicationError as exc:
                 self.message_user(request, exc.detail, messages.ERROR)
 
@@ -311,32 +318,44 @@ class BookAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/catalog/book/import.html", context)
 
 
-@admin.register(Author)
-class AuthorAdmin(admin.ModelAdmin):
+class NamedAdmin(admin.ModelAdmin):
+    """Authors and genres, written through their services like the API's (a rename renews the
+    books that show the name); each subclass names its create and rename services."""
+
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
+    def create(self, *, name, slug):
+        raise NotImplementedError
+
+    def rename(self, obj, *, name, slug):
+        raise NotImplementedError
+
     def save_model(self, request, obj, form, change):
-        # A rename goes through the service, which renews the books that show the name.
         if change:
-            services.author_update(author=obj, name=obj.name, slug=obj.slug)
+            self.rename(obj, name=obj.name, slug=obj.slug)
         else:
-            super().save_model(request, obj, form, change)
+            obj.pk = self.create(name=obj.name, slug=obj.slug).pk
+            obj.refresh_from_db()
+
+
+@admin.register(Author)
+class AuthorAdmin(NamedAdmin):
+    def create(self, *, name, slug):
+        return services.author_create(name=name, slug=slug)
+
+    def rename(self, obj, *, name, slug):
+        return services.author_update(author=obj, name=name, slug=slug)
 
 
 @admin.register(Genre)
-class GenreAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug"]
-    search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
+class GenreAdmin(NamedAdmin):
+    def create(self, *, name, slug):
+        return services.genre_create(name=name, slug=slug)
 
-    def save_model(self, request, obj, form, change):
-        # A rename goes through the service, which renews the books that show the name.
-        if change:
-            services.genre_update(genre=obj, name=obj.name, slug=obj.slug)
-        else:
-            super().save_model(request, obj, form, change)
+    def rename(self, obj, *, name, slug):
+        return services.genre_update(genre=obj, name=name, slug=slug)
 
     def delete_model(self, request, obj):
         services.genre_delete(genre=obj)

@@ -303,7 +303,7 @@ def generate_book_variants(
     )
     if count <= 0 or not real_books:
         return 0
-    author_ids_by_book = {}
+    author_ids_by_book: dict[int, list[int]] = {}
     links = (
         BookAuthor.objects.filter(book__source_id__isnull=False)
         .order_by("book_id", "position", "id")

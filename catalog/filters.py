@@ -74,7 +74,7 @@ class BookFilter(django_filters.FilterSet):
 
     class Meta:
         model = Book
-        fields = []
+        fields: list[str] = []
         form = BookFilterForm
 
     def filter_search(self, queryset, name, value):

@@ -31,15 +31,14 @@ import of the same file gives the same shop:
     price = (4 + source_id * 7919 % 26) + 0.99     # 4.99 ... 29.99, always ending in .99
     stock = source_id * 31 % 40                     # 0 ... 39 copies; 1 book in 40 has none
 
-Authors. The same name (ignoring case, like the staff services) always maps to the same Author,
-including authors stored by earlier imports or by staff. New authors get `slugify(name)`, with
--2, -3... appended when a different name already has that slug; names with no ASCII letters
-(Arabic, Japanese...) get `author-<8 hex digits of the name's SHA-1>` so that the slug stays a
-valid ASCII slug and is the same in every database.
+Authors are found or created by `services.AuthorDirectory`, as the staff services do: the same
+name (ignoring case) always maps to the same Author, including authors stored by earlier imports
+or by staff, and new authors get the catalogue's one slug rule (`slugify(name)`, -2, -3...
+appended when a different name already has that slug; `author-<8 hex digits of the name's
+SHA-1>` for names with no ASCII letters, such as Arabic or Japanese ones).
 """
 
 import csv
-import hashlib
 import html
 import io
 import math
@@ -53,11 +52,11 @@ from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
 from . import isbn
-from .models import Author, Book, BookAuthor
+from .models import Book, BookAuthor
 from .search import book_search_refresh
+from .services import AuthorDirectory
 
 # Rows planned and written together: small enough that the book lookups (`__in` one value per
 # row) stay under SQLite's 999 query parameters, large enough that per-chunk queries cost little.
@@ -337,7 +336,7 @@ class _ImportRun:
 
     def __init__(self, *, summary):
         self.summary = summary
-        self.authors = _AuthorDirectory()
+        self.authors = AuthorDirectory()
         self.isbns_seen = set()
         self.source_ids_seen = set()
         self.book_ids_claimed = set()
@@ -365,7 +364,7 @@ class _ImportRun:
                 self.book_ids_claimed.add(book.pk)
                 matched.append((row, book))
 
-        authors_by_key = self.authors.resolve(
+        authors_by_key = self.authors.get_or_create(
             names=[name for row in book_rows for name in row.author_names]
         )
         self.summary.authors_created = self.authors.created
@@ -521,67 +520,3 @@ def _link_authors(*, books, author_lists):
         ],
         batch_size=CHUNK_ROWS,
     )
-
-
-class _AuthorDirectory:
-    """Finds or creates the Author for each name, with few queries however many names."""
-
-    def __init__(self):
-        self.by_key = {}  # casefolded name -> Author
-        self.taken_slugs = set()
-        self.suffixed_slugs_loaded = False
-        self.created = 0
-
-    def resolve(self, *, names):
-        """{casefolded name: Author} for every name, creating the missing authors."""
-        unknown = {}
-        for name in names:
-            unknown.setdefault(name.casefold(), name)
-        unknown = {key: name for key, name in unknown.items() if key not in self.by_key}
-        if unknown:
-            self._load_existing(list(unknown.values()))
-            missing = [name for key, name in unknown.items() if key not in self.by_key]
-            new_authors = [Author(name=name, slug=self._free_slug(name)) for name in missing]
-            Author.objects.bulk_create(new_authors, batch_size=CHUNK_ROWS)
-            for author in new_authors:
-                self.by_key[author.name.casefold()] = author
-            self.created += len(new_authors)
-        return self.by_key
-
-    def _load_existing(self, names):
-        """Authors with one of these names, or with the slug such a name would get."""
-        if not self.suffixed_slugs_loaded:
-            # "-2", "-3"... slugs can belong to any base; they are rare, so load them all once.
-            candidates = list(Author.objects.filter(slug__regex=r"-[0-9]+$"))
-            self.suffixed_slugs_loaded = True
-        else:
-            candidates = []
-        base_slugs = sorted({_base_slug(name) for name in names})
-        # A chunk's rows can name more authors than SQLite takes query parameters.
-        for batch in _batches(names):
-            candidates += Author.objects.filter(name__in=batch)
-        for batch in _batches(base_slugs):
-            candidates += Author.objects.filter(slug__in=batch)
-        # The oldest author wins when staff created two with the same name.
-        for author in sorted(candidates, key=lambda author: author.pk):
-            self.by_key.setdefault(author.name.casefold(), author)
-            self.taken_slugs.add(author.slug)
-
-    def _free_slug(self, name):
-        base = _base_slug(name)
-        slug, number = base, 1
-        while slug in self.taken_slugs:
-            number += 1
-            slug = f"{base}-{number}"
-        self.taken_slugs.add(slug)
-        return slug
-
-
-def _batches(items, size=CHUNK_ROWS):
-    return [items[start : start + size] for start in range(0, len(items), size)]
-
-
-def _base_slug(name):
-    # Room is left for a "-NN" suffix within the field's 255 characters.
-    slug = slugify(name)[:240].strip("-")
-    return slug or "author-" + hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:8]

@@ -7,15 +7,19 @@ with one UPDATE built from F() expressions. The database CHECK constraints are t
 `lines` is a mapping of book id -> quantity (a positive whole number).
 """
 
+from collections.abc import Iterable, Mapping
+
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Value, When
 
-from bookstore.errors import ApplicationError
+from bookstore.errors import ApplicationError, field_error
 
 from .models import Book
 
+Lines = Mapping[int, int]  # book id -> quantity
 
-def _lock(book_ids):
+
+def _lock(book_ids: Iterable[int]) -> list[Book]:
     return list(
         Book.objects.select_for_update()
         .filter(pk__in=book_ids)
@@ -24,7 +28,7 @@ def _lock(book_ids):
     )
 
 
-def _per_book(lines):
+def _per_book(lines: Lines) -> Case:
     """A CASE expression giving each book's quantity, so one UPDATE serves every line."""
     return Case(
         *[When(pk=book_id, then=Value(quantity)) for book_id, quantity in lines.items()],
@@ -33,7 +37,7 @@ def _per_book(lines):
     )
 
 
-def _validate(lines):
+def _validate(lines: Lines) -> bool:
     """True when there is something to do."""
     if any(quantity <= 0 for quantity in lines.values()):
         raise ValueError("Stock quantities must be positive.")
@@ -41,7 +45,7 @@ def _validate(lines):
 
 
 @transaction.atomic
-def stock_reserve(*, lines):
+def stock_reserve(*, lines: Lines) -> None:
     """Hold copies for an unpaid order. All lines or none: short books raise insufficient_stock."""
     if not _validate(lines):
         return
@@ -73,7 +77,7 @@ def stock_reserve(*, lines):
 
 
 @transaction.atomic
-def stock_release(*, lines):
+def stock_release(*, lines: Lines) -> None:
     """Give back copies held by an order that will not be paid."""
     if not _validate(lines):
         return
@@ -84,7 +88,7 @@ def stock_release(*, lines):
 
 
 @transaction.atomic
-def stock_commit(*, lines):
+def stock_commit(*, lines: Lines) -> None:
     """A held order was paid: the copies leave the shop (on hand and reserved both go down)."""
     if not _validate(lines):
         return
@@ -97,7 +101,7 @@ def stock_commit(*, lines):
 
 
 @transaction.atomic
-def stock_restock(*, lines):
+def stock_restock(*, lines: Lines) -> None:
     """Copies come back on hand (a refund before shipping)."""
     if not _validate(lines):
         return
@@ -106,7 +110,7 @@ def stock_restock(*, lines):
 
 
 @transaction.atomic
-def stock_set(*, book_id, on_hand):
+def stock_set(*, book_id: int, on_hand: int) -> Book:
     """Staff count the shelf: set copies on hand. Never below what unpaid orders hold."""
     (book,) = _lock([book_id])
     if on_hand < book.reserved_quantity:
@@ -117,7 +121,7 @@ def stock_set(*, book_id, on_hand):
 
 
 @transaction.atomic
-def stock_adjust(*, book_ids, delta):
+def stock_adjust(*, book_ids: Iterable[int], delta: int) -> int:
     """Staff add (or remove, with a negative delta) copies of several books at once."""
     books = _lock(book_ids)
     for book in books:
@@ -127,13 +131,9 @@ def stock_adjust(*, book_ids, delta):
     return len(books)
 
 
-def _below_reserved(book, on_hand):
+def _below_reserved(book: Book, on_hand: int) -> ApplicationError:
     message = (
         f"{book.title}: on hand cannot be {on_hand}; {book.reserved_quantity} copies are held "
         "by unpaid orders."
     )
-    return ApplicationError(
-        "validation_error",
-        message,
-        errors=[{"field": "stock_quantity", "code": "below_reserved", "message": message}],
-    )
+    return field_error("stock_quantity", "below_reserved", message)

@@ -27,14 +27,14 @@ class Genre(models.Model):
         return self.name
 
 
-class BookQuerySet(models.QuerySet):
-    def active(self):
+class BookQuerySet(models.QuerySet["Book"]):
+    def active(self) -> "BookQuerySet":
         return self.filter(is_active=True)
 
-    def in_stock(self):
+    def in_stock(self) -> "BookQuerySet":
         return self.filter(stock_quantity__gt=F("reserved_quantity"))
 
-    def for_display(self):
+    def for_display(self) -> "BookQuerySet":
         """What the API shows: every column but the search document, which only PostgreSQL
         reads."""
         return self.defer("search_vector")

@@ -1,9 +1,14 @@
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
 from django.db import transaction
 from django.db.models import Prefetch, ProtectedError
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
-from bookstore.errors import ApplicationError
+from bookstore.errors import ApplicationError, field_error
 
 from . import inventory
 from .models import Author, Book, BookAuthor, Genre
@@ -25,41 +30,144 @@ BIBLIOGRAPHIC_FIELDS = [
 ]
 
 
-def _unique_slug(model, name):
-    base = slugify(name)[:240] or "item"
-    slug, n = base, 1
-    while model.objects.filter(slug=slug).exists():
-        n += 1
-        slug = f"{base}-{n}"
+Named = TypeVar("Named", Author, Genre)
+# An author or genre given by id (which must exist) or by name (found or created).
+Ref = int | str
+
+# Name lookups per query: SQLite takes at most 999 parameters.
+LOOKUP_BATCH = 500
+
+
+def _clean_name(name: str) -> str:
+    return " ".join(name.split())
+
+
+def _base_slug(model: type[Author | Genre], name: str) -> str:
+    """The one slug rule for authors and genres, before a -2, -3... suffix for a slug already
+    taken: `slugify(name)`; a name with no ASCII letters or digits (Arabic, Japanese...) gets
+    `<author|genre>-<8 hex digits of the name's SHA-1>`, a valid slug, the same in every database.
+    """
+    room = (model._meta.get_field("slug").max_length or 255) - 15  # for the suffix
+    slug = slugify(name)[:room].strip("-")
+    digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:8]
+    return slug or f"{model._meta.model_name}-{digest}"
+
+
+def _suffixed(base: str, taken: set[str]) -> str:
+    slug, number = base, 1
+    while slug in taken:
+        number += 1
+        slug = f"{base}-{number}"
     return slug
 
 
-def _resolve(model, refs, field):
-    """Ids must exist; names are matched case-insensitively, or created (staff only call this)."""
-    resolved = []
-    for index, ref in enumerate(refs):
-        if isinstance(ref, int):
-            obj = model.objects.filter(pk=ref).first()
-            if obj is None:
-                message = f"No {model._meta.verbose_name} with id {ref}."
-                raise ApplicationError(
-                    "validation_error",
-                    message,
-                    errors=[
-                        {"field": f"{field}.{index}", "code": "does_not_exist", "message": message}
-                    ],
-                )
+def _unique_slug(model: type[Author | Genre], name: str) -> str:
+    base = _base_slug(model, name)
+    taken = set(model.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    return _suffixed(base, taken)
+
+
+class AuthorDirectory:
+    """Finds or creates the Author for each name, with few queries however many names. The same
+    name, ignoring case, is always the same author (the oldest, when staff made two). An import
+    keeps one directory for all its chunks, so authors it saw are not looked up again."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, Author] = {}  # casefolded name -> Author
+        self.taken_slugs: set[str] = set()
+        self.suffixed_slugs_loaded = False
+        self.created = 0
+
+    def get_or_create(self, *, names: Iterable[str]) -> dict[str, Author]:
+        """{casefolded name: Author} for every name, creating the missing authors."""
+        unknown: dict[str, str] = {}
+        for name in names:
+            unknown.setdefault(name.casefold(), name)
+        unknown = {key: name for key, name in unknown.items() if key not in self.by_key}
+        if unknown:
+            self._load_existing(list(unknown.values()))
+            missing = [name for key, name in unknown.items() if key not in self.by_key]
+            new_authors = [Author(name=name, slug=self._free_slug(name)) for name in missing]
+            Author.objects.bulk_create(new_authors, batch_size=LOOKUP_BATCH)
+            for author in new_authors:
+                self.by_key[author.name.casefold()] = author
+            self.created += len(new_authors)
+        return self.by_key
+
+    def _load_existing(self, names: list[str]) -> None:
+        """Authors with one of these names (in any case), or with the slug such a name gets."""
+        if not self.suffixed_slugs_loaded:
+            # "-2", "-3"... slugs can belong to any base; they are rare, so load them all once.
+            candidates = list(Author.objects.filter(slug__regex=r"-[0-9]+$"))
+            self.suffixed_slugs_loaded = True
         else:
-            name = " ".join(ref.split())
-            obj = model.objects.filter(name__iexact=name).first() or model.objects.create(
-                name=name, slug=_unique_slug(model, name)
+            candidates = []
+        base_slugs = sorted({_base_slug(Author, name) for name in names})
+        lowered = sorted({name.lower() for name in names})
+        for batch in _batches(lowered):
+            candidates += Author.objects.alias(lowered_name=Lower("name")).filter(
+                lowered_name__in=batch
             )
+        for batch in _batches(base_slugs):
+            candidates += Author.objects.filter(slug__in=batch)
+        for author in sorted(candidates, key=lambda author: author.pk):
+            self.by_key.setdefault(author.name.casefold(), author)
+            self.taken_slugs.add(author.slug)
+
+    def _free_slug(self, name: str) -> str:
+        slug = _suffixed(_base_slug(Author, name), self.taken_slugs)
+        self.taken_slugs.add(slug)
+        return slug
+
+
+def _batches(items: list[str], size: int = LOOKUP_BATCH) -> list[list[str]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def authors_get_or_create(*, names: Iterable[str]) -> dict[str, Author]:
+    """{casefolded name: Author} for every name (whitespace as given), creating the missing ones:
+    the one way staff's books, the API and the CSV import find authors by name."""
+    return AuthorDirectory().get_or_create(names=names)
+
+
+def _genres_get_or_create(*, names: Iterable[str]) -> dict[str, Genre]:
+    by_key: dict[str, Genre] = {}
+    for name in names:
+        key = name.casefold()
+        if key not in by_key:
+            by_key[key] = Genre.objects.filter(name__iexact=name).order_by("pk").first() or (
+                Genre.objects.create(name=name, slug=_unique_slug(Genre, name))
+            )
+    return by_key
+
+
+def _resolve(model: type[Named], refs: Sequence[Ref], field: str) -> list[Named]:
+    """Ids must exist; names are matched case-insensitively, or created (staff only call this)."""
+    by_id = model.objects.in_bulk([ref for ref in refs if isinstance(ref, int)])
+    for index, ref in enumerate(refs):
+        if isinstance(ref, int) and ref not in by_id:
+            raise field_error(
+                f"{field}.{index}",
+                "does_not_exist",
+                f"No {model._meta.verbose_name} with id {ref}.",
+            )
+    names = [_clean_name(ref) for ref in refs if not isinstance(ref, int)]
+    by_name: dict[str, Any] = {}
+    if names:
+        by_name = (
+            authors_get_or_create(names=names)
+            if model is Author
+            else _genres_get_or_create(names=names)
+        )
+    resolved: list[Named] = []
+    for ref in refs:
+        obj = by_id[ref] if isinstance(ref, int) else by_name[_clean_name(ref).casefold()]
         if obj not in resolved:
             resolved.append(obj)
     return resolved
 
 
-def _set_authors(book, authors):
+def _set_authors(book: Book, authors: list[Author]) -> None:
     BookAuthor.objects.filter(book=book).delete()
     BookAuthor.objects.bulk_create(
         [BookAuthor(book=book, author=author, position=i) for i, author in enumerate(authors)]
@@ -68,26 +176,42 @@ def _set_authors(book, authors):
     book.save(update_fields=["authors_text", "author_list"])
 
 
-def _set_genres(book, genres):
+def _set_genres(book: Book, genres: list[Genre]) -> None:
     book.genres.set(genres)
     book.set_genres_columns(genres)
     book.save(update_fields=["genre_list"])
 
 
-@transaction.atomic
-def author_create(*, name):
-    name = " ".join(name.split())
-    return Author.objects.create(name=name, slug=_unique_slug(Author, name))
+def _named_create(model: type[Named], *, name: str, slug: str | None = None) -> Named:
+    name = _clean_name(name)
+    return model.objects.create(name=name, slug=slug or _unique_slug(model, name))
+
+
+def _named_rename(obj: Named, *, name: str, slug: str | None, book_ids: Iterable[int]) -> Named:
+    obj.name = _clean_name(name)
+    if slug is not None:
+        obj.slug = slug
+    obj.save(update_fields=["name", "slug"])
+    book_reindex(book_ids=book_ids)
+    return obj
 
 
 @transaction.atomic
-def genre_create(*, name):
-    name = " ".join(name.split())
-    return Genre.objects.create(name=name, slug=_unique_slug(Genre, name))
+def author_create(*, name: str, slug: str | None = None) -> Author:
+    """A new author (the admin gives a slug; otherwise the slug rule makes one)."""
+    return _named_create(Author, name=name, slug=slug)
 
 
 @transaction.atomic
-def book_create(*, authors, genres=(), stock_quantity=0, **fields):
+def genre_create(*, name: str, slug: str | None = None) -> Genre:
+    """A new genre (the admin gives a slug; otherwise the slug rule makes one)."""
+    return _named_create(Genre, name=name, slug=slug)
+
+
+@transaction.atomic
+def book_create(
+    *, authors: Sequence[Ref], genres: Sequence[Ref] = (), stock_quantity: int = 0, **fields: Any
+) -> Book:
     book = Book.objects.create(**fields, stock_quantity=stock_quantity)
     _set_authors(book, _resolve(Author, authors, "authors"))
     _set_genres(book, _resolve(Genre, genres, "genres"))
@@ -96,7 +220,14 @@ def book_create(*, authors, genres=(), stock_quantity=0, **fields):
 
 
 @transaction.atomic
-def book_update(*, book, authors=None, genres=None, stock_quantity=None, **fields):
+def book_update(
+    *,
+    book: Book,
+    authors: Sequence[Ref] | None = None,
+    genres: Sequence[Ref] | None = None,
+    stock_quantity: int | None = None,
+    **fields: Any,
+) -> Book:
     for name, value in fields.items():
         if name not in BIBLIOGRAPHIC_FIELDS:
             raise ValueError(f"{name} is not a book field staff may set")
@@ -116,7 +247,7 @@ def book_update(*, book, authors=None, genres=None, stock_quantity=None, **field
 
 
 @transaction.atomic
-def books_set_active(*, book_ids, active):
+def books_set_active(*, book_ids: Iterable[int], active: bool) -> list[Book]:
     """Put books on sale or archive them. Only the flag changes: an archived book keeps its
     stock and its orders, and stops being listed or orderable. Returns the books that changed."""
     books = list(Book.objects.filter(pk__in=book_ids).exclude(is_active=active).only("pk", "title"))
@@ -127,7 +258,7 @@ def books_set_active(*, book_ids, active):
 
 
 @transaction.atomic
-def book_delete(*, book):
+def book_delete(*, book: Book) -> None:
     """A book that was ever ordered stays, for the orders' sake: archive it instead."""
     try:
         book.delete()
@@ -139,7 +270,7 @@ def book_delete(*, book):
         ) from None
 
 
-def book_reindex(*, book_ids):
+def book_reindex(*, book_ids: Iterable[int]) -> None:
     """Bring the denormalised author, genre and search columns up to date after authors or
     genres, or their names, changed (the admin's inline editing, renames)."""
     book_ids = list(book_ids)
@@ -147,7 +278,7 @@ def book_reindex(*, book_ids):
     book_search_refresh(book_ids=book_ids)
 
 
-def _refresh_relation_columns(book_ids):
+def _refresh_relation_columns(book_ids: list[int]) -> None:
     books = list(
         Book.objects.filter(pk__in=book_ids)
         .only("pk")
@@ -162,18 +293,14 @@ def _refresh_relation_columns(book_ids):
 
 
 @transaction.atomic
-def author_update(*, author, name, slug=None):
+def author_update(*, author: Author, name: str, slug: str | None = None) -> Author:
     """Rename an author (and re-slug them, from the admin); their books show the new name."""
-    author.name = " ".join(name.split())
-    if slug is not None:
-        author.slug = slug
-    author.save(update_fields=["name", "slug"])
-    book_reindex(book_ids=author.book_links.values_list("book_id", flat=True))
-    return author
+    book_ids = author.book_links.values_list("book_id", flat=True)
+    return _named_rename(author, name=name, slug=slug, book_ids=book_ids)
 
 
 @transaction.atomic
-def author_delete(*, author):
+def author_delete(*, author: Author) -> None:
     if author.book_links.exists():
         raise ApplicationError(
             "validation_error",
@@ -183,18 +310,14 @@ def author_delete(*, author):
 
 
 @transaction.atomic
-def genre_update(*, genre, name, slug=None):
+def genre_update(*, genre: Genre, name: str, slug: str | None = None) -> Genre:
     """Rename a genre (and re-slug it, from the admin); its books show the new name."""
-    genre.name = " ".join(name.split())
-    if slug is not None:
-        genre.slug = slug
-    genre.save(update_fields=["name", "slug"])
-    book_reindex(book_ids=genre.books.values_list("pk", flat=True))
-    return genre
+    book_ids = genre.books.values_list("pk", flat=True)
+    return _named_rename(genre, name=name, slug=slug, book_ids=book_ids)
 
 
 @transaction.atomic
-def genre_delete(*, genre):
+def genre_delete(*, genre: Genre) -> None:
     book_ids = list(genre.books.values_list("pk", flat=True))
     genre.delete()
     book_reindex(book_ids=book_ids)

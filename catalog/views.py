@@ -1,11 +1,14 @@
-from django.db.models import Q
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import Model, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from bookstore.permissions import IsStaffOrReadOnly
 
-from . import caching, services
+from . import caching, selectors, services
 from .filters import BookFilter
 from .models import Book
 from .pagination import BookPagination
@@ -55,8 +58,7 @@ class BookViewSet(viewsets.ModelViewSet):
         return caching.anonymous_read(request, rendered)
 
     def get_queryset(self):
-        books = Book.objects.for_display()
-        return books if _is_staff(self.request) else books.active()
+        return selectors.book_list(include_archived=_is_staff(self.request))
 
     def get_serializer_class(self):
         if self.action in ("create", "update", "partial_update"):
@@ -98,15 +100,14 @@ class _NamedViewSet(
     """Authors and genres: anyone lists them, staff manage them through the services."""
 
     permission_classes = [IsStaffOrReadOnly]
-    filterset_fields = []
-    create_service = update_service = delete_service = None
+    filterset_fields: list[str] = []
+    create_service: Callable[..., Model]
+    update_service: Callable[..., Model]
+    delete_service: Callable[..., None]
+    list_selector: Callable[..., QuerySet[Any]]
 
     def get_queryset(self):
-        queryset = self.serializer_class.Meta.model.objects.order_by("name", "pk")
-        query = self.request.query_params.get("search", "")[:200].strip()
-        if query:
-            queryset = queryset.filter(Q(name__icontains=query) | Q(slug=query))
-        return queryset
+        return self.list_selector(search=self.request.query_params.get("search", ""))
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -132,6 +133,7 @@ _search_param = OpenApiParameter("search", str, description="Part of the name.")
 @extend_schema_view(list=extend_schema(parameters=[_search_param]))
 class AuthorViewSet(_NamedViewSet):
     serializer_class = AuthorSerializer
+    list_selector = staticmethod(selectors.author_list)
 
     @staticmethod
     def create_service(**data):
@@ -149,6 +151,7 @@ class AuthorViewSet(_NamedViewSet):
 @extend_schema_view(list=extend_schema(parameters=[_search_param]))
 class GenreViewSet(_NamedViewSet):
     serializer_class = GenreSerializer
+    list_selector = staticmethod(selectors.genre_list)
 
     @staticmethod
     def create_service(**data):

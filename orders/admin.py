@@ -1,6 +1,3 @@
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
@@ -11,95 +8,40 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from bookstore.errors import ApplicationError
+from core.admin_mixins import ReadOnlyTabularInline
+from core.models import OutboxEmail
 
-from . import outbox, services
-from .models import (
-    ALLOWED_TRANSITIONS,
-    DiscountCode,
-    Order,
-    OrderEvent,
-    OrderItem,
-    OrderStatus,
-    OutboxEmail,
+from . import services
+from .models import DiscountCode, Order, OrderEvent, OrderItem, OrderStatus
+from .staff_actions import (
+    ORDER_PAGE_ACTIONS,
+    ORDER_PAGE_INLINES,
+    OrderAction,
+    refusal_unless_it_may_become,
 )
 
 # The hidden field the confirmation page posts back: without it an order action only asks.
 CONFIRMATION_FIELD = "confirmed"
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class OrderItemInline(ReadOnlyInline):
+class OrderItemInline(ReadOnlyTabularInline):
     model = OrderItem
     fields = ["book", "title", "unit_price", "quantity", "line_total"]
     readonly_fields = fields
 
 
-class OrderEventInline(ReadOnlyInline):
+class OrderEventInline(ReadOnlyTabularInline):
     model = OrderEvent
     fields = ["created_at", "from_status", "to_status", "actor_label", "note"]
     readonly_fields = fields
     verbose_name_plural = "timeline"
 
 
-class OutboxEmailInline(ReadOnlyInline):
+class OutboxEmailInline(ReadOnlyTabularInline):
     model = OutboxEmail
     fields = ["created_at", "kind", "to", "subject", "status", "attempts", "sent_at"]
     readonly_fields = fields
     verbose_name_plural = "emails"
-
-
-@dataclass(frozen=True)
-class OrderAction:
-    """A lifecycle step staff take on selected orders, after an "Are you sure?" page.
-
-    `perform(order=..., actor=...)` calls the same service as the API; `refusal(order)` says
-    why the step does not apply to an order now ("" when it does), so the confirmation page can
-    list what will be skipped. The service still decides, under its row lock: an order may
-    change between the two pages.
-    """
-
-    name: str
-    label: str
-    description: str
-    question: str
-    consequence: str
-    button: str
-    done: str
-    perform: Callable[..., object]
-    refusal: Callable[[Order], str]
-    prefetch: tuple[str, ...] = ()
-
-    def admin_action(self):
-        order_action = self
-
-        @admin.action(description=self.description, permissions=["change"])
-        def run(modeladmin, request, queryset):
-            return modeladmin.order_action_run(order_action, request, queryset)
-
-        run.__name__ = self.name
-        run.order_action = self
-        return run
-
-
-def refusal_unless_it_may_become(status):
-    """The lifecycle rule (ALLOWED_TRANSITIONS), read to explain; the service enforces it."""
-
-    def refusal(order):
-        if status in ALLOWED_TRANSITIONS.get(order.status, set()):
-            return ""
-        return f"it is {order.status}; a {order.status} order cannot become {status}"
-
-    return refusal
 
 
 SHIP = OrderAction(
@@ -158,7 +100,6 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["user"]
     show_full_result_count = False
-    inlines = [OrderItemInline, OrderEventInline, OutboxEmailInline]
     fieldsets = [
         (None, {"fields": ["number", "user", "status", "created_at", "updated_at"]}),
         (
@@ -181,7 +122,16 @@ class OrderAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    actions = [SHIP.admin_action(), DELIVER.admin_action(), CANCEL.admin_action()]
+
+    # Other apps' panels and steps (payments: its payments and the refund) come through
+    # staff_actions.order_page_extend.
+    @property
+    def inlines(self):
+        return [OrderItemInline, OrderEventInline, OutboxEmailInline, *ORDER_PAGE_INLINES]
+
+    @property
+    def actions(self):
+        return [action.admin_action() for action in (SHIP, DELIVER, CANCEL, *ORDER_PAGE_ACTIONS)]
 
     def has_add_permission(self, request):
         return False
@@ -308,24 +258,3 @@ class DiscountCodeAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "kind"]
     search_fields = ["code"]
     readonly_fields = ["times_redeemed", "created_at"]
-
-
-@admin.register(OutboxEmail)
-class OutboxEmailAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "kind", "to", "subject", "status", "attempts", "sent_at"]
-    list_filter = ["status", "kind"]
-    search_fields = ["to", "subject", "order__number"]
-    readonly_fields = [field.name for field in OutboxEmail._meta.fields]
-    actions = ["resend"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.action(description="Send selected emails again", permissions=["view"])
-    def resend(self, request, queryset):
-        for message in queryset:
-            outbox.email_resend(message=message)
-        self.message_user(request, f"Queued {queryset.count()} email(s) again.", messages.SUCCESS)

@@ -11,4 +11,4 @@ class OrderFilter(django_filters.FilterSet):
 
     class Meta:
         model = Order
-        fields = []
+        fields: list[str] = []

@@ -4,7 +4,7 @@ transaction that made the change, and queues through the outbox."""
 from django.conf import settings
 from django.urls import reverse
 
-from .outbox import email_queue
+from core.outbox import email_queue
 
 
 def _context(order, **extra):
@@ -75,21 +75,6 @@ def order_closed(*, order, event):
     )
 
 
-def payment_failed(*, order, attempt_key, reason):
-    _to_customer(
-        "payment_failed",
-        order=order,
-        dedupe_key=f"payment-failed-{attempt_key}",
-        reason=reason,
-        pay_link=_pay_link(order),
-    )
-
-
-def refund_issued(*, order, refund_key, amount, automatic):
-    _to_customer(
-        "refund_issued",
-        order=order,
-        dedupe_key=f"refund-{refund_key}",
-        amount=amount,
-        automatic=automatic,
-    )
+# For the other apps' emails about an order (payments/notifications.py).
+customer_email_queue = _to_customer
+pay_link = _pay_link

@@ -1,9 +1,11 @@
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import User
 
 from .models import Order, OrderEvent
 
 
-def order_list(*, user):
+def order_list(*, user: User) -> QuerySet[Order]:
     """The orders `user` may see (staff: all), with what the order serializer reads."""
     orders = Order.objects.select_related("user", "discount_code").prefetch_related(
         "items", Prefetch("events", OrderEvent.objects.order_by("created_at", "id"))

@@ -12,7 +12,10 @@ class OrderLineInputSerializer(serializers.Serializer):
 class OrderCreateSerializer(serializers.Serializer):
     """Books and quantities only: prices and totals are the server's business."""
 
-    items = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_ITEMS)
+    # many=True hands max_length to the ListSerializer, which the stubs do not model.
+    items = OrderLineInputSerializer(  # type: ignore[call-arg]
+        many=True, allow_empty=False, max_length=MAX_ITEMS
+    )
     discount_code = serializers.CharField(
         max_length=40, required=False, allow_blank=True, allow_null=True
     )

@@ -6,69 +6,63 @@ Lock order, everywhere: the order, then its discount code, then books (by primar
 
 import enum
 import logging
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import closed_account_email
+from accounts.models import User, closed_account_email
 from accounts.services import user_check_may_order
-from bookstore.errors import ApplicationError
+from bookstore.errors import ApplicationError, field_error
 from catalog.models import Book
+from core.models import IdempotencyKey, OutboxEmail
 
 from . import notifications, signals
 from .models import (
+    REDEEMING_STATUSES,
+    SHIPPED_STATUSES,
     STRIPE,
     SYSTEM,
+    UNPAID_CLOSED_STATUSES,
     DiscountCode,
-    IdempotencyKey,
     Order,
     OrderEvent,
     OrderItem,
     OrderStatus,
-    OutboxEmail,
 )
 from .pricing import order_totals
 
 logger = logging.getLogger(__name__)
 
 MAX_ITEMS = 100
-# Orders that still count against a code's limits.
-REDEEMING_STATUSES = [
-    OrderStatus.PENDING,
-    OrderStatus.PAID,
-    OrderStatus.SHIPPED,
-    OrderStatus.DELIVERED,
-    OrderStatus.REFUNDED,
-]
 
 
-def _field_error(field, code, message, error_code="validation_error"):
-    return ApplicationError(
-        error_code, message, errors=[{"field": field, "code": code, "message": message}]
-    )
+OrderLines = Sequence[Mapping[str, Any]]  # [{"book": id, "quantity": n}, ...] as validated
 
 
-def _merge_lines(items):
+def _merge_lines(items: OrderLines) -> dict[int, int]:
     """[{book, quantity}, ...] -> {book id: quantity}; a book listed twice is one line."""
-    lines = {}
+    lines: dict[int, int] = {}
     for item in items:
         lines[item["book"]] = lines.get(item["book"], 0) + item["quantity"]
     return lines
 
 
-def _active_books(items, lines):
+def _active_books(items: OrderLines, lines: Mapping[int, int]) -> dict[int, Book]:
     books = Book.objects.active().only("pk", "title", "price").in_bulk(list(lines))
     for index, item in enumerate(items):
         if item["book"] not in books:
-            raise _field_error(
+            raise field_error(
                 f"items.{index}.book", "does_not_exist", f"No book for sale with id {item['book']}."
             )
     return books
 
 
-def _redeem_discount(*, user, code, subtotal):
+def _redeem_discount(*, user: User, code: str, subtotal: Decimal) -> DiscountCode:
     """Lock the code, check every rule, count the redemption. Returns the locked code."""
     now = timezone.now()
     discount = DiscountCode.objects.select_for_update().filter(code__iexact=code.strip()).first()
@@ -95,12 +89,12 @@ def _redeem_discount(*, user, code, subtotal):
     else:
         DiscountCode.objects.filter(pk=discount.pk).update(times_redeemed=F("times_redeemed") + 1)
         return discount
-    raise _field_error(
+    raise field_error(
         "discount_code", "invalid", f"The code {code.strip()!r} {problem}.", "invalid_discount_code"
     )
 
 
-def _give_back_discount(order):
+def _give_back_discount(order: Order) -> None:
     if order.discount_code_id:
         DiscountCode.objects.select_for_update().filter(pk=order.discount_code_id).update(
             times_redeemed=F("times_redeemed") - 1
@@ -108,13 +102,13 @@ def _give_back_discount(order):
 
 
 @transaction.atomic
-def order_place(*, user, items, discount_code=None):
+def order_place(*, user: User, items: OrderLines, discount_code: str | None = None) -> Order:
     """Create a pending order and hold its copies. All of it, or nothing."""
     user_check_may_order(user=user)
     if not items:
-        raise _field_error("items", "empty", "An order needs at least one item.")
+        raise field_error("items", "empty", "An order needs at least one item.")
     if len(items) > MAX_ITEMS:
-        raise _field_error("items", "max_length", f"An order may have at most {MAX_ITEMS} lines.")
+        raise field_error("items", "max_length", f"An order may have at most {MAX_ITEMS} lines.")
     lines = _merge_lines(items)
     books = _active_books(items, lines)
     priced = [(books[book_id].price, quantity) for book_id, quantity in lines.items()]
@@ -160,9 +154,14 @@ def order_place(*, user, items, discount_code=None):
     return order
 
 
-def _locked(order_id, *, skip_locked=False):
+def _locked(order_id: int) -> Order:
+    return Order.objects.select_for_update().prefetch_related("items").get(pk=order_id)
+
+
+def _locked_unless_busy(order_id: int) -> Order | None:
+    """The order, locked; None when another transaction holds it."""
     return (
-        Order.objects.select_for_update(skip_locked=skip_locked)
+        Order.objects.select_for_update(skip_locked=True)
         .filter(pk=order_id)
         .prefetch_related("items")
         .first()
@@ -170,7 +169,7 @@ def _locked(order_id, *, skip_locked=False):
 
 
 @transaction.atomic
-def order_cancel(*, order, actor):
+def order_cancel(*, order: Order, actor: User) -> Order:
     """The owner cancels a pending order, or staff do. Paid orders are refunded instead."""
     order = _locked(order.pk)
     if not actor.is_staff and order.user_id != actor.pk:
@@ -189,7 +188,9 @@ class PaymentOutcome(enum.Enum):
 
 
 @transaction.atomic
-def order_mark_paid(*, order_id, note="", reference=""):
+def order_mark_paid(
+    *, order_id: int, note: str = "", reference: str = ""
+) -> tuple["PaymentOutcome", Order]:
     """Stripe says the order's money arrived. Exactly one of this and expiry wins the row lock;
     the caller refunds the payment when the answer is NOT_PAYABLE."""
     order = _locked(order_id)
@@ -198,15 +199,15 @@ def order_mark_paid(*, order_id, note="", reference=""):
         signals.order_paid.send(sender=Order, order=order, lines=order.lines)
         notifications.order_paid(order=order, event=event, reference=reference or note)
         return PaymentOutcome.PAID, order
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
+    if order.status in UNPAID_CLOSED_STATUSES:
         return PaymentOutcome.NOT_PAYABLE, order
     return PaymentOutcome.ALREADY_PAID, order
 
 
 @transaction.atomic
-def order_expire(*, order_id):
+def order_expire(*, order_id: int) -> bool:
     """Expire one lapsed pending order. False if it was taken, paid or not lapsed after all."""
-    order = _locked(order_id, skip_locked=True)
+    order = _locked_unless_busy(order_id)
     if order is None or not order.hold_lapsed:
         return False
     event = order.set_status(
@@ -218,7 +219,7 @@ def order_expire(*, order_id):
     return True
 
 
-def orders_expire_lapsed(*, limit=None):
+def orders_expire_lapsed(*, limit: int | None = None) -> int:
     """Expire every lapsed pending order, each in its own transaction. Safe to run in several
     processes at once: rows another process holds are skipped. Returns how many this run
     expired."""
@@ -233,7 +234,7 @@ def orders_expire_lapsed(*, limit=None):
 
 
 @transaction.atomic
-def order_ship(*, order, actor):
+def order_ship(*, order: Order, actor: User) -> Order:
     order = _locked(order.pk)
     event = order.set_status(OrderStatus.SHIPPED, actor=actor)
     notifications.order_shipped(order=order, event=event)
@@ -241,17 +242,19 @@ def order_ship(*, order, actor):
 
 
 @transaction.atomic
-def order_deliver(*, order, actor):
+def order_deliver(*, order: Order, actor: User) -> Order:
     order = _locked(order.pk)
     order.set_status(OrderStatus.DELIVERED, actor=actor)
     return order
 
 
 @transaction.atomic
-def order_refund(*, order_id, actor=None, actor_label=None, note=""):
+def order_refund(
+    *, order_id: int, actor: User | None = None, actor_label: str | None = None, note: str = ""
+) -> Order:
     """The money went back in full. Copies of an order that had not shipped return on hand."""
     order = _locked(order_id)
-    was_shipped = order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+    was_shipped = order.status in SHIPPED_STATUSES
     order.set_status(OrderStatus.REFUNDED, actor=actor, actor_label=actor_label, note=note)
     lines = order.lines
     signals.order_refunded.send(
@@ -261,7 +264,7 @@ def order_refund(*, order_id, actor=None, actor_label=None, note=""):
 
 
 @transaction.atomic
-def orders_account_closing(*, user, actor):
+def orders_account_closing(*, user: User, actor: User) -> None:
     """The customer's account closes: pending orders are cancelled (their stock released), then
     personal data in the order records is removed. Orders, items and amounts stay for the books.
     Emails not sent yet are dropped; sent ones keep only kind, subject and dates."""
@@ -278,7 +281,7 @@ def orders_account_closing(*, user, actor):
     IdempotencyKey.objects.filter(user=user).delete()
 
 
-def customer_emails_q(user) -> Q:
+def customer_emails_q(user: User) -> Q:
     """The outbox emails about a customer: their orders' and those to their address (account
     emails are keyed `account-<user id>-…`, which finds them after an address change too)."""
     return (

@@ -1,24 +1,16 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from bookstore.permissions import IsOwnerOrStaff, IsStaff
+from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 
 from . import services
 from .filters import OrderFilter
-from .idempotency import idempotent
 from .models import Order
 from .selectors import order_list
 from .serializers import OrderCreateSerializer, OrderSerializer
-
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="Replays the first response for 24 hours when the same request is sent again.",
-)
 
 
 @extend_schema_view(

@@ -1,9 +1,9 @@
 """Payments in the back office: a read-only history (Stripe holds the money; our rows record
 what it said), the order page's payments section and its "Refund" action.
 
-Orders never import payments (DESIGN.md), so the payments side is added to the order admin
-here: the registered OrderAdmin is replaced by a subclass with a payments inline and the refund
-action, which goes through the same confirmation page as the other order actions.
+Orders never import payments, so the payments side of the order page is contributed through
+`orders.staff_actions.order_page_extend`: a payments inline and the refund action, which goes
+through the same confirmation page as the other order actions.
 """
 
 from django.conf import settings
@@ -11,15 +11,12 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from bookstore.errors import ApplicationError
-from orders.admin import OrderAction, OrderAdmin, refusal_unless_it_may_become
-from orders.models import Order, OrderStatus
+from core.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
+from orders.models import OrderStatus
+from orders.staff_actions import OrderAction, order_page_extend, refusal_unless_it_may_become
 
-from . import services
-from .models import Payment, PaymentStatus, Refund, StripeCustomer
-
-# A payment with money we can still send back.
-REFUNDABLE_STATUSES = [PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED]
+from . import selectors, services
+from .models import Payment, Refund, StripeCustomer
 
 
 def stripe_dashboard_url(path):
@@ -41,23 +38,12 @@ def payment_stripe_link(payment):
     )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """A record of what Stripe told us: viewable, never edited, added or deleted here."""
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class RefundInline(admin.TabularInline):
+class RefundInline(ReadOnlyTabularInline):
     model = Refund
-    extra = 0
-    can_delete = False
     fields = [
         "created_at",
         "amount",
@@ -68,12 +54,6 @@ class RefundInline(admin.TabularInline):
         "created_by",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Payment)
@@ -161,10 +141,8 @@ class StripeCustomerAdmin(ReadOnlyAdmin):
 # --- The order page: its payments and the refund action ----------------------------------
 
 
-class OrderPaymentInline(admin.TabularInline):
+class OrderPaymentInline(ReadOnlyTabularInline):
     model = Payment
-    extra = 0
-    can_delete = False
     show_change_link = True
     fields = [
         "created_at",
@@ -181,12 +159,6 @@ class OrderPaymentInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("refunds")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Stripe")
     def stripe_link(self, payment):
@@ -212,31 +184,13 @@ class OrderPaymentInline(admin.TabularInline):
         )
 
 
-def refundable_payment(order):
-    """The order's captured payment that still has money to give back (normally its one
-    payment; a second one that arrived for a paid order was refunded automatically)."""
-    return next(
-        (payment for payment in order.payments.all() if payment.status in REFUNDABLE_STATUSES),
-        None,
-    )
-
-
 def refund_refusal(order):
     refusal = refusal_unless_it_may_become(OrderStatus.REFUNDED)(order)
     if refusal:
         return refusal
-    if refundable_payment(order) is None:
+    if selectors.order_refundable_payment(order=order) is None:
         return "it has no captured payment to refund"
     return ""
-
-
-def order_refund_in_full(*, order, actor):
-    payment = refundable_payment(order)
-    if payment is None:
-        raise ApplicationError(
-            "invalid_status_transition", f"Order {order.number} has no captured payment to refund."
-        )
-    return services.payment_refund(payment=payment, actor=actor)
 
 
 REFUND = OrderAction(
@@ -250,16 +204,9 @@ REFUND = OrderAction(
     ),
     button="Yes, refund them",
     done="Refunded",
-    perform=order_refund_in_full,
+    perform=services.order_refund_in_full,
     refusal=refund_refusal,
     prefetch=("payments",),
 )
 
-
-class OrderWithPaymentsAdmin(OrderAdmin):
-    inlines = [*OrderAdmin.inlines, OrderPaymentInline]
-    actions = [*OrderAdmin.actions, REFUND.admin_action()]
-
-
-admin.site.unregister(Order)
-admin.site.register(Order, OrderWithPaymentsAdmin)
+order_page_extend(inlines=[OrderPaymentInline], actions=[REFUND])

@@ -4,6 +4,8 @@ can try another card) or an ApplicationError `payment_provider_error` (Stripe co
 reached or refused the request)."""
 
 import logging
+from types import TracebackType
+from typing import Any, Literal
 
 import stripe
 from django.conf import settings
@@ -14,21 +16,21 @@ logger = logging.getLogger(__name__)
 
 
 class CardDeclined(Exception):
-    def __init__(self, *, code, message):
+    def __init__(self, *, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
 
 
-def configure():
+def configure() -> None:
     """Called once at start-up: the API address, timeouts and retries for every call."""
     stripe.api_base = settings.STRIPE_API_BASE or stripe.DEFAULT_API_BASE
     stripe.max_network_retries = 2
     stripe.default_http_client = stripe.new_default_http_client(timeout=settings.STRIPE_TIMEOUT)
 
 
-def _options(idempotency_key=None):
-    options = {"api_key": settings.STRIPE_SECRET_KEY}
+def _options(idempotency_key: str | None = None) -> dict[str, Any]:
+    options: dict[str, Any] = {"api_key": settings.STRIPE_SECRET_KEY}
     if idempotency_key:
         options["idempotency_key"] = idempotency_key
     return options
@@ -37,13 +39,18 @@ def _options(idempotency_key=None):
 class _stripe_errors:
     """Turn Stripe's exceptions into ours."""
 
-    def __init__(self, action):
+    def __init__(self, action: str) -> None:
         self.action = action
 
-    def __enter__(self):
+    def __enter__(self) -> "_stripe_errors":
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
         if exc is None:
             return False
         if isinstance(exc, stripe.CardError):
@@ -59,7 +66,7 @@ class _stripe_errors:
         return False
 
 
-def customer_create(*, email, user_id):
+def customer_create(*, email: str, user_id: int) -> stripe.Customer:
     with _stripe_errors("create the customer"):
         return stripe.Customer.create(
             email=email,
@@ -68,13 +75,15 @@ def customer_create(*, email, user_id):
         )
 
 
-def customer_delete(*, customer_id):
+def customer_delete(*, customer_id: str) -> stripe.Customer:
     """Delete a Stripe Customer (its email and saved cards); its payments stay at Stripe."""
     with _stripe_errors("delete the customer"):
         return stripe.Customer.delete(customer_id, **_options())
 
 
-def payment_intent_create(*, amount, currency, customer_id, order_id, idempotency_key):
+def payment_intent_create(
+    *, amount: int, currency: str, customer_id: str, order_id: int, idempotency_key: str
+) -> stripe.PaymentIntent:
     with _stripe_errors("start the payment"):
         return stripe.PaymentIntent.create(
             amount=amount,
@@ -86,14 +95,14 @@ def payment_intent_create(*, amount, currency, customer_id, order_id, idempotenc
         )
 
 
-def setup_intent_create(*, customer_id, idempotency_key):
+def setup_intent_create(*, customer_id: str, idempotency_key: str) -> stripe.SetupIntent:
     with _stripe_errors("prepare the card form"):
         return stripe.SetupIntent.create(
             customer=customer_id, payment_method_types=["card"], **_options(idempotency_key)
         )
 
 
-def payment_intent_confirm(*, intent_id, payment_method):
+def payment_intent_confirm(*, intent_id: str, payment_method: str) -> stripe.PaymentIntent:
     """Attach the card, then confirm. (An update followed by a plain confirm works with Stripe
     and with the local test server, which does not take payment_method on confirm.)"""
     with _stripe_errors("confirm the payment"):
@@ -101,12 +110,14 @@ def payment_intent_confirm(*, intent_id, payment_method):
         return stripe.PaymentIntent.confirm(intent_id, **_options())
 
 
-def payment_intent_retrieve(*, intent_id):
+def payment_intent_retrieve(*, intent_id: str) -> stripe.PaymentIntent:
     with _stripe_errors("look up the payment"):
         return stripe.PaymentIntent.retrieve(intent_id, **_options())
 
 
-def refund_create(*, intent_id, amount, idempotency_key, reason):
+def refund_create(
+    *, intent_id: str, amount: int, idempotency_key: str, reason: str
+) -> stripe.Refund:
     with _stripe_errors("refund the payment"):
         return stripe.Refund.create(
             payment_intent=intent_id,
@@ -116,6 +127,6 @@ def refund_create(*, intent_id, amount, idempotency_key, reason):
         )
 
 
-def payment_intent_cancel(*, intent_id):
+def payment_intent_cancel(*, intent_id: str) -> stripe.PaymentIntent:
     with _stripe_errors("cancel the payment"):
         return stripe.PaymentIntent.cancel(intent_id, **_options())

@@ -17,6 +17,10 @@ class PaymentStatus(models.TextChoices):
 
 # A payment the customer can still complete (a declined card may be retried).
 OPEN_STATUSES = [PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.PROCESSING, PaymentStatus.FAILED]
+# A payment whose card may be (re)tried: confirmed with a card on the pay page.
+CONFIRMABLE_STATUSES = [PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.FAILED]
+# Captured, with money we can still send back.
+REFUNDABLE_STATUSES = [PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED]
 # Money arrived (and may have gone back, in part or whole).
 CAPTURED_STATUSES = [
     PaymentStatus.SUCCEEDED,
@@ -44,7 +48,7 @@ class Payment(models.Model):
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="payments")
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     status = models.CharField(
-        max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.REQUIRES_PAYMENT
+        max_length=20, choices=PaymentStatus, default=PaymentStatus.REQUIRES_PAYMENT
     )
     amount = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3)
@@ -54,16 +58,6 @@ class Payment(models.Model):
     stripe_setup_intent_id = models.CharField(max_length=255, blank=True)
     stripe_setup_client_secret = models.CharField(max_length=255, blank=True)
     stripe_customer_id = models.CharField(max_length=255, blank=True)
-    payment_intent = models.ForeignKey(
-        "djstripe.PaymentIntent",
-        to_field="id",
-        db_constraint=False,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        help_text="dj-stripe's copy of the PaymentIntent, once a webhook synced it.",
-    )
     last_error_code = models.CharField(max_length=100, blank=True)
     last_error_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -7,19 +7,24 @@ Lock order: the order, then the payment (the orders services then lock books).
 
 import logging
 import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 
+from accounts.models import User
 from bookstore.errors import ApplicationError
-from orders import notifications
 from orders import services as order_services
-from orders.models import Order, OrderStatus
+from orders.models import PAID_STATUSES, STRIPE, Order, OrderStatus
 from orders.services import PaymentOutcome
 
-from . import gateway
+from . import gateway, notifications, selectors
 from .models import (
     CAPTURED_STATUSES,
+    CONFIRMABLE_STATUSES,
     OPEN_STATUSES,
+    REFUNDABLE_STATUSES,
     Payment,
     PaymentStatus,
     Refund,
@@ -29,14 +34,12 @@ from .money import from_minor_units, to_minor_units
 
 logger = logging.getLogger(__name__)
 
-STRIPE = "stripe"
 
-
-def _not_found():
+def _not_found() -> ApplicationError:
     return ApplicationError("not_found", "Not found.")
 
 
-def _check_payable(order):
+def _check_payable(order: Order) -> None:
     if order.status != OrderStatus.PENDING:
         raise ApplicationError(
             "order_not_payable", f"Order {order.number} is {order.status}; it cannot be paid."
@@ -48,7 +51,7 @@ def _check_payable(order):
         )
 
 
-def _stripe_customer_id(user):
+def _stripe_customer_id(user: User) -> str:
     customer = StripeCustomer.objects.filter(user=user).first()
     if customer is None:
         stripe_customer = gateway.customer_create(email=user.email, user_id=user.pk)
@@ -57,7 +60,7 @@ def _stripe_customer_id(user):
 
 
 @transaction.atomic
-def payment_start(*, user, order_id):
+def payment_start(*, user: User, order_id: int) -> tuple[Payment, bool]:
     """Start paying an order: a PaymentIntent for the order's total and a SetupIntent for the
     card form. Returns (payment, created); an order's still-open payment is returned as is.
 
@@ -90,15 +93,15 @@ def payment_start(*, user, order_id):
         amount=order.total,
         currency=order.currency,
         stripe_payment_intent_id=intent.id,
-        stripe_client_secret=intent.client_secret,
+        stripe_client_secret=intent.client_secret or "",
         stripe_setup_intent_id=setup.id,
-        stripe_setup_client_secret=setup.client_secret,
+        stripe_setup_client_secret=setup.client_secret or "",
         stripe_customer_id=customer_id,
     )
     return payment, True
 
 
-def payment_confirm(*, payment, payment_method):
+def payment_confirm(*, payment: Payment, payment_method: str) -> tuple[Payment, str]:
     """Attach the customer's card to the PaymentIntent and confirm it.
 
     Returns (payment, next_step): "succeeded" (the webhook will mark the order paid),
@@ -107,7 +110,7 @@ def payment_confirm(*, payment, payment_method):
     """
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("order").get(pk=payment.pk)
-        if payment.status not in (PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.FAILED):
+        if payment.status not in CONFIRMABLE_STATUSES:
             raise ApplicationError(
                 "order_not_payable", f"This payment is {payment.status}; it cannot be confirmed."
             )
@@ -127,7 +130,7 @@ def payment_confirm(*, payment, payment_method):
 
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        if payment.status in (PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.FAILED):
+        if payment.status in CONFIRMABLE_STATUSES:
             if intent.status in ("succeeded", "processing"):
                 payment.status = PaymentStatus.PROCESSING
                 payment.last_error_code = payment.last_error_message = ""
@@ -138,7 +141,7 @@ def payment_confirm(*, payment, payment_method):
 
 
 @transaction.atomic
-def _record_failure(payment, *, code, message):
+def _record_failure(payment: Payment, *, code: str, message: str) -> Payment:
     payment = Payment.objects.select_for_update().select_related("order").get(pk=payment.pk)
     if payment.status in OPEN_STATUSES:
         if payment.status != PaymentStatus.FAILED:
@@ -159,7 +162,7 @@ def _record_failure(payment, *, code, message):
 
 
 @transaction.atomic
-def payment_intent_apply(*, intent):
+def payment_intent_apply(*, intent: dict[str, Any]) -> Payment | None:
     """Bring our payment (and its order) in line with a PaymentIntent from Stripe.
 
     `intent` is the PaymentIntent as a dict (a webhook event's object, or a fresh retrieve).
@@ -195,7 +198,7 @@ def payment_intent_apply(*, intent):
     return payment
 
 
-def _mismatch(payment, intent):
+def _mismatch(payment: Payment, intent: dict[str, Any]) -> str:
     problems = []
     if intent.get("amount") != to_minor_units(payment.amount, payment.currency):
         problems.append(f"amount {intent.get('amount')} != {payment.amount}")
@@ -208,7 +211,7 @@ def _mismatch(payment, intent):
     return "; ".join(problems)
 
 
-def _apply_success(payment, intent):
+def _apply_success(payment: Payment, intent: dict[str, Any]) -> None:
     if payment.status in CAPTURED_STATUSES:
         return
     mismatch = _mismatch(payment, intent)
@@ -252,7 +255,14 @@ def _apply_success(payment, intent):
         )
 
 
-def _refund(payment, *, amount, automatic=False, actor=None, reason=""):
+def _refund(
+    payment: Payment,
+    *,
+    amount: Decimal,
+    automatic: bool = False,
+    actor: User | None = None,
+    reason: str = "",
+) -> Refund:
     """Refund `amount` of a locked, captured payment at Stripe and record it."""
     attempt = payment.refunds.count() + 1
     stripe_refund = gateway.refund_create(
@@ -274,11 +284,13 @@ def _refund(payment, *, amount, automatic=False, actor=None, reason=""):
     return refund
 
 
-def _refund_status(stripe_status):
+def _refund_status(stripe_status: str | None) -> str:
     return stripe_status if stripe_status in Refund.Status.values else Refund.Status.PENDING
 
 
-def _record_refund(payment, refund, *, actor=None, settle_order=True):
+def _record_refund(
+    payment: Payment, refund: Refund, *, actor: User | None = None, settle_order: bool = True
+) -> None:
     """Count a refund on its (locked) payment, refund the order once all the money went back,
     and email the customer."""
     payment.amount_refunded += refund.amount
@@ -286,8 +298,7 @@ def _record_refund(payment, refund, *, actor=None, settle_order=True):
     payment.status = PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED
     payment.save(update_fields=["amount_refunded", "status", "updated_at"])
     order = Order.objects.get(pk=payment.order_id)
-    settled_statuses = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
-    if fully and settle_order and order.status in settled_statuses:
+    if fully and settle_order and order.status in PAID_STATUSES:
         order_services.order_refund(
             order_id=order.pk,
             actor=actor,
@@ -303,10 +314,10 @@ def _record_refund(payment, refund, *, actor=None, settle_order=True):
 
 
 @transaction.atomic
-def payment_refund(*, payment, actor, amount=None):
+def payment_refund(*, payment: Payment, actor: User, amount: Decimal | None = None) -> Refund:
     """Staff refund a captured payment, in full (default) or in part."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
-    if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
+    if payment.status not in REFUNDABLE_STATUSES:
         raise ApplicationError(
             "invalid_status_transition", f"A {payment.status} payment cannot be refunded."
         )
@@ -322,7 +333,18 @@ def payment_refund(*, payment, actor, amount=None):
 
 
 @transaction.atomic
-def refund_apply(*, refund):
+def order_refund_in_full(*, order: Order, actor: User) -> Refund:
+    """Staff refund an order: its refundable payment, in full (the admin's Refund action)."""
+    payment = selectors.order_refundable_payment(order=order)
+    if payment is None:
+        raise ApplicationError(
+            "invalid_status_transition", f"Order {order.number} has no captured payment to refund."
+        )
+    return payment_refund(payment=payment, actor=actor)
+
+
+@transaction.atomic
+def refund_apply(*, refund: dict[str, Any]) -> Refund | None:
     """A refund seen at Stripe (refund.* or charge.refunded): update ours, or record one made
     elsewhere (the Stripe dashboard)."""
     ours = Refund.objects.select_for_update().filter(stripe_refund_id=refund["id"]).first()
@@ -353,7 +375,7 @@ def refund_apply(*, refund):
     return ours
 
 
-def payments_reconcile(*, older_than):
+def payments_reconcile(*, older_than: datetime) -> int:
     """Ask Stripe about payments still open since before `older_than` and apply what it says,
     through the same service as the webhooks (this recovers lost webhooks). An open payment
     whose order can no longer be paid is canceled at Stripe. Returns how many were checked."""
@@ -362,6 +384,8 @@ def payments_reconcile(*, older_than):
     for intent_id in list(stale.values_list("stripe_payment_intent_id", flat=True)):
         intent = gateway.payment_intent_retrieve(intent_id=intent_id).to_dict()
         payment = payment_intent_apply(intent=intent)
+        if payment is None:  # the payment row was read just above: never, in practice
+            continue
         if payment.status in OPEN_STATUSES and payment.order.status != OrderStatus.PENDING:
             if intent["status"] not in ("canceled", "succeeded"):
                 intent = gateway.payment_intent_cancel(intent_id=intent_id).to_dict()
@@ -371,7 +395,7 @@ def payments_reconcile(*, older_than):
 
 
 @transaction.atomic
-def payments_account_closing(*, user):
+def payments_account_closing(*, user: User) -> None:
     """The customer's account closes: their Stripe Customer (which holds the email address and
     saved cards) is deleted at Stripe after commit. Payments keep their Stripe ids for the books."""
     customer = StripeCustomer.objects.filter(user=user).first()
@@ -380,7 +404,7 @@ def payments_account_closing(*, user):
     stripe_id = customer.stripe_id
     customer.delete()
 
-    def forget_at_stripe():
+    def forget_at_stripe() -> None:
         try:
             gateway.customer_delete(customer_id=stripe_id)
         except ApplicationError:

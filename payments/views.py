@@ -13,12 +13,11 @@ from rest_framework.response import Response
 from bookstore.errors import ApplicationError
 from bookstore.exceptions import problem_json_response
 from bookstore.permissions import IsOwnerOrStaff, IsStaff
-from orders.idempotency import idempotent
-from orders.models import Order
-from orders.views import IDEMPOTENCY_PARAMETER
+from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from orders.models import PAID_STATUSES, UNPAID_CLOSED_STATUSES, Order
 
-from . import services
-from .models import CAPTURED_STATUSES, Payment
+from . import selectors, services
+from .models import Payment, PaymentStatus
 from .serializers import (
     PaymentConfirmResultSerializer,
     PaymentConfirmSerializer,
@@ -51,10 +50,7 @@ class PaymentViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Payment.objects.none()
-        payments = Payment.objects.select_related("order").prefetch_related("refunds")
-        if self.request.user.is_staff:
-            return payments
-        return payments.filter(order__user=self.request.user)
+        return selectors.payment_list(user=self.request.user)
 
     def get_permissions(self):
         if self.action == "refund":
@@ -154,11 +150,11 @@ def pay_page_confirm(request, token):
 def pay_page_result(request, token):
     payment = get_object_or_404(Payment.objects.select_related("order"), token=token)
     order = payment.order
-    if order.status in ("paid", "shipped", "delivered"):
+    if order.status in PAID_STATUSES:
         outcome = "paid"
-    elif payment.status == "failed":
+    elif payment.status == PaymentStatus.FAILED:
         outcome = "failed"
-    elif order.display_status in ("expired", "cancelled"):
+    elif order.display_status in UNPAID_CLOSED_STATUSES:
         outcome = order.display_status
     else:
         outcome = "processing"
@@ -189,7 +185,7 @@ def pay_order(request, order_token):
         payment, _ = services.payment_start(user=order.user, order_id=order.pk)
     except ApplicationError as exc:
         if exc.code in ("order_not_payable", "order_expired"):
-            paid = order.payments.filter(status__in=CAPTURED_STATUSES).first()
+            paid = selectors.order_captured_payment(order=order)
             if paid:
                 return redirect("pay-page-result", paid.token)
             return render(

@@ -1,7 +1,7 @@
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from orders.models import OutboxEmail
+from core.models import OutboxEmail
 
 
 def link_from_outbox(kind, to):

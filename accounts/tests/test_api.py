@@ -9,7 +9,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
-from orders.models import OutboxEmail
+from core.models import OutboxEmail
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,9 @@ from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 from catalog.models import Book
 from catalog.tests.factories import BookFactory
+from core.models import IdempotencyKey, OutboxEmail
 from orders import services as order_services
-from orders.models import IdempotencyKey, Order, OrderEvent, OrderStatus, OutboxEmail
+from orders.models import Order, OrderEvent, OrderStatus
 from payments import gateway
 from payments.models import Payment, Refund, StripeCustomer
 from payments.tests.factories import payment_for_new_order

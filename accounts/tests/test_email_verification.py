@@ -6,7 +6,8 @@ from accounts.tests.helpers import link_from_outbox
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 from catalog.models import Book
 from catalog.tests.factories import BookFactory
-from orders.models import Order, OutboxEmail
+from core.models import OutboxEmail
+from orders.models import Order
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tests.helpers import link_from_outbox
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
-from orders.models import OutboxEmail
+from core.models import OutboxEmail
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from bookstore.testing import ARTIFACTS, ProblemCheckingAPIClient, assert_problem
-from orders.models import OutboxEmail
+from core.models import OutboxEmail
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

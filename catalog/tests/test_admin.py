@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.roles import STORE_MANAGERS_GROUP
 from accounts.tests.factories import StaffFactory, UserFactory
-from catalog.models import Book
+from catalog.models import Author, Book, Genre
 from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
 from catalog.tests.test_importer import BOOKS_IN_FIXTURE, DIRTY_BOOKS, EXPECTED_SKIPS
 from orders import services as order_services
@@ -280,3 +280,42 @@ def test_deleting_genres_in_the_admin_takes_them_off_their_books(manager_client)
     assert response.status_code == 302
     book.refresh_from_db()
     assert book.genre_list == []
+
+
+def test_a_book_added_in_the_admin_is_written_by_the_service_like_one_from_the_api(
+    manager_client,
+):
+    author, genre = AuthorFactory(name="Mary Shelley"), GenreFactory(name="Gothic")
+    response = manager_client.post(
+        f"{BOOKS}add/",
+        {
+            "title": "Frankenstein",
+            "price": "7.50",
+            "is_active": "on",
+            "stock_quantity": "4",
+            "language": "en",
+            "genres": [genre.pk],
+            "book_authors-TOTAL_FORMS": "1",
+            "book_authors-INITIAL_FORMS": "0",
+            "book_authors-0-author": author.pk,
+            "book_authors-0-position": "0",
+        },
+    )
+    assert response.status_code == 302, response.content
+    book = Book.objects.get(title="Frankenstein")
+    assert (book.stock_quantity, book.reserved_quantity) == (4, 0)
+    assert book.authors_text == "Mary Shelley"
+    assert book.author_list == [{"id": author.pk, "name": "Mary Shelley", "slug": author.slug}]
+    assert book.genre_list == [{"id": genre.pk, "name": "Gothic", "slug": genre.slug}]
+    assert LogEntry.objects.filter(object_id=str(book.pk)).exists()
+
+
+def test_authors_and_genres_added_in_the_admin_get_tidy_names(manager_client):
+    for path, name, slug in [
+        ("/admin/catalog/author/add/", "  Mary   Shelley ", "mary-shelley"),
+        ("/admin/catalog/genre/add/", " Gothic  fiction", "gothic-fiction"),
+    ]:
+        response = manager_client.post(path, {"name": name, "slug": slug})
+        assert response.status_code == 302, response.content
+    assert Author.objects.get(slug="mary-shelley").name == "Mary Shelley"
+    assert Genre.objects.get(slug="gothic-fiction").name == "Gothic fiction"

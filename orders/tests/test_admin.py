@@ -79,21 +79,21 @@ def test_status_is_not_editable_in_the_admin(admin_client):
 def test_outbox_admin_lists_and_resends(admin_client, django_capture_on_commit_callbacks):
     from django.core import mail
 
-    from orders.models import OutboxEmail
+    from core.models import OutboxEmail
 
     with django_capture_on_commit_callbacks(execute=True):
         order = services.order_place(
             user=UserFactory(), items=[{"book": BookFactory().pk, "quantity": 1}]
         )
     message = OutboxEmail.objects.get(order=order)
-    assert admin_client.get("/admin/orders/outboxemail/").status_code == 200
+    assert admin_client.get("/admin/core/outboxemail/").status_code == 200
     assert (
         order.number in admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
     )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(
-            "/admin/orders/outboxemail/", {"action": "resend", "_selected_action": [message.pk]}
+            "/admin/core/outboxemail/", {"action": "resend", "_selected_action": [message.pk]}
         )
     assert len(mail.outbox) == 1
     assert mail.outbox[0].subject == message.subject

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from accounts.tests.factories import StaffFactory, UserFactory
 from catalog.tests.factories import BookFactory
+from core.models import OutboxEmail
 from orders import services
-from orders.models import Order, OrderEvent, OrderStatus, OutboxEmail
+from orders.models import Order, OrderEvent, OrderStatus
 from orders.tests.factories import DiscountCodeFactory
 from orders.tests.helpers import assert_stock_invariant
 
@@ -92,8 +93,8 @@ def order_urls(manager):
         "/admin/orders/discountcode/",
         "/admin/orders/discountcode/add/",
         f"/admin/orders/discountcode/{code.pk}/change/",
-        "/admin/orders/outboxemail/",
-        f"/admin/orders/outboxemail/{message.pk}/change/",
+        "/admin/core/outboxemail/",
+        f"/admin/core/outboxemail/{message.pk}/change/",
     ]
 
 

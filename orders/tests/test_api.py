@@ -10,8 +10,9 @@ from accounts.tests.factories import UserFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 from catalog.models import Book
 from catalog.tests.factories import BookFactory
+from core.models import IdempotencyKey
 from orders import services
-from orders.models import IdempotencyKey, Order
+from orders.models import Order
 from orders.tests.factories import DiscountCodeFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,9 @@ from django.utils import timezone
 from accounts.tests.factories import StaffFactory, UserFactory
 from bookstore.errors import ApplicationError
 from catalog.tests.factories import BookFactory
+from core.models import OutboxEmail
 from orders import services
-from orders.models import Order, OutboxEmail
+from orders.models import Order
 from orders.tests.factories import DiscountCodeFactory
 
 pytestmark = pytest.mark.django_db
@@ -152,7 +153,7 @@ def test_a_mail_server_failure_never_fails_the_payment(committed):
 
 
 def test_gives_up_after_the_last_attempt_and_staff_can_resend(committed):
-    from orders.outbox import MAX_ATTEMPTS, email_resend, email_send
+    from core.outbox import MAX_ATTEMPTS, email_resend, email_send
 
     with committed():
         order = place()

@@ -7,8 +7,9 @@ from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from catalog.tests.factories import BookFactory
+from core.models import OutboxEmail
 from orders import services as order_services
-from orders.models import Order, OrderEvent, OrderStatus, OutboxEmail
+from orders.models import Order, OrderEvent, OrderStatus
 from payments import services
 from payments.models import Payment, PaymentStatus
 from payments.tests.factories import payment_for_new_order

@@ -9,6 +9,7 @@ in production `manage.py send_emails` sends what is due, from the scheduler.
 
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -18,16 +19,27 @@ from django.utils import timezone
 
 from .models import OutboxEmail
 
+if TYPE_CHECKING:
+    from orders.models import Order, OrderEvent
+
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 
 
-def _backoff(attempts):
+def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2**attempts, 24 * 60))
 
 
-def email_queue(*, kind, to, dedupe_key, context, order=None, order_event=None):
+def email_queue(
+    *,
+    kind: str,
+    to: str,
+    dedupe_key: str,
+    context: dict[str, Any],
+    order: "Order | None" = None,
+    order_event: "OrderEvent | None" = None,
+) -> OutboxEmail | None:
     """Queue the `kind` email (templates emails/<kind>.txt and .html) unless one with this
     `dedupe_key` exists. Returns the queued message, or None for a duplicate."""
     context = {"shop_name": settings.SHOP_NAME, "site_url": settings.SITE_URL, **context}
@@ -51,7 +63,7 @@ def email_queue(*, kind, to, dedupe_key, context, order=None, order_event=None):
     return message
 
 
-def email_send(*, message_id):
+def email_send(*, message_id: int) -> bool:
     """Send one queued message now. A failure is recorded and retried later; never raised."""
     with transaction.atomic():
         message = (
@@ -85,7 +97,7 @@ def email_send(*, message_id):
         return message.status == OutboxEmail.Status.SENT
 
 
-def emails_send_due(*, limit=500):
+def emails_send_due(*, limit: int = 500) -> tuple[int, int]:
     """Send every pending message whose time has come. Safe in several processes at once.
     Returns (sent, failed)."""
     due = OutboxEmail.objects.filter(
@@ -101,7 +113,7 @@ def emails_send_due(*, limit=500):
 
 
 @transaction.atomic
-def email_resend(*, message):
+def email_resend(*, message: OutboxEmail) -> None:
     """Staff: send this message again (also one that was sent or gave up)."""
     OutboxEmail.objects.filter(pk=message.pk).update(
         status=OutboxEmail.Status.PENDING, next_attempt_at=timezone.now(), attempts=0

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from orders.outbox import emails_send_due
+from core.outbox import emails_send_due
 
 
 class Command(BaseCommand):

@@ -1,0 +1,20 @@
+from django.contrib import admin, messages
+
+from .admin_mixins import ReadOnlyAdminMixin
+from .models import OutboxEmail
+from .outbox import email_resend
+
+
+@admin.register(OutboxEmail)
+class OutboxEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "kind", "to", "subject", "status", "attempts", "sent_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["to", "subject", "order__number"]
+    readonly_fields = [field.name for field in OutboxEmail._meta.fields]
+    actions = ["resend"]
+
+    @admin.action(description="Send selected emails again", permissions=["view"])
+    def resend(self, request, queryset):
+        for message in queryset:
+            email_resend(message=message)
+        self.message_user(request, f"Queued {queryset.count()} email(s) again.", messages.SUCCESS)

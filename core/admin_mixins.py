@@ -1,0 +1,22 @@
+"""Admin building blocks the apps share."""
+
+from django.contrib import admin
+
+
+class ReadOnlyAdminMixin:
+    """A record nobody edits in the admin (what Stripe told us, what was ordered, what was
+    sent): it may be viewed, never added, changed or deleted there."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyTabularInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False
