@@ -58,13 +58,22 @@ STRIPE_PUBLISHABLE_KEY = "pk_test_localstripe0000000000000000"
 STRIPE_WEBHOOK_SECRET = "whsec_http_bench_localstripe"
 CARD_THAT_SUCCEEDS = "4242424242424242"
 
-# (label, path, whether the ≥ 50% target applies)
+# (label, path, signed in, whether the ≥ 50% target applies). Anonymous reads come from the
+# one-second catalogue cache; a signed-in reader (a customer's JWT) is never served from it, so
+# those lines measure the view itself.
 READ_LINES = [
-    ("GET /api/books/?page_size=20", "/api/books/?page_size=20", True),
-    ("GET /api/books/?search=tolkien", "/api/books/?search=tolkien&page_size=20", False),
+    ("GET /api/books/?page_size=20", "/api/books/?page_size=20", False, True),
+    ("GET /api/books/?search=tolkien", "/api/books/?search=tolkien&page_size=20", False, False),
+    ("signed in: ?page_size=20", "/api/books/?page_size=20", True, True),
+    ("signed in: ?search=potter", "/api/books/?search=potter&page_size=20", True, True),
 ]
 HEALTH_PATH = "/api/health/"
-TARGET_LIST_SHARE = 0.5  # the book list at ≥ 50% of the health check's requests per second
+TARGET_LIST_SHARE = 0.5  # these reads at ≥ 50% of the health check's requests per second
+
+# --catalogue: the catalogue benchmark's 100,000 books (bench_catalog builds it), or the
+# 10,000 goodbooks demo books alone, imported here into an empty database of the benchmark's own.
+CATALOGUES = ("bench", "demo")
+DEMO_CATALOGUE_SIZE = 10_000
 
 ORDER_CLIENTS = 20
 HOT_BOOK_STOCK = 200
@@ -150,7 +159,7 @@ def gunicorn_running(*, port, log_path, max_requests=None):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise BenchError(f"gunicorn did not start on {url}; see {log_path}")
             time.sleep(0.2)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()  # graceful: workers finish their request
         try:
@@ -158,6 +167,29 @@ def gunicorn_running(*, port, log_path, max_requests=None):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def server_cpu_seconds(master_pid):
+    """CPU time (user + system) used so far by gunicorn's master and its live workers, from
+    /proc (None where there is no /proc). Per request, it is the figure a busy machine does not
+    distort much: req/s falls when other processes take the CPUs, the CPU a request needs does
+    not."""
+    proc = Path("/proc")
+    try:
+        children = (proc / str(master_pid) / "task" / str(master_pid) / "children").read_text()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in [master_pid, *map(int, children.split())]:
+        try:
+            stat = (proc / str(pid) / "stat").read_text()
+        except OSError:  # a worker that just exited
+            continue
+        # After the command name in parentheses: state is field 3, utime and stime 14 and 15.
+        fields = stat.rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 def worker_boots(log_path):
@@ -227,9 +259,12 @@ def wrk_version():
     return match.group(1) if match else "unknown version"
 
 
-def wrk(url, *, seconds, connections, threads=1, script_args=()):
-    """Run wrk against `url` for `seconds`; its figures, from load.lua's WRK_JSON line."""
+def wrk(url, *, seconds, connections, threads=1, script_args=(), token=None):
+    """Run wrk against `url` for `seconds` (as the holder of the access `token`, if given); its
+    figures, from load.lua's WRK_JSON line."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
+    if token:
+        command += ["-H", f"Authorization: Bearer {token}"]
     command += ["-s", str(LOAD_SCRIPT), url]
     if script_args:
         command += ["--", *script_args]
@@ -262,13 +297,23 @@ def wrk(url, *, seconds, connections, threads=1, script_args=()):
 # --- Bench data ----------------------------------------------------------------------------
 
 
-def check_database():
-    """The database must be the catalogue benchmark's, migrated, with its full catalogue."""
+def check_database(catalogue, *, progress):
+    """The database must be one of the benchmark's, migrated, with its full catalogue: the
+    catalogue benchmark's 100,000 books, or (`catalogue` "demo") the 10,000 demo books, which
+    are imported here into a database created for them (or an empty one, then marked)."""
     from django.core.management import call_command
     from django.db import connection
 
     from catalog import benchmark
 
+    if catalogue == "demo":
+        config = connection.settings_dict
+        if benchmark.create_database_if_missing(config):
+            progress(f"Created the database {config['NAME']!r}")
+        try:
+            benchmark.claim_bench_database()
+        except benchmark.BenchDatabaseError as error:
+            raise BenchError(str(error)) from error
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
@@ -284,6 +329,19 @@ def check_database():
     if benchmark.has_unapplied_migrations():
         call_command("migrate", interactive=False, verbosity=0)
     counts = benchmark.catalogue_counts()
+    if catalogue == "demo":
+        if counts.total == 0:
+            progress("Importing the 10,000 demo books (once; later runs reuse them)...")
+            benchmark.build_catalogue(size=DEMO_CATALOGUE_SIZE, progress=progress)
+            benchmark.vacuum_analyze_catalogue()
+            counts = benchmark.catalogue_counts()
+        if counts.total != DEMO_CATALOGUE_SIZE or counts.generated:
+            raise BenchError(
+                f"The catalogue has {counts.total:,} books ({counts.generated:,} generated), "
+                f"not the {DEMO_CATALOGUE_SIZE:,} demo books: use a database of its own for "
+                "--catalogue demo."
+            )
+        return counts
     if counts.total != benchmark.CATALOGUE_SIZE or not counts.real:
         raise BenchError(
             f"The catalogue has {counts.total:,} books, not {benchmark.CATALOGUE_SIZE:,}: run "
@@ -362,15 +420,14 @@ def delete_bench_orders(book_ids):
 
 def bench_books(count):
     """`count` active generated books (the newest ids; the catalogue benchmark's searches and
-    detail page use real books), whose stock this benchmark may set."""
+    detail page use real books), whose stock this benchmark may set; in the demo catalogue,
+    which has none, the newest real ones."""
     from catalog.models import Book
 
-    books = list(
-        Book.objects.active()
-        .filter(source_id__isnull=True)
-        .order_by("-pk")
-        .values_list("pk", flat=True)[:count]
-    )
+    books = Book.objects.active()
+    if books.filter(source_id__isnull=True).exists():
+        books = books.filter(source_id__isnull=True)
+    books = list(books.order_by("-pk").values_list("pk", flat=True)[:count])
     if len(books) < count:
         raise BenchError(f"Need {count} generated books, found {len(books)}.")
     return books
@@ -428,32 +485,63 @@ class ReadLine:
     result: LoadResult
     health: LoadResult  # the ceiling, measured just before this line
     targeted: bool
+    signed_in: bool = False
+    cpu_ms: float | None = None  # gunicorn's CPU per request, this line and its health line
+    health_cpu_ms: float | None = None
 
     @property
     def share(self):
         return self.result.per_second / self.health.per_second
 
+    @property
+    def cpu_share(self):
+        """The health check's CPU per request over this line's: what `share` would be if
+        gunicorn had the CPUs to itself (PostgreSQL's and the load generator's part aside)."""
+        if not self.cpu_ms or not self.health_cpu_ms:
+            return None
+        return self.health_cpu_ms / self.cpu_ms
 
-def measure_reads(site, *, seconds, warmup, connections, progress):
+
+def measure_reads(site, *, server_pid, seconds, warmup, connections, progress):
     """Each read line right after a health line, so each ratio compares neighbours in time."""
+    from django.db import connection
+
+    # The signed-in reader: a customer of the benchmark's own, whose token lasts the run.
+    (reader,) = bench_users("reader", 1)
+    reader_token = access_token(reader)
+    connection.close()  # no connection of ours idles through the load
     lines = []
-    for label, path, targeted in READ_LINES:
-        status, _ = http_json("GET", site + path)
+    for label, path, signed_in, targeted in READ_LINES:
+        token = reader_token if signed_in else None
+        status, _ = http_json("GET", site + path, token=token)
         if status != 200:
             raise BenchError(f"{label}: {status}")
-        measured = {}
-        for name, target in (("health", HEALTH_PATH), ("read", path)):
-            progress(f"  {target}: {warmup} s warm-up, {seconds} s measured")
+        measured, cpu_ms = {}, {}
+        for name, target, target_token in (
+            ("health", HEALTH_PATH, None),
+            ("read", path, token),
+        ):
+            who = " (signed in)" if target_token else ""
+            progress(f"  {target}{who}: {warmup} s warm-up, {seconds} s measured")
             if warmup > 0:
                 # It reaches both workers: imports, DB connection, PostgreSQL's caches.
-                wrk(site + target, seconds=warmup, connections=connections)
-            measured[name] = wrk(site + target, seconds=seconds, connections=connections)
+                wrk(site + target, seconds=warmup, connections=connections, token=target_token)
+            cpu_before = server_cpu_seconds(server_pid)
+            measured[name] = wrk(
+                site + target, seconds=seconds, connections=connections, token=target_token
+            )
+            cpu_after = server_cpu_seconds(server_pid)
+            if cpu_before is not None and cpu_after is not None and measured[name].requests:
+                cpu_ms[name] = (cpu_after - cpu_before) * 1000 / measured[name].requests
         lines.append(
             ReadLine(
                 label=label,
                 result=measured["read"],
                 health=measured["health"],
                 targeted=targeted,
+                signed_in=signed_in,
+                cpu_ms=cpu_ms.get("read"),
+                health_cpu_ms=cpu_ms.get("health"),
             )
         )
     return lines
@@ -672,6 +760,14 @@ def percentile(samples, rank):
     return ordered[max(0, -(-rank * len(ordered) // 100) - 1)]
 
 
+def _ms(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _share(value):
+    return "-" if value is None else f"{value:.0%}"
+
+
 def mark(passed):
     return PASS if passed else FAIL
 
@@ -693,7 +789,7 @@ def write_report(write, *, facts, reads, orders, purchases, wall_seconds):
     header = (
         f"{'request':<32} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} | "
         f"{'health req/s':>12} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} | {'ratio':>5}  "
-        f"{'≥' + format(TARGET_LIST_SHARE, '.0%'):>5}"
+        f"{'≥' + format(TARGET_LIST_SHARE, '.0%'):>5} | {'CPU ms':>6} {'health':>6} {'ratio':>5}"
     )
     write(header)
     write("-" * len(header))
@@ -704,16 +800,33 @@ def write_report(write, *, facts, reads, orders, purchases, wall_seconds):
             f"{line.label:<32} {result.per_second:>7.0f} {result.p50_ms:>7.1f} "
             f"{result.p99_ms:>7.1f} {result.unexpected:>6} | {health.per_second:>12.0f} "
             f"{health.p50_ms:>7.1f} {health.p99_ms:>7.1f} {health.unexpected:>6} | "
-            f"{line.share:>5.0%}  {target:>5}"
+            f"{line.share:>5.0%}  {target:>5} | {_ms(line.cpu_ms):>6} {_ms(line.health_cpu_ms):>6} "
+            f"{_share(line.cpu_share):>5}"
         )
     write("-" * len(header))
+    width = max(len(line.label) for line in reads)
     for line in reads:
         if line.targeted:
             write(
-                f"Target: book list ≥ {TARGET_LIST_SHARE:.0%} of the health check's req/s   "
-                f"{mark(line.share >= TARGET_LIST_SHARE)} {line.share:.0%}"
+                f"Target: {line.label:<{width}} ≥ {TARGET_LIST_SHARE:.0%} of the health check's "
+                f"req/s   {mark(line.share >= TARGET_LIST_SHARE)} {line.share:.0%}"
             )
+    write(
+        "anonymous reads are served from the one-second catalogue cache; signed in: a "
+        "customer's JWT (Authorization: Bearer), never cached"
+    )
+    write(
+        "CPU ms: gunicorn's CPU time (master and workers, user + system) per request, for the "
+        "line and its health line;\n  its ratio (health's over the line's) is what the req/s "
+        "ratio tends to when nothing else\n  competes for the CPUs, leaving PostgreSQL's and "
+        "wrk's share out"
+    )
     write("errors: responses other than 2xx, plus connection errors and timeouts")
+    if orders is None:
+        write("")
+        write("Orders and purchases skipped (--reads-only)")
+        write(f"Wall time: {wall_seconds:.0f} s")
+        return
 
     write("")
     write(
@@ -801,6 +914,19 @@ def main(argv=None):
             "queueing to the latency, not requests per second)"
         ),
     )
+    parser.add_argument(
+        "--catalogue",
+        choices=CATALOGUES,
+        default="bench",
+        help=(
+            "bench: the catalogue benchmark's 100,000 books (default; `make bench` builds them); "
+            "demo: the 10,000 goodbooks demo books alone, imported on the first run into the "
+            "database given (created if missing; a database with other data is refused)"
+        ),
+    )
+    parser.add_argument(
+        "--reads-only", action="store_true", help="measure the reads only: no orders, no purchases"
+    )
     parser.add_argument("--purchases", type=int, default=30)
     parser.add_argument("--purchase-clients", type=int, default=5)
     parser.add_argument(
@@ -839,7 +965,7 @@ def main(argv=None):
         print(message, file=sys.stderr, flush=True)
 
     try:
-        counts = check_database()
+        counts = check_database(args.catalogue, progress=progress)
     except BenchError:
         raise
     except Exception as error:
@@ -897,7 +1023,7 @@ def main(argv=None):
                 )
             )
             progress(f"Starting gunicorn ({WORKERS} workers) on 127.0.0.1:{site_port}...")
-            site = stack.enter_context(
+            site, server_pid = stack.enter_context(
                 gunicorn_running(
                     port=site_port,
                     log_path=log_path,
@@ -910,25 +1036,28 @@ def main(argv=None):
             progress("Reads (wrk):")
             reads = measure_reads(
                 site,
+                server_pid=server_pid,
                 seconds=args.seconds,
                 warmup=args.warmup,
                 connections=args.connections,
                 progress=progress,
             )
-            progress("Orders (wrk):")
-            orders = measure_orders(
-                site, seconds=args.seconds, workdir=Path(workdir), progress=progress
-            )
-            connection.close()
-            progress("Purchases:")
-            purchases = measure_purchases(
-                site,
-                stripe_url,
-                count=args.purchases,
-                clients=args.purchase_clients,
-                paid_timeout=30,
-                progress=progress,
-            )
+            orders = purchases = None
+            if not args.reads_only:
+                progress("Orders (wrk):")
+                orders = measure_orders(
+                    site, seconds=args.seconds, workdir=Path(workdir), progress=progress
+                )
+                connection.close()
+                progress("Purchases:")
+                purchases = measure_purchases(
+                    site,
+                    stripe_url,
+                    count=args.purchases,
+                    clients=args.purchase_clients,
+                    paid_timeout=30,
+                    progress=progress,
+                )
             progress("Stopping gunicorn and the local Stripe server...")
     finally:
         delete_bench_orders(spread_and_hot)
@@ -942,6 +1071,8 @@ def main(argv=None):
     )
     # The targets are reported, not enforced (as bench_catalog without --check); a broken
     # invariant or a failed purchase is a bug, and fails the command.
+    if args.reads_only:
+        return 0
     all_passed = all(line.ok for line in orders) and purchases.ok
     return 0 if all_passed else 1
 

@@ -26,8 +26,13 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def counts_in_page_query(self, queryset):
         return False
 
+    def total_count(self, queryset):
+        """How many rows `queryset` has: a COUNT query, unless a subclass knows it for less."""
+        return queryset.count()
+
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
+        self.view = view
         page_size = self.get_page_size(request)
         raw = request.query_params.get(self.page_query_param, "1")
         if not (raw.isdigit() and len(raw) <= 9 and int(raw) >= 1):
@@ -39,10 +44,17 @@ class PageNumberPagination(pagination.PageNumberPagination):
             rows = self._page_with_its_count(paginator, number)
             if rows is not None:
                 return rows
-        self.page = paginator.page(min(number, paginator.num_pages))
+        # The paginator's count is a cached property: given, it runs no COUNT query.
+        paginator.count = self.total_count(queryset)
         if number > paginator.num_pages:
+            self.page = paginator.page(paginator.num_pages)
             return []
-        return list(self.page)
+        # A whole page of rows, whatever the count says (a subclass's may be a moment old),
+        # where Django's Page would stop the last page at the count.
+        offset = (number - 1) * page_size
+        rows = list(queryset[offset : offset + page_size])
+        self.page = Page(rows, number, paginator)
+        return rows
 
     def _page_with_its_count(self, paginator, number):
         """Page `number`'s rows, picked by a query that also counts every row; None for a page

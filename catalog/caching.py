@@ -1,5 +1,6 @@
 """A shared cache, one second deep, for anonymous catalogue reads: GET /api/books/ and
-GET /api/books/{id}/ by a request that authenticated as nobody.
+GET /api/books/{id}/ by a request that authenticated as nobody; and for the count of books a
+list finds, which is the same for every reader of it (see `shared_count`).
 
 Every anonymous reader gets the same JSON for the same URL, and building it is the API's most
 expensive read (the book list: a COUNT over the catalogue, the page, and twenty books
@@ -27,6 +28,7 @@ from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 
 KEY_PREFIX = "catalog:anonymous-read:v1:"
+COUNT_KEY_PREFIX = "catalog:list-count:v1:"
 
 
 def is_anonymous_read(request):
@@ -69,3 +71,25 @@ def anonymous_read(request, build_response):
     patch_vary_headers(response, ["Accept", "Authorization"])
     # If-None-Match with the current ETag: 304, without the body.
     return get_conditional_response(request, etag=entry["etag"], response=response)
+
+
+def shared_count(key, count):
+    """How many books a list finds: `count()`, or its value from the last CATALOGUE_CACHE_SECONDS.
+
+    `key` must name everything the number depends on (whose view of the catalogue, the filters)
+    and nothing it does not (page, page size, order). The count is the same for every reader,
+    signed in or not, so nothing here is per user; and it is the list's most expensive query
+    (it visits every matching book, where the page stops after twenty), while a signed-in page
+    is never served from the response cache above. A page's `count` may then be up to that
+    long behind its rows, as an anonymous page is as a whole.
+    """
+    seconds = settings.CATALOGUE_CACHE_SECONDS
+    if seconds <= 0:
+        return count()
+    cache_key = COUNT_KEY_PREFIX + hashlib.sha256(repr(key).encode()).hexdigest()
+    entry = cache.get(cache_key)
+    if entry is None or time.time() - entry[0] >= seconds:
+        read_at = time.time()
+        entry = (read_at, count())
+        cache.set(cache_key, entry, timeout=math.ceil(2 * seconds))
+    return entry[1]

@@ -1,5 +1,6 @@
 from bookstore.pagination import PageNumberPagination
 
+from . import caching
 from .search import is_ranked_search
 
 
@@ -8,3 +9,9 @@ class BookPagination(PageNumberPagination):
 
     def counts_in_page_query(self, queryset):
         return is_ranked_search(queryset)
+
+    def total_count(self, queryset):
+        key = getattr(self.view, "list_count_key", None)
+        if key is None:
+            return super().total_count(queryset)
+        return caching.shared_count(key(), queryset.count)

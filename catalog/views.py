@@ -20,6 +20,13 @@ from .serializers import (
     StaffBookSerializer,
 )
 
+# The list's query parameters that do not change which books it finds.
+_NOT_FILTERS = {
+    BookPagination.page_query_param,
+    BookPagination.page_size_query_param,
+    "ordering",
+}
+
 
 def _is_staff(request):
     return bool(request.user and request.user.is_staff)
@@ -56,6 +63,21 @@ class BookViewSet(viewsets.ModelViewSet):
             return response.render()
 
         return caching.anonymous_read(request, rendered)
+
+    def filter_queryset(self, queryset):
+        if BookFilter.filters_nothing(self.request.query_params):
+            return queryset
+        return super().filter_queryset(queryset)
+
+    def list_count_key(self):
+        """What the list's count depends on (BookPagination shares it between readers): whose
+        view of the catalogue, and the filters; not the page, its size or the order."""
+        filters = sorted(
+            (name, values)
+            for name, values in self.request.query_params.lists()
+            if name not in _NOT_FILTERS
+        )
+        return ("staff" if _is_staff(self.request) else "customer", filters)
 
     def get_queryset(self):
         return selectors.book_list(include_archived=_is_staff(self.request))

@@ -80,3 +80,53 @@ def test_off_when_the_setting_is_zero(api_client, settings):
     settings.CATALOGUE_CACHE_SECONDS = 0
     BookFactory()
     assert "ETag" not in api_client.get("/api/books/")
+
+
+# --- The list's count, shared by every reader ------------------------------------------------
+
+
+def count(response):
+    assert response.status_code == 200, response.content
+    return response.json()["count"]
+
+
+def test_a_signed_in_list_counts_once_a_second(user_client, clock, django_assert_num_queries):
+    BookFactory.create_batch(3)
+    assert count(user_client.get("/api/books/")) == 3
+    BookFactory()
+    clock.advance(0.9)
+    with django_assert_num_queries(1):  # the page; the count is the one of 0.9 s ago
+        response = user_client.get("/api/books/?page_size=2&page=2")
+    assert count(response) == 3
+    assert len(response.json()["results"]) == 2
+    clock.advance(0.1)
+    with django_assert_num_queries(2):
+        assert count(user_client.get("/api/books/")) == 4
+
+
+def test_counts_are_apart_for_staff_and_for_each_filter(
+    user_client, staff_client, clock, django_assert_num_queries
+):
+    from catalog.tests.factories import GenreFactory
+
+    poetry = GenreFactory(name="Poetry")
+    BookFactory(genres=[poetry])
+    BookFactory(is_active=False)
+    BookFactory()
+    assert count(user_client.get("/api/books/")) == 2
+    assert count(staff_client.get("/api/books/")) == 3  # archived books too
+    assert count(user_client.get("/api/books/?genre=poetry")) == 1
+    # The page, its size and the order do not change the count: one entry serves them all.
+    with django_assert_num_queries(1):
+        assert count(user_client.get("/api/books/?ordering=-price&page_size=1")) == 2
+
+
+def test_the_count_is_not_shared_when_the_setting_is_zero(
+    user_client, settings, django_assert_num_queries
+):
+    settings.CATALOGUE_CACHE_SECONDS = 0
+    BookFactory()
+    assert count(user_client.get("/api/books/")) == 1
+    BookFactory()
+    with django_assert_num_queries(2):
+        assert count(user_client.get("/api/books/")) == 2
