@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.template.response import TemplateResponse
 
+from . import services
 from .forms import UserChangeForm, UserCreationForm
 from .models import Address, User
 
@@ -40,7 +43,8 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "date_joined"]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
     search_fields = ["email", "first_name", "last_name"]
-    readonly_fields = ["last_login", "date_joined"]
+    readonly_fields = ["last_login", "date_joined", "closed_at"]
+    actions = ["close_accounts"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Profile", {"fields": ["first_name", "last_name", "email_verified"]}),
@@ -48,6 +52,28 @@ class UserAdmin(DjangoUserAdmin):
             "Permissions",
             {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
         ),
-        ("Dates", {"fields": ["last_login", "date_joined"]}),
+        ("Dates", {"fields": ["last_login", "date_joined", "closed_at"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+    @admin.action(
+        description="Close selected accounts (anonymise; orders kept)", permissions=["change"]
+    )
+    def close_accounts(self, request, queryset):
+        """The same closing as a customer's DELETE /api/users/me/, after a confirmation page."""
+        users = list(queryset.filter(closed_at__isnull=True).exclude(pk=request.user.pk))
+        if request.POST.get("confirmed") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Close these accounts?",
+                "opts": self.opts,
+                "media": self.media,
+                "users": users,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            request.current_app = self.admin_site.name
+            return TemplateResponse(request, "admin/accounts/user/close_confirmation.html", context)
+        for user in users:
+            services.user_close(user=user, actor=request.user)
+        self.message_user(request, f"Closed {len(users)} account(s).", messages.SUCCESS)
+        return None

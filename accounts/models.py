@@ -11,6 +11,11 @@ def normalize_email(email):
     return (email or "").strip().lower()
 
 
+def closed_account_email(user_id) -> str:
+    """What replaces a closed account's email address, wherever one was kept."""
+    return f"closed-account-{user_id}@closed.invalid"
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
@@ -43,6 +48,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=False, help_text="Staff can run the shop: the admin panel and staff-only API."
     )
     date_joined = models.DateTimeField(default=timezone.now)
+    # Every access token carries the version it was issued under; bumping it (logout, password
+    # change or reset, refresh-token reuse, closing the account) makes them all stop working.
+    token_version = models.PositiveIntegerField(default=0, editable=False)
+    # Set when the customer closed the account: personal data was replaced, orders kept.
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 

@@ -2,22 +2,32 @@ from collections.abc import Mapping
 from typing import Any
 
 import pycountry
+from django.conf import settings
 from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
-from rest_framework_simplejwt.exceptions import TokenError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from bookstore.errors import ApplicationError, field_error
 
+from . import emails, signals
 from .models import (
     MAX_ADDRESSES_PER_USER,
     REGION_REQUIRED_COUNTRIES,
     Address,
     User,
+    closed_account_email,
     normalize_email,
 )
+from .sessions import token_version_bump
+from .tokens import email_verification_tokens, password_reset_tokens, uid_decode
 
 
 def _validate_password(password: str, *, user: User, field: str) -> None:
@@ -36,27 +46,117 @@ def _validate_password(password: str, *, user: User, field: str) -> None:
 
 @transaction.atomic
 def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
+    """Create the account and send the email verification. An address that already has an
+    account gets the same answer (nothing tells the caller it exists); its owner gets an email
+    saying someone tried. Returns the user as the caller may see it (unsaved for a duplicate)."""
     email = normalize_email(email)
-    if User.objects.filter(email__iexact=email).exists():
-        raise field_error("email", "unique", "A user with this email address already exists.")
     candidate = User(email=email, first_name=first_name, last_name=last_name)
     _validate_password(password, user=candidate, field="password")
-    user: User = User.objects.create_user(
-        email=email, password=password, first_name=first_name, last_name=last_name
-    )
-    return user
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                user: User = User.objects.create_user(
+                    email=email, password=password, first_name=first_name, last_name=last_name
+                )
+        except IntegrityError:  # registered a moment ago by a concurrent request
+            existing = User.objects.filter(email__iexact=email).first()
+        else:
+            emails.email_verification(user=user)
+            return user
+    make_password(password)  # the same hashing work as a new account: the same time
+    if existing is not None and existing.is_active:
+        emails.registration_attempt_on_existing_account(user=existing)
+    return candidate
 
 
 @transaction.atomic
-def user_update_profile(*, user: User, **fields: str) -> User:
-    """Only the profile's own fields; email, staff and superuser flags are not for the user."""
+def user_update_profile(*, user: User, password: str | None = None, **fields: str) -> User:
+    """Only the profile's own fields; staff and superuser flags are not for the user. A new
+    email address needs the current password and is unverified until confirmed."""
     editable = {"first_name", "last_name"}
     changed = [name for name in editable & fields.keys() if getattr(user, name) != fields[name]]
     for name in changed:
         setattr(user, name, fields[name])
+    old_email = user.email
+    new_email = normalize_email(fields["email"]) if "email" in fields else old_email
+    if new_email != old_email:
+        if not password:
+            raise field_error(
+                "password", "required", "Send your current password to change your email."
+            )
+        if not user.check_password(password):
+            raise field_error("password", "invalid", "The password is not correct.")
+        if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
+            raise field_error("email", "unique", "A user with this email address already exists.")
+        user.email = new_email
+        user.email_verified = False
+        changed += ["email", "email_verified"]
     if changed:
         user.save(update_fields=changed)
+    if new_email != old_email:
+        emails.email_verification(user=user)
+        emails.email_changed(user=user, old_email=old_email)
     return user
+
+
+def _user_from_link(
+    uid: str, token: str, *, generator: PasswordResetTokenGenerator, field: str = "token"
+) -> User:
+    user_id = uid_decode(uid)
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    if user is None or not generator.check_token(user, token):
+        raise field_error(field, "invalid", "This link is not valid or has expired.")
+    return user
+
+
+def user_password_reset_request(*, email: str) -> None:
+    """Email a reset link when the address belongs to an active account; otherwise do the
+    same work and send nothing. The caller answers the same either way."""
+    with transaction.atomic():
+        user = User.objects.filter(email__iexact=normalize_email(email), is_active=True).first()
+        if user is not None and user.has_usable_password():
+            emails.password_reset(user=user)
+        else:
+            emails.password_reset_render_only(email=email)
+
+
+@transaction.atomic
+def user_password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    """Set the new password from a reset link (single use: the token is bound to the old
+    password) and sign the user out everywhere. Proves the inbox, so it verifies the email."""
+    user = _user_from_link(uid, token, generator=password_reset_tokens)
+    _validate_password(new_password, user=user, field="new_password")
+    user.set_password(new_password)
+    user.email_verified = True
+    user.save(update_fields=["password", "email_verified"])
+    user_tokens_revoke(user=user)
+    return user
+
+
+@transaction.atomic
+def user_email_verify(*, uid: str, token: str) -> User:
+    user = _user_from_link(uid, token, generator=email_verification_tokens)
+    user.email_verified = True
+    user.save(update_fields=["email_verified"])
+    return user
+
+
+@transaction.atomic
+def user_email_verification_resend(*, user: User) -> None:
+    """Send the verification email again (nothing to do once verified)."""
+    if not user.email_verified:
+        emails.email_verification(user=user)
+
+
+def user_check_may_order(*, user: User) -> None:
+    """With REQUIRE_VERIFIED_EMAIL_TO_ORDER on, only verified addresses may place orders."""
+    if settings.REQUIRE_VERIFIED_EMAIL_TO_ORDER and not user.email_verified:
+        raise ApplicationError(
+            "email_not_verified",
+            "Please confirm your email address before ordering: open the link we emailed you "
+            "(POST /api/users/verify-email/resend/ sends it again).",
+        )
 
 
 @transaction.atomic
@@ -67,7 +167,7 @@ def user_change_password(*, user: User, current_password: str, new_password: str
     _validate_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    user_revoke_refresh_tokens(user=user)
+    user_tokens_revoke(user=user)
 
 
 def user_revoke_refresh_tokens(*, user: User) -> None:
@@ -77,16 +177,76 @@ def user_revoke_refresh_tokens(*, user: User) -> None:
     )
 
 
-def user_logout(*, user: User, refresh: str) -> None:
-    """Blacklist the given refresh token. It must be one of this user's own, still valid."""
+@transaction.atomic
+def user_tokens_revoke(*, user: User) -> None:
+    """Sign the user out everywhere: every refresh token blacklisted, every access token
+    revoked through the token version."""
+    user_revoke_refresh_tokens(user=user)
+    token_version_bump(user_id=user.pk)
+
+
+@transaction.atomic
+def user_logout(*, user: User, refresh: str, everywhere: bool = False) -> None:
+    """Blacklist the given refresh token (one of this user's own, still valid) and revoke the
+    user's access tokens; other devices get a new access token with their refresh token.
+    `everywhere` also revokes every other refresh token."""
     try:
         # simplejwt annotates its raw-token argument with its own Token class; it takes the string.
         token = RefreshToken(refresh)  # type: ignore[arg-type]
     except TokenError as exc:
         raise ApplicationError("token_not_valid", str(exc)) from None
-    if str(token.get("user_id")) != str(user.pk):
+    if str(token.get(api_settings.USER_ID_CLAIM)) != str(user.pk):
         raise field_error("refresh", "invalid", "This refresh token does not belong to you.")
     token.blacklist()
+    if everywhere:
+        user_revoke_refresh_tokens(user=user)
+    token_version_bump(user_id=user.pk)
+
+
+@transaction.atomic
+def user_refresh_reuse_check(*, raw_refresh: str) -> bool:
+    """A refresh token that was properly signed and is unexpired but already blacklisted was
+    used twice: by its owner and by someone who copied it. Revoke all of the user's tokens."""
+    try:
+        # simplejwt annotates its raw-token argument with its own Token class; it takes the string.
+        payload = token_backend.decode(raw_refresh, verify=True)  # type: ignore[arg-type]
+    except TokenBackendError:  # not ours, expired or malformed: nothing to detect
+        return False
+    if payload.get(api_settings.TOKEN_TYPE_CLAIM) != "refresh":
+        return False
+    jti = payload.get(api_settings.JTI_CLAIM)
+    if not jti or not BlacklistedToken.objects.filter(token__jti=jti).exists():
+        return False
+    user_id = payload.get(api_settings.USER_ID_CLAIM)
+    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
+    if user is None:
+        return False
+    user_tokens_revoke(user=user)
+    return True
+
+
+@transaction.atomic
+def user_close(*, user: User, actor: User, password: str | None = None) -> User:
+    """Close an account: pending orders cancelled (stock released) and every app's personal
+    data of the user removed (account_closing receivers), the user row anonymised and
+    deactivated, every token revoked. Orders and payments stay, linked to the anonymised user,
+    for the shop's accounts. The customer confirms with the password; staff (admin) need not."""
+    if password is not None and not user.check_password(password):
+        raise field_error("password", "invalid", "The password is not correct.")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.closed_at is not None:
+        return user
+    signals.account_closing.send(sender=User, user=user, actor=actor)
+    user.email = closed_account_email(user.pk)
+    user.first_name = user.last_name = ""
+    user.set_unusable_password()
+    user.email_verified = user.is_active = user.is_staff = user.is_superuser = False
+    user.closed_at = timezone.now()
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    user_tokens_revoke(user=user)
+    return user
 
 
 # --- Address book --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ ERROR_CODES = {
     "token_not_valid": (401, "Token not valid"),
     "payment_failed": (402, "Payment failed"),
     "permission_denied": (403, "Permission denied"),
+    "email_not_verified": (403, "Email address not verified"),
     "not_found": (404, "Not found"),
     "method_not_allowed": (405, "Method not allowed"),
     "not_acceptable": (406, "Not acceptable"),

@@ -43,9 +43,23 @@ class AutoSchema(openapi.AutoSchema):
         )
         return responses
 
+    def _deletes_with_a_body(self):
+        """DELETE operations that take a body (closing an account takes the password) mark
+        their view with `delete_request_body = True`."""
+        return self.method == "DELETE" and getattr(self.view, "delete_request_body", False)
+
+    def _get_request_body(self, direction="request"):
+        if not self._deletes_with_a_body():
+            return super()._get_request_body(direction)
+        self.method = "POST"  # drf-spectacular documents bodies for POST, PUT and PATCH only
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
+
     def _error_status_codes(self):
         codes = []
-        writes = self.method in ("POST", "PUT", "PATCH")
+        writes = self.method in ("POST", "PUT", "PATCH") or self._deletes_with_a_body()
         if writes or self.get_filter_backends() or self._get_paginator():
             codes.append("400")
         if not self._allows_anonymous():

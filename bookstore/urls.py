@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/", include("orders.urls")),
     path("api/", include(payments_urls.api_urlpatterns)),
     path("", include(payments_urls.page_urlpatterns)),
+    path("", include("accounts.page_urls")),
     path("admin/", admin.site.urls),
     re_path(r"^api/", api_not_found),
 ]

@@ -14,13 +14,15 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import User, closed_account_email
+from accounts.services import user_check_may_order
 from bookstore.errors import ApplicationError, field_error
 from bookstore.permissions import staff_may
 from catalog.models import Book
+from core.models import IdempotencyKey, OutboxEmail
 from core.money import charge_check
 
 from . import checkout, notifications, signals
@@ -198,6 +200,7 @@ def order_place(
     dict; `shipping_method`: a method code. The API requires them (`require_shipping`); an
     order without them has no shipping and no tax.
     """
+    user_check_may_order(user=user)
     lines, books = _lines_and_books(items)
     # The customer's row lock serialises their own orders, so the hold caps cannot be raced.
     list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
@@ -481,3 +484,31 @@ def order_refund(
         sender=Order, order=order, lines=lines, restock_lines={} if was_shipped else lines
     )
     return order
+
+
+@transaction.atomic
+def orders_account_closing(*, user: User, actor: User) -> None:
+    """The customer's account closes: pending orders are cancelled (their stock released), then
+    personal data in the order records is removed. Orders, items and amounts stay for the books.
+    Emails not sent yet are dropped; sent ones keep only kind, subject and dates."""
+    pending = Order.objects.filter(user=user, status=OrderStatus.PENDING).order_by("pk")
+    for order in pending:
+        order_cancel(order=order, actor=actor)
+    label = closed_account_email(user.pk)
+    OrderEvent.objects.filter(actor=user).update(actor_label=label)
+    emails = OutboxEmail.objects.filter(customer_emails_q(user))
+    to_customer = Q(to__iexact=user.email) | Q(dedupe_key__startswith=f"account-{user.pk}-")
+    emails.filter(to_customer, status=OutboxEmail.Status.PENDING).delete()
+    emails.update(text_body="", html_body="", last_error="")
+    emails.filter(to_customer).update(to=label)  # last: the address is part of the filter
+    IdempotencyKey.objects.filter(user=user).delete()
+
+
+def customer_emails_q(user: User) -> Q:
+    """The outbox emails about a customer: their orders' and those to their address (account
+    emails are keyed `account-<user id>-…`, which finds them after an address change too)."""
+    return (
+        Q(order__user=user)
+        | Q(to__iexact=user.email)
+        | Q(dedupe_key__startswith=f"account-{user.pk}-")
+    )

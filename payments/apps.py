@@ -16,6 +16,8 @@ class PaymentsConfig(AppConfig):
         from djstripe.models import Event
         from djstripe.signals import WEBHOOK_SIGNALS
 
+        from accounts.signals import account_closing
+
         from . import gateway, receivers
 
         gateway.configure()
@@ -30,3 +32,4 @@ class PaymentsConfig(AppConfig):
         WEBHOOK_SIGNALS["charge.refunded"].connect(
             receivers.charge_refunded, sender=Event, dispatch_uid="payments.charge.refunded"
         )
+        account_closing.connect(receivers.account_closing, dispatch_uid="payments.account_closing")

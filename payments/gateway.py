@@ -177,6 +177,12 @@ def stripe_shipping(address: dict[str, str] | None) -> dict[str, Any] | None:
     return shipping
 
 
+def customer_delete(*, customer_id: str) -> stripe.Customer:
+    """Delete a Stripe Customer (its email and saved cards); its payments stay at Stripe."""
+    with _stripe_errors("delete the customer"):
+        return stripe.Customer.delete(customer_id, **_options())
+
+
 def payment_intent_create(
     *,
     amount: int,

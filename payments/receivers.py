@@ -9,6 +9,8 @@ from typing import Any
 
 from djstripe.models import Event
 
+from accounts.models import User
+
 from . import services
 
 
@@ -22,3 +24,7 @@ def refund_changed(sender: type, event: Event, **kwargs: Any) -> None:
 
 def charge_refunded(sender: type, event: Event, **kwargs: Any) -> None:
     services.refunds_refresh(refund_ids=services.refund_ids_of_charge(event.data["object"]))
+
+
+def account_closing(sender: type, user: User, actor: User, **kwargs: Any) -> None:
+    services.payments_account_closing(user=user)

@@ -457,3 +457,22 @@ def _payment_reconcile(intent_id: str) -> None:
         if intent["status"] not in ("canceled", "succeeded"):
             intent = gateway.payment_intent_cancel(intent_id=intent_id).to_dict()
         payment_intent_apply(intent=intent)
+
+
+@transaction.atomic
+def payments_account_closing(*, user: User) -> None:
+    """The customer's account closes: their Stripe Customer (which holds the email address and
+    saved cards) is deleted at Stripe after commit. Payments keep their Stripe ids for the books."""
+    customer = StripeCustomer.objects.filter(user=user).first()
+    if customer is None:
+        return
+    stripe_id = customer.stripe_id
+    customer.delete()
+
+    def forget_at_stripe() -> None:
+        try:
+            gateway.customer_delete(customer_id=stripe_id)
+        except ApplicationError:
+            logger.warning("Stripe customer %s of a closed account is left at Stripe", stripe_id)
+
+    transaction.on_commit(forget_at_stripe)

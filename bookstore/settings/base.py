@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 
 from .env import BASE_DIR, email_settings_from_url, env_bool, env_int, env_list, env_str
 
@@ -22,6 +23,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
@@ -43,6 +45,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "bookstore.metrics.MetricsMiddleware",
     "bookstore.request_id.RequestIdMiddleware",
+    # Before anything that may answer on its own, so those answers carry CORS headers too.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bookstore.middleware.RejectNulBytesMiddleware",
@@ -131,6 +135,17 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Browser storefronts on other origins (CORS) ------------------------------------------
+# Only the API, only the listed origins ("https://shop.example.com"; empty = none). No
+# credentials: the API takes bearer tokens, never cookies.
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = (*cors_default_headers, "idempotency-key")
+CORS_EXPOSE_HEADERS = ["Idempotent-Replayed", "Retry-After", "X-Request-ID", "ETag"]
+# Seconds a browser may reuse a preflight answer.
+CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 86400)
 
 # --- Catalogue ------------------------------------------------------------------------------
 # Anonymous GET /api/books/ and /api/books/{id}/ are served from the cache for up to this many
@@ -244,6 +259,11 @@ REST_FRAMEWORK = {
         # Per customer: placing orders, and placing orders that carry a discount code.
         "orders": env_str("THROTTLE_ORDER_RATE", "30/hour"),
         "discount": env_str("THROTTLE_DISCOUNT_RATE", "10/hour"),
+        # Reset requests per client and per email address; links (reset, verify) per client.
+        "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "10/hour"),
+        "password_reset_email": env_str("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "3/hour"),
+        "account_link": env_str("THROTTLE_ACCOUNT_LINK_RATE", "20/hour"),
+        "verify_email_resend": env_str("THROTTLE_VERIFY_EMAIL_RESEND_RATE", "3/hour"),
     },
     # The client address is REMOTE_ADDR unless NUM_PROXIES trusted proxies (Heroku's router: 1)
     # stand in front; X-Forwarded-For is then read from the right, so a client cannot forge it.
@@ -262,7 +282,25 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": env_str("JWT_SIGNING_KEY") or SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.serializers.LoginSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.RefreshSerializer",
 }
+# Links in account emails; {uid} and {token} are filled in. By default our own small pages;
+# a storefront on another site points them at its own pages, which POST to the API.
+PASSWORD_RESET_URL = env_str(
+    "PASSWORD_RESET_URL", f"{SITE_URL}/account/password-reset/?uid={{uid}}&token={{token}}"
+)
+EMAIL_VERIFICATION_URL = env_str(
+    "EMAIL_VERIFICATION_URL", f"{SITE_URL}/account/verify-email/?uid={{uid}}&token={{token}}"
+)
+# Seconds a password reset (and email verification) link stays valid.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
+# Placing an order needs a verified email address (403 email_not_verified until then).
+REQUIRE_VERIFIED_EMAIL_TO_ORDER = env_bool("REQUIRE_VERIFIED_EMAIL_TO_ORDER", False)
+# How long a process may trust its cached copy of a user's token version (accounts/sessions.py).
+# A shared cache (Redis) is updated on every bump, so its entries may live long; the
+# local-memory cache is per process, so a bump in another process shows within this time.
+TOKEN_VERSION_CACHE_SECONDS = env_int("TOKEN_VERSION_CACHE_SECONDS", 86400 if REDIS_URL else 5)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bookstore API",

@@ -86,6 +86,12 @@ EXPECTED = {
     ("GET", "/api/users/me/"): users_only(),
     ("PATCH", "/api/users/me/"): users_only(),
     ("POST", "/api/users/me/password/"): users_only(),
+    ("DELETE", "/api/users/me/"): users_only(),
+    ("GET", "/api/users/me/export/"): users_only(),
+    ("POST", "/api/users/password-reset/"): public(),
+    ("POST", "/api/users/password-reset/confirm/"): public(),
+    ("POST", "/api/users/verify-email/"): public(),
+    ("POST", "/api/users/verify-email/resend/"): users_only(),
     ("GET", "/api/books/"): public(),
     ("GET", "/api/books/{id}/"): public(),
     ("GET", "/api/books/suggest/"): public(),
@@ -179,6 +185,13 @@ def world(fake):
             "/api/users/login/": {"email": customer_a.email, "password": DEFAULT_PASSWORD},
             "/api/users/token/refresh/": {"refresh": str(RefreshToken.for_user(customer_a))},
             "/api/users/me/password/": {"current_password": "x", "new_password": "y"},
+            "/api/users/password-reset/": {"email": customer_a.email},
+            "/api/users/password-reset/confirm/": {
+                "uid": "MQ",
+                "token": "not-a-token",
+                "new_password": "Sturdy-Paperback-42",
+            },
+            "/api/users/verify-email/": {"uid": "MQ", "token": "not-a-token"},
             "/api/books/": {"title": "T", "authors": ["A"], "price": "1.00"},
             "/api/books/suggest/": {"q": "boo"},
             "/api/authors/": {"name": "Someone"},
@@ -210,6 +223,8 @@ def call(world, role, method, path):
     body = dict(world["bodies"].get(path, {}))
     if path == "/api/users/logout/" and user:
         body = {"refresh": str(RefreshToken.for_user(user))}
+    if (method, path) == ("DELETE", "/api/users/me/"):
+        body = {"password": DEFAULT_PASSWORD}
     return getattr(client, method.lower())(url, body or None, format="json")
 
 

@@ -1,0 +1,65 @@
+"""The small pages that account email links open by default (PASSWORD_RESET_URL,
+EMAIL_VERIFICATION_URL): plain forms posting to the same services as the API, no script."""
+
+from django.conf import settings
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from bookstore.errors import ApplicationError
+
+from . import services
+from .models import User
+from .tokens import email_verification_tokens, password_reset_tokens, uid_decode
+
+
+def _link_is_valid(uid, token, generator):
+    user_id = uid_decode(uid)
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    return user is not None and generator.check_token(user, token)
+
+
+def _messages(error: ApplicationError):
+    return [item["message"] for item in error.errors] or [error.detail]
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def password_reset_page(request):
+    source = request.POST if request.method == "POST" else request.GET
+    uid, token = source.get("uid", "")[:64], source.get("token", "")[:128]
+    context = {"shop_name": settings.SHOP_NAME, "uid": uid, "token": token, "errors": []}
+    if request.method == "POST":
+        password, repeated = request.POST.get("new_password", ""), request.POST.get("repeat", "")
+        if password != repeated:
+            context["errors"] = ["The two passwords differ."]
+        else:
+            try:
+                services.user_password_reset_confirm(uid=uid, token=token, new_password=password)
+            except ApplicationError as error:
+                context["errors"] = _messages(error)
+            else:
+                return render(request, "accounts/password_reset_done.html", context)
+    elif not _link_is_valid(uid, token, password_reset_tokens):
+        context["errors"] = ["This link is not valid or has expired. Please ask for a new one."]
+        context["link_invalid"] = True
+    return render(request, "accounts/password_reset.html", context, status=200)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify_email_page(request):
+    source = request.POST if request.method == "POST" else request.GET
+    uid, token = source.get("uid", "")[:64], source.get("token", "")[:128]
+    context = {"shop_name": settings.SHOP_NAME, "uid": uid, "token": token, "errors": []}
+    # Opening the link only shows a button: mail scanners that fetch links verify nothing.
+    if request.method == "POST":
+        try:
+            services.user_email_verify(uid=uid, token=token)
+        except ApplicationError as error:
+            context["errors"] = _messages(error)
+        else:
+            context["verified"] = True
+    elif not _link_is_valid(uid, token, email_verification_tokens):
+        context["errors"] = ["This link is not valid or has expired."]
+    return render(request, "accounts/verify_email.html", context)

@@ -1,0 +1,183 @@
+"""A customer's data export, and closing an account (by the customer or staff)."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+from accounts.models import User
+from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
+from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
+from catalog.models import Book
+from catalog.tests.factories import BookFactory
+from core.models import IdempotencyKey, OutboxEmail
+from orders import services as order_services
+from orders.models import Order, OrderEvent, OrderStatus
+from payments import gateway
+from payments.models import Payment, Refund, StripeCustomer
+from payments.tests.factories import payment_for_new_order
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user):
+    client = ProblemCheckingAPIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def customer(db):
+    """A customer with a paid-and-partly-refunded order, a pending order holding 2 copies, a
+    Stripe customer and emails."""
+    user = UserFactory(email="ada@example.com", first_name="Ada", last_name="Lovelace")
+    payment = payment_for_new_order(user=user, book=BookFactory(title="Paid Book"))
+    order_services.order_mark_paid(
+        order_id=payment.order_id, reference=payment.stripe_payment_intent_id
+    )
+    Payment.objects.filter(pk=payment.pk).update(
+        status="partially_refunded", amount_refunded="1.00"
+    )
+    Refund.objects.create(
+        payment=payment, amount=Decimal("1.00"), stripe_refund_id="re_1", status="succeeded"
+    )
+    held = BookFactory(title="Held Book", stock_quantity=5)
+    order_services.order_place(user=user, items=[{"book": held.pk, "quantity": 2}])
+    StripeCustomer.objects.create(user=user, stripe_id="cus_ada")
+    IdempotencyKey.objects.create(user=user, scope="orders.create", key="k1", request_hash="h")
+    user.held_book = held
+    user.paid_payment = payment
+    return user
+
+
+def test_export_has_everything_kept_and_no_secrets(customer):
+    response = signed_in(customer).get("/api/users/me/export/")
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    data = response.json()
+    assert data["profile"]["email"] == "ada@example.com"
+    assert (data["profile"]["first_name"], data["profile"]["last_name"]) == ("Ada", "Lovelace")
+    assert [o["status"] for o in data["orders"]] == ["paid", "pending"]
+    paid = data["orders"][0]
+    assert paid["items"][0]["title"] == "Paid Book"
+    assert [e["to_status"] for e in paid["events"]] == ["pending", "paid"]
+    assert paid["events"][0]["by"] == "you"
+    [payment] = paid["payments"]
+    assert payment["stripe_payment_intent"] == customer.paid_payment.stripe_payment_intent_id
+    assert payment["refunds"][0]["amount"] == "1.00"
+    assert {e["kind"] for e in data["emails"]} >= {"order_placed", "order_paid"}
+    assert all(e["to"] == "ada@example.com" for e in data["emails"])
+    assert "addresses" in data
+    text = json.dumps(data)
+    assert "_secret" not in text  # neither the PaymentIntent's nor the SetupIntent's secret
+    assert str(customer.paid_payment.token) not in text
+    assert "staff_order_paid" not in text
+
+
+def test_export_shows_only_ones_own_data(customer):
+    other = UserFactory()
+    data = signed_in(other).get("/api/users/me/export/").json()
+    assert data["orders"] == [] and data["emails"] == []
+    assert data["profile"]["email"] == other.email
+
+
+def test_export_needs_a_signed_in_user():
+    assert_problem(ProblemCheckingAPIClient().get("/api/users/me/export/"), 401)
+
+
+def test_closing_needs_the_password(customer):
+    response = signed_in(customer).delete("/api/users/me/", {"password": "wrong"})
+    assert field_errors(assert_problem(response, 400, "validation_error")) == {"password"}
+    missing = signed_in(customer).delete("/api/users/me/", {})
+    assert field_errors(assert_problem(missing, 400, "validation_error")) == {"password"}
+    customer.refresh_from_db()
+    assert customer.is_active and customer.email == "ada@example.com"
+    assert Order.objects.filter(status="pending").count() == 1
+
+
+def check_closed(user_id, held_book):
+    user = User.objects.get(pk=user_id)
+    assert (user.email, user.first_name, user.last_name) == (
+        f"closed-account-{user_id}@closed.invalid",
+        "",
+        "",
+    )
+    assert not user.is_active and not user.has_usable_password() and user.closed_at
+    # Orders and payments stay, linked to the anonymised user; the pending one was cancelled.
+    statuses = sorted(Order.objects.filter(user=user).values_list("status", flat=True))
+    assert statuses == [OrderStatus.CANCELLED, OrderStatus.PAID]
+    assert Payment.objects.filter(order__user=user).count() == 1
+    assert Refund.objects.filter(payment__order__user=user).count() == 1
+    assert Book.objects.get(pk=held_book.pk).reserved_quantity == 0
+    # No personal data left in the order history, the emails or idempotency records.
+    assert not OrderEvent.objects.filter(actor_label__icontains="ada@").exists()
+    for message in OutboxEmail.objects.all():
+        assert "ada@" not in message.to
+        assert "Ada" not in message.text_body + message.html_body
+    assert not OutboxEmail.objects.filter(status="pending", to=user.email).exists()
+    assert not IdempotencyKey.objects.filter(user=user).exists()
+    assert not StripeCustomer.objects.filter(user=user).exists()
+    return user
+
+
+def test_customer_closes_the_account(customer, monkeypatch, django_capture_on_commit_callbacks):
+    deleted = []
+    monkeypatch.setattr(
+        gateway, "customer_delete", lambda *, customer_id: deleted.append(customer_id)
+    )
+    tokens = (
+        ProblemCheckingAPIClient()
+        .post("/api/users/login/", {"email": customer.email, "password": DEFAULT_PASSWORD})
+        .json()
+    )
+    client = ProblemCheckingAPIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.delete("/api/users/me/", {"password": DEFAULT_PASSWORD})
+    assert response.status_code == 204
+    check_closed(customer.pk, customer.held_book)
+    assert deleted == ["cus_ada"]
+    # Tokens revoked, login impossible.
+    assert_problem(client.get("/api/users/me/"), 401)
+    refreshed = ProblemCheckingAPIClient().post(
+        "/api/users/token/refresh/", {"refresh": tokens["refresh"]}
+    )
+    assert_problem(refreshed, 401)
+    assert not OutstandingToken.objects.filter(
+        user=customer, blacklistedtoken__isnull=True
+    ).exists()
+    login = ProblemCheckingAPIClient().post(
+        "/api/users/login/", {"email": "ada@example.com", "password": DEFAULT_PASSWORD}
+    )
+    assert_problem(login, 401)
+    # The address may register again, as a new customer.
+    again = ProblemCheckingAPIClient().post(
+        "/api/users/register/", {"email": "ada@example.com", "password": "Sturdy-Paperback-42"}
+    )
+    assert again.status_code == 201
+    assert User.objects.filter(email="ada@example.com", is_active=True).count() == 1
+
+
+def test_staff_close_an_account_from_the_admin(customer, monkeypatch):
+    monkeypatch.setattr(gateway, "customer_delete", lambda *, customer_id: None)
+    admin = StaffFactory(is_superuser=True)
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(admin)
+    form = {"action": "close_accounts", "_selected_action": [customer.pk]}
+    question = browser.post("/admin/accounts/user/", form)
+    assert question.status_code == 200 and b"Yes, close these accounts" in question.content
+    assert User.objects.get(pk=customer.pk).is_active  # asking changed nothing
+    done = browser.post("/admin/accounts/user/", {**form, "confirmed": "yes"})
+    assert done.status_code == 302
+    check_closed(customer.pk, customer.held_book)
+    event = OrderEvent.objects.filter(order__user=customer, to_status="cancelled").get()
+    assert event.actor_id == admin.pk
+
+
+def test_store_managers_cannot_close_accounts(customer, manager_client):
+    form = {"action": "close_accounts", "_selected_action": [customer.pk], "confirmed": "yes"}
+    manager_client.post("/admin/accounts/user/", form)
+    assert User.objects.get(pk=customer.pk).is_active

@@ -1,0 +1,190 @@
+import pytest
+
+from accounts.models import User
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from accounts.tests.helpers import link_from_outbox
+from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
+from catalog.models import Book
+from catalog.tests.factories import BookFactory
+from core.models import OutboxEmail
+from orders.models import Order
+
+pytestmark = pytest.mark.django_db
+
+STRONG_PASSWORD = "Sturdy-Paperback-42"
+
+
+def register(email="reader@example.com"):
+    return ProblemCheckingAPIClient().post(
+        "/api/users/register/", {"email": email, "password": STRONG_PASSWORD, "first_name": "Ada"}
+    )
+
+
+def verify(**payload):
+    return ProblemCheckingAPIClient().post("/api/users/verify-email/", payload)
+
+
+def signed_in(user):
+    client = ProblemCheckingAPIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_registration_sends_a_verification_email_in_text_and_html():
+    assert register().status_code == 201
+    message = OutboxEmail.objects.get(kind="verify_email")
+    assert message.to == "reader@example.com"
+    assert "Hello Ada" in message.text_body and "Hello Ada" in message.html_body
+    assert "/account/verify-email/?uid=" in message.text_body
+    assert "<a href=" in message.html_body
+    assert not User.objects.get().email_verified
+
+
+def test_verification_link_marks_the_address_verified_once():
+    register()
+    link = link_from_outbox("verify_email", "reader@example.com")
+    assert verify(uid=link["uid"], token=link["token"]).status_code == 204
+    assert User.objects.get().email_verified
+    # Bound to the unverified state: the same link does not work twice.
+    assert_problem(verify(uid=link["uid"], token=link["token"]), 400, "validation_error")
+
+
+@pytest.mark.parametrize("uid, token", [("MQ", "nope"), ("", ""), ("%%", "1-2")])
+def test_bad_verification_links_change_nothing(uid, token):
+    register()
+    body = assert_problem(verify(uid=uid, token=token), 400, "validation_error")
+    assert field_errors(body) <= {"uid", "token"}
+    assert not User.objects.get().email_verified
+
+
+def test_a_reset_link_is_not_a_verification_link():
+    user = UserFactory()
+    ProblemCheckingAPIClient().post("/api/users/password-reset/", {"email": user.email})
+    link = link_from_outbox("password_reset", user.email)
+    assert_problem(verify(uid=link["uid"], token=link["token"]), 400, "validation_error")
+    user.refresh_from_db()
+    assert not user.email_verified
+
+
+def test_resend_sends_a_new_link_and_is_throttled():
+    user = UserFactory()
+    client = signed_in(user)
+    answers = [client.post("/api/users/verify-email/resend/").status_code for _ in range(4)]
+    assert answers == [202, 202, 202, 429]
+    assert OutboxEmail.objects.filter(kind="verify_email", to=user.email).count() == 3
+
+
+def test_resend_for_a_verified_address_sends_nothing():
+    user = UserFactory(email_verified=True)
+    assert signed_in(user).post("/api/users/verify-email/resend/").status_code == 202
+    assert not OutboxEmail.objects.filter(kind="verify_email").exists()
+
+
+def test_resend_needs_a_signed_in_user():
+    response = ProblemCheckingAPIClient().post("/api/users/verify-email/resend/")
+    assert_problem(response, 401, "not_authenticated")
+
+
+def test_verify_page_confirms_on_post_only(client):
+    register()
+    link = link_from_outbox("verify_email", "reader@example.com")
+    page = client.get(f"/account/verify-email/?uid={link['uid']}&token={link['token']}")
+    assert page.status_code == 200 and b'id="verify"' in page.content
+    assert not User.objects.get().email_verified  # opening the link alone changes nothing
+    done = client.post("/account/verify-email/", {"uid": link["uid"], "token": link["token"]})
+    assert b'data-outcome="verified"' in done.content
+    assert User.objects.get().email_verified
+
+
+@pytest.fixture
+def book(db):
+    return BookFactory(stock_quantity=5)
+
+
+def place_order(user, book):
+    return signed_in(user).post("/api/orders/", {"items": [{"book": book.pk, "quantity": 1}]})
+
+
+def test_unverified_customers_may_not_order_when_required(settings, book):
+    settings.REQUIRE_VERIFIED_EMAIL_TO_ORDER = True
+    user = UserFactory(email_verified=False)
+    assert_problem(place_order(user, book), 403, "email_not_verified")
+    assert not Order.objects.exists()
+    assert Book.objects.get(pk=book.pk).reserved_quantity == 0
+    user.email_verified = True
+    user.save()
+    assert place_order(user, book).status_code == 201
+
+
+def test_unverified_customers_may_order_when_not_required(settings, book):
+    settings.REQUIRE_VERIFIED_EMAIL_TO_ORDER = False
+    assert place_order(UserFactory(email_verified=False), book).status_code == 201
+
+
+def test_changing_email_needs_the_password_and_a_new_verification():
+    user = UserFactory(email="old@example.com", email_verified=True)
+    client = signed_in(user)
+    no_password = client.patch("/api/users/me/", {"email": "new@example.com"})
+    assert field_errors(assert_problem(no_password, 400, "validation_error")) == {"password"}
+    wrong = client.patch("/api/users/me/", {"email": "new@example.com", "password": "wrong-one"})
+    assert field_errors(assert_problem(wrong, 400, "validation_error")) == {"password"}
+    user.refresh_from_db()
+    assert (user.email, user.email_verified) == ("old@example.com", True)
+
+    response = client.patch(
+        "/api/users/me/", {"email": "New@Example.com", "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 200
+    assert (response.json()["email"], response.json()["email_verified"]) == (
+        "new@example.com",
+        False,
+    )
+    sent = set(OutboxEmail.objects.values_list("kind", "to"))
+    assert sent == {("verify_email", "new@example.com"), ("email_changed", "old@example.com")}
+    link = link_from_outbox("verify_email", "new@example.com")
+    assert verify(uid=link["uid"], token=link["token"]).status_code == 204
+    user.refresh_from_db()
+    assert (user.email, user.email_verified) == ("new@example.com", True)
+
+
+def test_a_verification_link_for_the_old_address_stops_working_after_a_change():
+    register("old@example.com")
+    old_link = link_from_outbox("verify_email", "old@example.com")
+    user = User.objects.get()
+    signed_in(user).patch(
+        "/api/users/me/", {"email": "new@example.com", "password": STRONG_PASSWORD}
+    )
+    assert_problem(verify(uid=old_link["uid"], token=old_link["token"]), 400, "validation_error")
+
+
+def test_changing_to_an_address_in_use_is_refused():
+    UserFactory(email="taken@example.com")
+    user = UserFactory(email="mine@example.com")
+    response = signed_in(user).patch(
+        "/api/users/me/", {"email": "taken@example.com", "password": DEFAULT_PASSWORD}
+    )
+    assert field_errors(assert_problem(response, 400, "validation_error")) == {"email"}
+    user.refresh_from_db()
+    assert user.email == "mine@example.com"
+
+
+def test_same_email_with_other_case_needs_no_password():
+    user = UserFactory(email="mine@example.com", email_verified=True)
+    response = signed_in(user).patch("/api/users/me/", {"email": "MINE@example.com"})
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert user.email_verified
+
+
+def test_link_confirmations_are_throttled_per_client():
+    client = ProblemCheckingAPIClient()
+    answers = [
+        client.post("/api/users/verify-email/", {"uid": "MQ", "token": "guess"}).status_code
+        for _ in range(21)
+    ]
+    assert answers == [400] * 20 + [429]
+    reset = client.post(
+        "/api/users/password-reset/confirm/",
+        {"uid": "MQ", "token": "guess", "new_password": "Sturdy-Paperback-42"},
+    )
+    assert_problem(reset, 429, "throttled")
