@@ -12,7 +12,7 @@ from orders.models import Order, OrderEvent
 from orders.services import customer_emails_q
 from payments.models import Payment, Refund
 
-from .models import User
+from .models import Address, User
 
 
 def _event_by(event: OrderEvent, user: User) -> str:
@@ -27,6 +27,20 @@ def _money(value: Decimal) -> str:
     return str(value)
 
 
+ADDRESS_EXPORT_FIELDS = (
+    "full_name",
+    "company",
+    "line1",
+    "line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "phone",
+    "is_default_shipping",
+)
+
+
 def _order(order: Order, user: User) -> dict[str, Any]:
     return {
         "number": order.number,
@@ -35,7 +49,12 @@ def _order(order: Order, user: User) -> dict[str, Any]:
         "subtotal": _money(order.subtotal),
         "discount_amount": _money(order.discount_amount),
         "discount_code": order.discount_code.code if order.discount_code else None,
+        "shipping_amount": _money(order.shipping_amount),
+        "tax_amount": _money(order.tax_amount),
         "total": _money(order.total),
+        "shipping_method": order.shipping_method_name,
+        "shipping_address": order.shipping_address,
+        "billing_address": order.billing_address,
         "created_at": order.created_at.isoformat(),
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
         "items": [
@@ -119,7 +138,11 @@ def user_data_export(*, user: User) -> dict[str, Any]:
             "date_joined": user.date_joined.isoformat(),
             "last_login": user.last_login.isoformat() if user.last_login else None,
         },
-        "addresses": [],
+        "addresses": [
+            {field: getattr(address, field) for field in ADDRESS_EXPORT_FIELDS}
+            | {"country": str(address.country)}
+            for address in Address.objects.filter(user=user).order_by("pk")
+        ],
         "orders": [_order(order, user) for order in orders],
         "emails": [
             {

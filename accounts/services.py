@@ -237,6 +237,7 @@ def user_close(*, user: User, actor: User, password: str | None = None) -> User:
     if user.closed_at is not None:
         return user
     signals.account_closing.send(sender=User, user=user, actor=actor)
+    Address.objects.filter(user=user).delete()
     user.email = closed_account_email(user.pk)
     user.first_name = user.last_name = ""
     user.set_unusable_password()

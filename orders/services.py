@@ -496,12 +496,30 @@ def orders_account_closing(*, user: User, actor: User) -> None:
         order_cancel(order=order, actor=actor)
     label = closed_account_email(user.pk)
     OrderEvent.objects.filter(actor=user).update(actor_label=label)
+    closed = list(Order.objects.filter(user=user).only("pk", "shipping_address", "billing_address"))
+    for order in closed:
+        order.shipping_address = _address_anonymised(order.shipping_address)
+        order.billing_address = _address_anonymised(order.billing_address)
+    Order.objects.bulk_update(closed, ["shipping_address", "billing_address"], batch_size=500)
     emails = OutboxEmail.objects.filter(customer_emails_q(user))
     to_customer = Q(to__iexact=user.email) | Q(dedupe_key__startswith=f"account-{user.pk}-")
     emails.filter(to_customer, status=OutboxEmail.Status.PENDING).delete()
     emails.update(text_body="", html_body="", last_error="")
     emails.filter(to_customer).update(to=label)  # last: the address is part of the filter
     IdempotencyKey.objects.filter(user=user).delete()
+
+
+def _address_anonymised(address: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An order's address once its customer closed the account: the person and the street are
+    gone; the country and region stay, because the tax charged was computed from them."""
+    if not address:
+        return address
+    return {
+        **dict.fromkeys(address, ""),
+        "full_name": "Closed account",
+        "country": address.get("country", ""),
+        "region": address.get("region", ""),
+    }
 
 
 def customer_emails_q(user: User) -> Q:

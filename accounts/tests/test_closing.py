@@ -6,14 +6,15 @@ from decimal import Decimal
 import pytest
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from accounts.models import User
-from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
+from accounts.models import Address, User
+from accounts.tests.factories import DEFAULT_PASSWORD, AddressFactory, StaffFactory, UserFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 from catalog.models import Book
 from catalog.tests.factories import BookFactory
 from core.models import IdempotencyKey, OutboxEmail
 from orders import services as order_services
 from orders.models import Order, OrderEvent, OrderStatus
+from orders.tests.factories import TEST_ADDRESS, ShippingMethodFactory
 from payments import gateway
 from payments.models import Payment, Refund, StripeCustomer
 from payments.tests.factories import payment_for_new_order
@@ -43,7 +44,18 @@ def customer(db):
         payment=payment, amount=Decimal("1.00"), stripe_refund_id="re_1", status="succeeded"
     )
     held = BookFactory(title="Held Book", stock_quantity=5)
-    order_services.order_place(user=user, items=[{"book": held.pk, "quantity": 2}])
+    ShippingMethodFactory(code="post", name="Post", price=Decimal("3.00"))
+    order_services.order_place(
+        user=user,
+        items=[{"book": held.pk, "quantity": 2}],
+        shipping_address={
+            **TEST_ADDRESS,
+            "full_name": "Ada Lovelace",
+            "line1": "12 Analytical Row",
+        },
+        shipping_method="post",
+    )
+    AddressFactory(user=user, full_name="Ada Lovelace", line1="12 Analytical Row")
     StripeCustomer.objects.create(user=user, stripe_id="cus_ada")
     IdempotencyKey.objects.create(user=user, scope="orders.create", key="k1", request_hash="h")
     user.held_book = held
@@ -68,7 +80,15 @@ def test_export_has_everything_kept_and_no_secrets(customer):
     assert payment["refunds"][0]["amount"] == "1.00"
     assert {e["kind"] for e in data["emails"]} >= {"order_placed", "order_paid"}
     assert all(e["to"] == "ada@example.com" for e in data["emails"])
-    assert "addresses" in data
+    [address] = data["addresses"]
+    assert (address["full_name"], address["line1"], address["country"]) == (
+        "Ada Lovelace",
+        "12 Analytical Row",
+        "US",
+    )
+    pending = data["orders"][1]
+    assert pending["shipping_address"]["line1"] == "12 Analytical Row"
+    assert (pending["shipping_method"], pending["shipping_amount"]) == ("Post", "3.00")
     text = json.dumps(data)
     assert "_secret" not in text  # neither the PaymentIntent's nor the SetupIntent's secret
     assert str(customer.paid_payment.token) not in text
@@ -117,6 +137,11 @@ def check_closed(user_id, held_book):
         assert "Ada" not in message.text_body + message.html_body
     assert not OutboxEmail.objects.filter(status="pending", to=user.email).exists()
     assert not IdempotencyKey.objects.filter(user=user).exists()
+    # The address book is gone; orders keep only the country and region their tax came from.
+    assert not Address.objects.filter(user=user).exists()
+    shipped_to = Order.objects.get(user=user, status=OrderStatus.CANCELLED).shipping_address
+    assert shipped_to["country"] == "US" and shipped_to["region"] == "NY"
+    assert "Analytical" not in json.dumps(shipped_to) and "Ada" not in json.dumps(shipped_to)
     assert not StripeCustomer.objects.filter(user=user).exists()
     return user
 
