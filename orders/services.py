@@ -365,6 +365,10 @@ def order_quote(
         shipping_method=method,
         shipping_options=options,
     )
+    try:
+        charge_check(amount=quote.totals.total, currency=quote.currency)
+    except ApplicationError as below_minimum:
+        problems.append(below_minimum)
     quote.problems = problems
     return quote
 

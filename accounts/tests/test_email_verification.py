@@ -8,6 +8,7 @@ from catalog.models import Book
 from catalog.tests.factories import BookFactory
 from core.models import OutboxEmail
 from orders.models import Order
+from orders.tests.factories import with_shipping
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +103,9 @@ def book(db):
 
 
 def place_order(user, book):
-    return signed_in(user).post("/api/orders/", {"items": [{"book": book.pk, "quantity": 1}]})
+    return signed_in(user).post(
+        "/api/orders/", with_shipping({"items": [{"book": book.pk, "quantity": 1}]})
+    )
 
 
 def test_unverified_customers_may_not_order_when_required(settings, book):

@@ -13,12 +13,13 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from accounts.tests.factories import StaffFactory
+from accounts.tests.factories import AddressFactory, StaffFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from catalog.models import Author, Genre
 from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
 from orders import services as order_services
 from orders.models import Order
+from orders.tests.factories import with_shipping
 from payments.tests.factories import payment_for_new_order
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +63,7 @@ def superuser_client(fake):
         "books": book.pk,
         "authors": book.authors.first().pk,
         "genres": book.genres.first().pk,
+        "users": AddressFactory(user=user).pk,  # /api/users/me/addresses/{id}/
     }
     return client
 
@@ -162,7 +164,7 @@ def test_nul_on_the_pay_page_confirm_is_400(fake, user):
 def test_order_placement_still_reads_ordinary_json(user_client):
     book = BookFactory(stock_quantity=5)
     response = user_client.post(
-        "/api/orders/", {"items": [{"book": book.pk, "quantity": 1}]}, format="json"
+        "/api/orders/", with_shipping({"items": [{"book": book.pk, "quantity": 1}]}), format="json"
     )
     assert response.status_code == 201
     order_services.order_cancel(order=Order.objects.get(), actor=user_client.user)

@@ -15,6 +15,7 @@ from catalog.tests.factories import BookFactory
 from core import idempotency
 from core.models import IdempotencyKey
 from orders.models import Order
+from orders.tests.factories import with_shipping
 
 HOLD_LOCK = """
 import sys, time, psycopg2
@@ -49,7 +50,7 @@ def dead_request_claim(user, payload, key):
 @pytest.mark.postgres_only
 def test_a_retry_takes_over_at_once_after_the_holder_is_killed(monkeypatch):
     user = UserFactory()
-    payload = {"items": [{"book": BookFactory(stock_quantity=5).pk, "quantity": 1}]}
+    payload = with_shipping({"items": [{"book": BookFactory(stock_quantity=5).pk, "quantity": 1}]})
     dead_request_claim(user, payload, "crash-1")
     lock_id = idempotency._HolderLock(user=user, scope="orders.create", key="crash-1").id
     db = connection.settings_dict
@@ -86,7 +87,7 @@ def test_a_retry_takes_over_at_once_after_the_holder_is_killed(monkeypatch):
 def test_a_claim_left_by_a_closed_connection_is_taken_over_at_once(monkeypatch):
     """The claim row alone (no live lock holder) never blocks a retry on PostgreSQL."""
     user = UserFactory()
-    payload = {"items": [{"book": BookFactory(stock_quantity=5).pk, "quantity": 1}]}
+    payload = with_shipping({"items": [{"book": BookFactory(stock_quantity=5).pk, "quantity": 1}]})
     dead_request_claim(user, payload, "crash-2")
     monkeypatch.setattr(idempotency, "WAIT_SECONDS", 10)
     started = time.monotonic()
@@ -101,7 +102,7 @@ def test_without_a_database_lock_an_old_claim_is_taken_over(monkeypatch):
     monkeypatch.setattr(idempotency, "_database_has_advisory_locks", lambda: False)
     monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.2)
     user = UserFactory()
-    payload = {"items": [{"book": BookFactory(stock_quantity=5).pk, "quantity": 1}]}
+    payload = with_shipping({"items": [{"book": BookFactory(stock_quantity=5).pk, "quantity": 1}]})
     claim = dead_request_claim(user, payload, "crash-3")
     client = client_for(user)
     busy = client.post("/api/orders/", payload, HTTP_IDEMPOTENCY_KEY="crash-3")

@@ -312,7 +312,9 @@ def test_a_book_listed_twice_past_the_line_maximum_is_400_naming_the_field(user_
     body = assert_problem(
         user_client.post(
             "/api/orders/",
-            {"items": [{"book": book.pk, "quantity": 60}, {"book": book.pk, "quantity": 60}]},
+            with_shipping(
+                {"items": [{"book": book.pk, "quantity": 60}, {"book": book.pk, "quantity": 60}]}
+            ),
         ),
         400,
         "validation_error",
@@ -326,14 +328,14 @@ def test_a_book_listed_twice_past_the_line_maximum_is_400_naming_the_field(user_
 def test_copies_held_per_book_are_capped_across_pending_orders(user_client, settings):
     settings.MAX_HELD_COPIES_PER_BOOK, settings.MAX_HELD_COPIES_TOTAL = 5, 100
     book, other = BookFactory(stock_quantity=250), BookFactory(stock_quantity=250)
-    lines = {"items": [{"book": book.pk, "quantity": 3}]}
+    lines = with_shipping({"items": [{"book": book.pk, "quantity": 3}]})
     assert user_client.post("/api/orders/", lines).status_code == 201
     body = assert_problem(user_client.post("/api/orders/", lines), 409, "hold_limit_exceeded")
     assert (body["books"], body["limit"]) == ([book.pk], 5)
     book.refresh_from_db()
     assert (book.reserved_quantity, Order.objects.count()) == (3, 1)
     # Other books, and other customers, are not affected.
-    other_lines = {"items": [{"book": other.pk, "quantity": 5}]}
+    other_lines = with_shipping({"items": [{"book": other.pk, "quantity": 5}]})
     assert user_client.post("/api/orders/", other_lines).status_code == 201
     assert client_for(UserFactory()).post("/api/orders/", lines).status_code == 201
     # A cancelled or lapsed order holds nothing any more.
@@ -346,9 +348,11 @@ def test_copies_held_per_book_are_capped_across_pending_orders(user_client, sett
 def test_copies_held_in_total_are_capped(user_client, settings):
     settings.MAX_HELD_COPIES_PER_BOOK, settings.MAX_HELD_COPIES_TOTAL = 20, 6
     books = BookFactory.create_batch(3, stock_quantity=50)
-    first = {"items": [{"book": books[0].pk, "quantity": 4}]}
+    first = with_shipping({"items": [{"book": books[0].pk, "quantity": 4}]})
     assert user_client.post("/api/orders/", first).status_code == 201
-    second = {"items": [{"book": books[1].pk, "quantity": 2}, {"book": books[2].pk, "quantity": 1}]}
+    second = with_shipping(
+        {"items": [{"book": books[1].pk, "quantity": 2}, {"book": books[2].pk, "quantity": 1}]}
+    )
     body = assert_problem(user_client.post("/api/orders/", second), 409, "hold_limit_exceeded")
     assert body["limit"] == 6
     assert Order.objects.count() == 1
@@ -357,7 +361,9 @@ def test_copies_held_in_total_are_capped(user_client, settings):
 def test_the_default_caps_stop_one_customer_holding_most_of_a_book(user_client):
     book = BookFactory(stock_quantity=250)
     for _ in range(2):
-        user_client.post("/api/orders/", {"items": [{"book": book.pk, "quantity": 100}]})
+        user_client.post(
+            "/api/orders/", with_shipping({"items": [{"book": book.pk, "quantity": 100}]})
+        )
     book.refresh_from_db()
     assert book.reserved_quantity <= 20
 

@@ -9,7 +9,7 @@ from bookstore.testing import assert_problem, field_errors
 from catalog.tests.factories import BookFactory
 from core.models import OutboxEmail
 from orders.models import Order, OrderEvent
-from orders.tests.factories import DiscountCodeFactory
+from orders.tests.factories import DiscountCodeFactory, with_shipping
 from payments.models import Payment
 from payments.tests.test_api import paid_payment
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def place(client, book, quantity=1, **extra):
-    payload = {"items": [{"book": book.pk, "quantity": quantity}], **extra}
+    payload = with_shipping({"items": [{"book": book.pk, "quantity": quantity}], **extra})
     return client.post("/api/orders/", payload, format="json")
 
 
