@@ -44,6 +44,7 @@ import urllib.request
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -250,12 +251,27 @@ def login_throttle(cluster, customer):
     return statuses
 
 
+SHIPPING_METHOD = "cluster-post"
+SHIPPING_ADDRESS = {
+    "full_name": "Cluster Reader",
+    "line1": "1 Loopback Lane",
+    "city": "Albany",
+    "region": "NY",
+    "postal_code": "12207",
+    "country": "US",
+}
+
+
 def place_order(cluster, customer, book_id, *, label):
     status, body, _, finished = cluster.request(
         "POST",
         "/api/orders/",
         label=label,
-        body={"items": [{"book": book_id, "quantity": 1}]},
+        body={
+            "items": [{"book": book_id, "quantity": 1}],
+            "shipping_address": SHIPPING_ADDRESS,
+            "shipping_method": SHIPPING_METHOD,
+        },
         token=customer.token,
         client_ip=customer.ip,
     )
@@ -561,6 +577,11 @@ def drive_and_check(cluster, stripe_url, email_folders, web_logs):
         stock_quantity=HOT_COPIES,
         language="en",
         publication_year=1974,
+    )
+    from orders.models import ShippingMethod
+
+    ShippingMethod.objects.create(
+        code=SHIPPING_METHOD, name="Cluster post", price=Decimal("3.50"), min_days=1, max_days=3
     )
     plenty_stock = 100
     plenty = book_create(

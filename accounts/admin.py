@@ -5,24 +5,13 @@ from django.template.response import TemplateResponse
 
 from . import services
 from .forms import UserChangeForm, UserCreationForm
-from .models import Address, User
+from .models import ADDRESS_FIELDS, Address, User
 
 
 class AddressInline(admin.StackedInline):
     model = Address
     extra = 0
-    fields = [
-        "full_name",
-        "company",
-        "line1",
-        "line2",
-        "city",
-        "region",
-        "postal_code",
-        "country",
-        "phone",
-        "is_default_shipping",
-    ]
+    fields = ADDRESS_FIELDS
     readonly_fields = fields
     can_delete = False
 

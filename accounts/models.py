@@ -81,6 +81,19 @@ class User(AbstractBaseUser, PermissionsMixin):
 # states), or the postal service expects it (Australia, Mexico).
 REGION_REQUIRED_COUNTRIES = frozenset({"US", "CA", "AU", "IN", "BR", "MX"})
 MAX_ADDRESSES_PER_USER = 50
+# What a customer fills in for an address: the admin shows it, the API and the export return it.
+ADDRESS_FIELDS = (
+    "full_name",
+    "company",
+    "line1",
+    "line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "phone",
+    "is_default_shipping",
+)
 
 
 class Address(models.Model):

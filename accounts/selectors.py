@@ -12,7 +12,7 @@ from orders.models import Order, OrderEvent
 from orders.services import customer_emails_q
 from payments.models import Payment, Refund
 
-from .models import Address, User
+from .models import ADDRESS_FIELDS, Address, User
 
 
 def _event_by(event: OrderEvent, user: User) -> str:
@@ -25,20 +25,6 @@ def _event_by(event: OrderEvent, user: User) -> str:
 
 def _money(value: Decimal) -> str:
     return str(value)
-
-
-ADDRESS_EXPORT_FIELDS = (
-    "full_name",
-    "company",
-    "line1",
-    "line2",
-    "city",
-    "region",
-    "postal_code",
-    "country",
-    "phone",
-    "is_default_shipping",
-)
 
 
 def _order(order: Order, user: User) -> dict[str, Any]:
@@ -139,7 +125,7 @@ def user_data_export(*, user: User) -> dict[str, Any]:
             "last_login": user.last_login.isoformat() if user.last_login else None,
         },
         "addresses": [
-            {field: getattr(address, field) for field in ADDRESS_EXPORT_FIELDS}
+            {field: getattr(address, field) for field in ADDRESS_FIELDS}
             | {"country": str(address.country)}
             for address in Address.objects.filter(user=user).order_by("pk")
         ],

@@ -6,7 +6,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.settings import api_settings
 
-from .models import REGION_REQUIRED_COUNTRIES, Address, User
+from .models import ADDRESS_FIELDS, REGION_REQUIRED_COUNTRIES, Address, User
 from .sessions import TOKEN_VERSION_CLAIM
 from .tokens import VersionedRefreshToken
 
@@ -124,21 +124,7 @@ class AddressSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Address
-        fields = [
-            "id",
-            "full_name",
-            "company",
-            "line1",
-            "line2",
-            "city",
-            "region",
-            "postal_code",
-            "country",
-            "phone",
-            "is_default_shipping",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *ADDRESS_FIELDS, "created_at", "updated_at"]
         read_only_fields = fields
 
 
