@@ -60,6 +60,11 @@ class ApplicationError(Exception):
         return ERROR_CODES[self.code][1]
 
 
+def not_found() -> ApplicationError:
+    """What "someone else's" and "no such thing" both answer, so neither reveals the other."""
+    return ApplicationError("not_found", "Not found.")
+
+
 def field_error(
     field: str, code: str, message: str, error_code: str = "validation_error"
 ) -> ApplicationError:

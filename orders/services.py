@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User, closed_account_email
 from accounts.services import user_check_may_order
-from bookstore.errors import ApplicationError, field_error
+from bookstore.errors import ApplicationError, field_error, not_found
 from bookstore.permissions import staff_may
 from catalog.models import Book
 from core.models import IdempotencyKey, OutboxEmail
@@ -393,7 +393,7 @@ def order_cancel(*, order: Order, actor: User) -> Order:
     refunded instead."""
     order = _locked(order.pk)
     if order.user_id != actor.pk and not staff_may(actor, "orders.change_order"):
-        raise ApplicationError("not_found", "Not found.")
+        raise not_found()
     event = order.set_status(OrderStatus.CANCELLED, actor=actor)
     _give_back_discount(order)
     signals.order_cancelled.send(sender=Order, order=order, lines=order.lines)

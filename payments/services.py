@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import User
-from bookstore.errors import ApplicationError, field_error
+from bookstore.errors import ApplicationError, field_error, not_found
 from core.money import amount_is_exact, amount_quantum, from_minor_units, to_minor_units
 from orders import services as order_services
 from orders.models import PAID_STATUSES, STRIPE, Order, OrderStatus
@@ -34,10 +34,6 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def _not_found() -> ApplicationError:
-    return ApplicationError("not_found", "Not found.")
 
 
 def _check_payable(order: Order) -> None:
@@ -66,7 +62,7 @@ def _payable_order(*, user: User, order_id: int) -> tuple[Order, Payment | None]
     """The order, locked and checked; or its still-open payment if it has one."""
     order = Order.objects.select_for_update().filter(pk=order_id, user=user).first()
     if order is None:
-        raise _not_found()
+        raise not_found()
     _check_payable(order)
     return order, order.payments.filter(status__in=OPEN_STATUSES).first()
 

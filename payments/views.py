@@ -18,7 +18,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import address_lines
 from bookstore import parsers as json_body
-from bookstore.errors import ApplicationError
+from bookstore.errors import ApplicationError, not_found
 from bookstore.exceptions import problem_json_response
 from bookstore.permissions import HasPerm, IsOwnerOrHasPerm
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
@@ -94,7 +94,7 @@ class PaymentViewSet(
     def confirm(self, request, pk=None):
         payment = self.get_object()
         if payment.order.user_id != request.user.pk:
-            raise ApplicationError("not_found", "Not found.")
+            raise not_found()
         serializer = PaymentConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         payment, next_step = services.payment_confirm(
