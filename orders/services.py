@@ -7,7 +7,7 @@ books (by primary key).
 
 import enum
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -320,6 +320,15 @@ def _stock_problem(
     )
 
 
+def _as_problem(check: Callable[[], None]) -> ApplicationError | None:
+    """A rule that placing enforces by raising, as a problem a quote reports."""
+    try:
+        check()
+    except ApplicationError as problem:
+        return problem
+    return None
+
+
 def order_quote(
     *,
     user: User,
@@ -340,9 +349,15 @@ def order_quote(
         shipping_method=shipping_method,
         required=False,
     )
-    problems = []
-    if shipping_problem:
-        problems.append(shipping_problem)
+    problems = [
+        problem
+        for problem in (
+            _as_problem(lambda: user_check_may_order(user=user)),
+            shipping_problem,
+            _as_problem(lambda: _check_hold_caps(user=user, lines=lines)),
+        )
+        if problem
+    ]
     discount = None
     if discount_code:
         subtotal = subtotal_of((books[book_id].price, q) for book_id, q in lines.items())
@@ -365,9 +380,10 @@ def order_quote(
         shipping_method=method,
         shipping_options=options,
     )
-    try:
-        charge_check(amount=quote.totals.total, currency=quote.currency)
-    except ApplicationError as below_minimum:
+    below_minimum = _as_problem(
+        lambda: charge_check(amount=quote.totals.total, currency=quote.currency)
+    )
+    if below_minimum:
         problems.append(below_minimum)
     quote.problems = problems
     return quote

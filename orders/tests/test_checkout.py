@@ -363,6 +363,19 @@ def test_quote_lists_problems_in_the_error_format(user_client, methods):
     )
 
 
+def test_quote_reports_what_placing_would_refuse_for_this_customer(user_client, methods, settings):
+    settings.MAX_HELD_COPIES_PER_BOOK = 2
+    settings.REQUIRE_VERIFIED_EMAIL_TO_ORDER = True
+    user_client.user.email_verified = False
+    user_client.user.save()
+    book = BookFactory(price=Decimal("10.00"), stock_quantity=10)
+    quote = user_client.post("/api/orders/quote/", order_body(book, 3)).json()
+    assert {problem["code"] for problem in quote["problems"]} == {
+        "email_not_verified",
+        "hold_limit_exceeded",
+    }
+
+
 def test_quote_without_address_prices_the_cart_alone(user_client, methods):
     book = BookFactory(price=Decimal("9.99"))
     quote = user_client.post("/api/orders/quote/", order_body(book, 2)).json()
