@@ -32,7 +32,8 @@ serve: install
 	@echo "  Store manager:   manager@bookstore.local / bookstore-manager"
 	@echo "  Demo customer:   reader@bookstore.local / bookstore-reader"
 	@echo ""
-	$(BIN)/python manage.py runshop $(HOST):$(PORT)
+	@# The local Stripe server sends webhooks to SITE_URL: by default, the address served here.
+	SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}" $(BIN)/python manage.py runshop $(HOST):$(PORT)
 
 run: demo serve
 
