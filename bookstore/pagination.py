@@ -34,10 +34,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         self.request = request
         self.view = view
         page_size = self.get_page_size(request)
-        raw = request.query_params.get(self.page_query_param, "1")
-        if not (raw.isdigit() and len(raw) <= 9 and int(raw) >= 1):
-            raise ValidationError({"page": ["A page number is a whole number from 1."]})
-        number = int(raw)
+        number = self.get_page_number(request)
         paginator = self.django_paginator_class(queryset, page_size)
         # Not with DISTINCT: the window would count the rows before duplicates are removed.
         if self.counts_in_page_query(queryset) and not queryset.query.distinct:
@@ -54,6 +51,23 @@ class PageNumberPagination(pagination.PageNumberPagination):
         offset = (number - 1) * page_size
         rows = list(queryset[offset : offset + page_size])
         self.page = Page(rows, number, paginator)
+        return rows
+
+    def get_page_number(self, request):
+        raw = request.query_params.get(self.page_query_param, "1")
+        if not (raw.isdigit() and len(raw) <= 9 and int(raw) >= 1):
+            raise ValidationError({"page": ["A page number is a whole number from 1."]})
+        return int(raw)
+
+    def page_of_rows(self, rows, *, number, page_size, count, request, view=None):
+        """Take page `number` of a list of `count` rows, read by the caller (`rows` is empty
+        for a page past the last), for get_paginated_response."""
+        self.request = request
+        self.view = view
+        paginator = self.django_paginator_class([], page_size)
+        # The paginator's count is a cached property: given, it is not computed.
+        paginator.count = count
+        self.page = Page(rows, min(number, paginator.num_pages), paginator)
         return rows
 
     def _page_with_its_count(self, paginator, number):

@@ -22,6 +22,7 @@ import re
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -442,10 +443,16 @@ def naive_book_search(queryset, text):
     )
 
 
+@contextmanager
 def naive_search_in_the_view():
     """While active, /api/books/?search= runs `naive_book_search` instead of `book_search`:
-    same view, filters, pagination, prefetches and serializer, only the search differs."""
-    return mock.patch("catalog.filters.book_search", naive_book_search)
+    same view, filters, pagination and serializer, only the search differs (and the customers'
+    one-query search page, which has no naive form, stands aside)."""
+    with (
+        mock.patch("catalog.filters.book_search", naive_book_search),
+        mock.patch("catalog.search.book_search_page", return_value=None),
+    ):
+        yield
 
 
 @dataclass

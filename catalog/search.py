@@ -32,12 +32,14 @@ import sqlite3
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
-from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.contrib.postgres.search import SearchVector
 from django.db import connection, connections
 from django.db.models import (
+    BooleanField,
     FloatField,
     OuterRef,
     Q,
@@ -51,6 +53,7 @@ from django.db.models.functions import Coalesce
 
 from . import isbn
 from .models import Book, Genre
+from .selectors import book_active_sql, book_rows
 
 SEARCH_CONFIG = "english"
 FTS_TABLE = "catalog_book_fts"
@@ -358,41 +361,85 @@ def book_search(queryset: QuerySet[Book], text: str) -> QuerySet[Book]:
     matches = queryset.filter(_matching([[word] for word in words], prefix_last=True))
     variants = [words]
     if not matches.exists():
-        corrected = words_corrected(words[:MAX_CORRECTED_WORDS])
-        if corrected != [[word] for word in words]:
+        correction = _correction(words)
+        if correction is not None:
+            corrected, variants = correction
             matches = queryset.filter(_matching(corrected, prefix_last=True))
-            fixes = [alternatives[1:] or alternatives for alternatives in corrected]
-            readings = itertools.islice(itertools.product(*fixes), MAX_VARIANTS)
-            variants.extend(list(reading) for reading in readings)
     return matches.annotate(relevance=relevance_expression(variants))
 
 
-def _matching(alternatives: list[list[str]], *, prefix_last: bool) -> Q:
+def _correction(words: list[str]) -> tuple[list[list[str]], list[list[str]]] | None:
+    """For a query that matches nothing as typed: each word's alternatives (the word and its
+    closest known words), and the readings to rank (as typed, then corrected); None when no
+    word has a correction."""
+    corrected = words_corrected(words[:MAX_CORRECTED_WORDS])
+    if corrected == [[word] for word in words]:
+        return None
+    fixes = [alternatives[1:] or alternatives for alternatives in corrected]
+    readings = itertools.islice(itertools.product(*fixes), MAX_VARIANTS)
+    return corrected, [words, *(list(reading) for reading in readings)]
+
+
+def book_search_page(
+    *, text: str, offset: int, limit: int
+) -> tuple[int, list[tuple[Any, ...]]] | None:
+    """How many books match a customer's search, and a page of them: rows of
+    selectors.BOOK_ROW_COLUMNS, active books in `book_search`'s order. One query where
+    book_search and a page of it take three: the count, the order and the rows come together,
+    and an empty first page shows a typo. None where `book_search` must answer (an ISBN, or
+    SQLite without FTS5)."""
+    text = " ".join(text.split())
+    if _isbn_candidate(text) or not (is_postgres() or _uses_fts5()):
+        return None
+    words = normalise(text).split()[:MAX_QUERY_WORDS]
+    if not words:
+        return 0, []
+    as_typed = [[word] for word in words]
+    count, rows = _ranked_page(as_typed, [words], offset=offset, limit=limit)
+    if rows:
+        return count, rows
+    if offset:
+        count = _matching_count(as_typed)
+        if count:
+            return count, []  # past the last page of the matches as typed
+    correction = _correction(words)
+    if correction is None:
+        return 0, []
+    corrected, variants = correction
+    count, rows = _ranked_page(corrected, variants, offset=offset, limit=limit)
+    if not rows and offset:
+        count = _matching_count(corrected)
+    return count, rows
+
+
+def _ranked_page(
+    alternatives: list[list[str]], variants: list[list[str]], *, offset: int, limit: int
+) -> tuple[int, list[tuple[Any, ...]]]:
+    books_sql, books_params = book_active_sql()
+    match_sql, match_params = _match_condition(alternatives, prefix_last=True)  # type: ignore[misc]
+    relevance = relevance_expression(variants)
+    table = Book._meta.db_table
+    # The count is the last column, after the book's (which `book_rows` converts).
+    select, tables = books_sql.split(" FROM ", 1)
+    sql = (
+        f"{select}, COUNT(*) OVER () FROM {tables} AND {match_sql} "
+        f'ORDER BY ({relevance.sql}) DESC, "{table}"."id" DESC LIMIT %s OFFSET %s'
+    )
+    rows = book_rows(sql, [*books_params, *match_params, *relevance.params, limit, offset])
+    return (rows[0][-1] if rows else 0), rows
+
+
+def _matching_count(alternatives: list[list[str]]) -> int:
+    return Book.objects.active().filter(_matching(alternatives, prefix_last=True)).count()
+
+
+def _matching(alternatives: list[list[str]], *, prefix_last: bool) -> Q | RawSQL:
     """Books containing, for every position, one of its alternative words (the last position
-    also as a prefix)."""
-    if is_postgres():
-        terms = []
-        for position, words in enumerate(alternatives):
-            last = prefix_last and position == len(alternatives) - 1
-            terms.append(
-                "(" + " | ".join(f"'{word}'" + (":*" if last else "") for word in words) + ")"
-            )
-        query = SearchQuery(" & ".join(terms), config=SEARCH_CONFIG, search_type="raw")
-        return Q(search_vector=query)
-    if _uses_fts5():
-        terms = []
-        for position, words in enumerate(alternatives):
-            last = prefix_last and position == len(alternatives) - 1
-            terms.append(
-                "(" + " OR ".join(f'"{word}"' + ("*" if last else "") for word in words) + ")"
-            )
-        # The words are letters and digits (see normalise): the MATCH expression holds no more.
-        return Q(
-            pk__in=RawSQL(
-                f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s",  # nosec B611 B608
-                [" AND ".join(terms)],
-            )
-        )
+    also as a prefix): a condition for QuerySet.filter()."""
+    full_text = _match_condition(alternatives, prefix_last=prefix_last)
+    if full_text is not None:
+        sql, params = full_text
+        return RawSQL(sql, params, output_field=BooleanField())  # nosec B611 (see below)
     condition = Q()
     for words in alternatives:
         either = Q()
@@ -405,6 +452,36 @@ def _matching(alternatives: list[list[str]], *, prefix_last: bool) -> Q:
             )
         condition &= either
     return condition
+
+
+def _match_condition(
+    alternatives: list[list[str]], *, prefix_last: bool
+) -> tuple[str, list[str]] | None:
+    """The full-text condition of `_matching` as SQL and parameters: the search document on
+    PostgreSQL, the FTS5 table on SQLite; None without a full-text engine. The words are
+    letters and digits (see normalise), so the tsquery and MATCH texts hold nothing else, and
+    they are parameters."""
+    table = Book._meta.db_table
+    if is_postgres():
+        terms = []
+        for position, words in enumerate(alternatives):
+            last = prefix_last and position == len(alternatives) - 1
+            terms.append(
+                "(" + " | ".join(f"'{word}'" + (":*" if last else "") for word in words) + ")"
+            )
+        sql = f'"{table}"."search_vector" @@ to_tsquery(%s::regconfig, %s)'
+        return sql, [SEARCH_CONFIG, " & ".join(terms)]
+    if _uses_fts5():
+        terms = []
+        for position, words in enumerate(alternatives):
+            last = prefix_last and position == len(alternatives) - 1
+            terms.append(
+                "(" + " OR ".join(f'"{word}"' + ("*" if last else "") for word in words) + ")"
+            )
+        # Constant names; the MATCH text is a parameter.
+        sql = f'"{table}"."id" IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)'  # nosec B608
+        return sql, [" AND ".join(terms)]
+    return None
 
 
 def _edit_distance(a: str, b: str, limit: int) -> int:

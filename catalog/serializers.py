@@ -118,6 +118,59 @@ class BookSerializer(serializers.ModelSerializer):
             "updated_at": _datetime(book.updated_at, zone),
         }
 
+    @classmethod
+    def rows_representation(cls, rows: list[tuple]) -> list[dict]:
+        """The JSON of books read as rows of `selectors.BOOK_ROW_COLUMNS` (the customers' list
+        and search pages), the same as to_representation gives for those books (a test holds
+        them equal), without building an object per book."""
+        zone = cls()._output_timezone()
+        representations = []
+        for (
+            book_id,
+            title,
+            subtitle,
+            author_list,
+            genre_list,
+            isbn13,
+            price,
+            description,
+            publication_year,
+            language,
+            page_count,
+            cover_image_url,
+            average_rating,
+            ratings_count,
+            stock_quantity,
+            reserved_quantity,
+            created_at,
+            updated_at,
+            *_,
+        ) in rows:
+            available = max(stock_quantity - reserved_quantity, 0)
+            representations.append(
+                {
+                    "id": book_id,
+                    "title": title,
+                    "subtitle": subtitle,
+                    "authors": author_list,
+                    "genres": genre_list,
+                    "isbn13": isbn13,
+                    "price": _decimal(price, _PRICE),
+                    "description": description,
+                    "publication_year": publication_year,
+                    "language": language,
+                    "page_count": page_count,
+                    "cover_image_url": cover_image_url,
+                    "average_rating": _decimal(average_rating, _RATING),
+                    "ratings_count": ratings_count,
+                    "available_quantity": available,
+                    "in_stock": available > 0,
+                    "created_at": _datetime(created_at, zone),
+                    "updated_at": _datetime(updated_at, zone),
+                }
+            )
+        return representations
+
     def _output_timezone(self):
         """The zone DRF's DateTimeField writes in (None: use the field), once per serializer,
         not per value."""

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookstore.permissions import ModelPermissionsOrReadOnly, staff_may
+from bookstore.renderers import FastJSONRenderer
 
 from . import caching, search, selectors, services
 from .filters import MAX_TEXT, BookFilter
@@ -30,6 +31,14 @@ _NOT_FILTERS = {
 }
 
 
+# The only parameters of the customers' hot path (BookViewSet._customer_page).
+_CUSTOMER_PAGE_PARAMS = {
+    BookPagination.page_query_param,
+    BookPagination.page_size_query_param,
+    "search",
+}
+
+
 def _is_staff(request):
     """Who sees archived books and stock internals: those allowed to view books in the admin."""
     return staff_may(request.user, "catalog.view_book")
@@ -45,14 +54,52 @@ def _is_staff(request):
 )
 class BookViewSet(viewsets.ModelViewSet):
     permission_classes = [ModelPermissionsOrReadOnly]
+    renderer_classes = [FastJSONRenderer]
     filterset_class = BookFilter
     pagination_class = BookPagination
 
     # Anonymous reads are the same for everyone: served from a one-second cache.
     def list(self, request, *args, **kwargs):
         if caching.is_anonymous_read(request):
-            return self._cached(super().list, request, *args, **kwargs)
-        return super().list(request, *args, **kwargs)
+            return self._cached(self._list, request, *args, **kwargs)
+        return self._list(request, *args, **kwargs)
+
+    def _list(self, request, *args, **kwargs):
+        return self._customer_page(request) or super().list(request, *args, **kwargs)
+
+    def _customer_page(self, request):
+        """The catalogue's hot path, a customer's plain list or search page, read as rows by a
+        query compiled once (selectors.book_page_rows, search.book_search_page); None for
+        everything else (staff, filters, an order, an ISBN, bad input), which the filterset
+        and the ORM answer, errors included. Both give the same page (a test holds them
+        equal)."""
+        params = request.query_params
+        if _is_staff(request) or not all(
+            name in _CUSTOMER_PAGE_PARAMS and len(params.getlist(name)) == 1 for name in params
+        ):
+            return None
+        # As the filter's form field reads it: stripped, then at most MAX_TEXT characters.
+        text = params.get("search", "").strip()
+        if len(text) > MAX_TEXT:
+            return None
+        paginator = self.paginator
+        page_size = paginator.get_page_size(request)
+        number = paginator.get_page_number(request)
+        offset = (number - 1) * page_size
+        if text:
+            found = search.book_search_page(text=text, offset=offset, limit=page_size)
+            if found is None:
+                return None
+            count, rows = found
+        else:
+            count = caching.shared_count(self.list_count_key(), selectors.book_active_count)
+            rows = (
+                selectors.book_page_rows(offset=offset, limit=page_size) if offset < count else []
+            )
+        paginator.page_of_rows(
+            rows, number=number, page_size=page_size, count=count, request=request, view=self
+        )
+        return paginator.get_paginated_response(BookSerializer.rows_representation(rows))
 
     def retrieve(self, request, *args, **kwargs):
         if caching.is_anonymous_read(request):

@@ -1,6 +1,9 @@
 """Bearer tokens: the token's user comes from the cache, and any saved change to the user
 shows on the next request (accounts/user_cache.py)."""
 
+from datetime import UTC, datetime
+from unittest import mock
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -96,3 +99,52 @@ def test_a_password_change_through_the_cached_user_is_saved(api_client):
     cached.save()
     user.refresh_from_db()
     assert user.check_password("Another-Sturdy-Paperback-7")
+
+
+def test_a_verified_token_is_checked_in_full_again_once_expired(api_client, monkeypatch):
+    from accounts import authentication
+
+    token = AccessToken.for_user(UserFactory())
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    simplejwts = authentication.authentication.JWTAuthentication
+    verify_in_full, verified = simplejwts.get_validated_token, []
+
+    def counting(self, raw_token):
+        verified.append(raw_token)
+        return verify_in_full(self, raw_token)
+
+    monkeypatch.setattr(simplejwts, "get_validated_token", counting)
+    assert api_client.get("/api/users/me/").status_code == 200
+    assert api_client.get("/api/users/me/").status_code == 200
+    assert len(verified) == 1  # verified once, then remembered
+
+    # Past its expiry the token is verified again, and refused.
+    later = token["exp"] + 1
+    monkeypatch.setattr(authentication.time, "time", lambda: later)
+    with mock.patch("rest_framework_simplejwt.tokens.aware_utcnow") as now:
+        now.return_value = datetime.fromtimestamp(later, tz=UTC)
+        assert_problem(api_client.get("/api/users/me/"), 401)
+    assert len(verified) == 2
+
+
+def test_a_remembered_token_is_still_refused_once_revoked(
+    api_client, django_capture_on_commit_callbacks
+):
+    from accounts.sessions import token_version_bump
+
+    user = UserFactory()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    assert api_client.get("/api/users/me/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        token_version_bump(user_id=user.pk)
+    assert_problem(api_client.get("/api/users/me/"), 401)
+
+
+def test_only_the_exact_token_is_remembered(api_client):
+    token = str(AccessToken.for_user(UserFactory()))
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api_client.get("/api/users/me/").status_code == 200
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
+    assert_problem(api_client.get("/api/users/me/"), 401)

@@ -1,6 +1,7 @@
 """The book serializers build their JSON directly, for speed: it must stay exactly what
 ModelSerializer's field-by-field walk gives."""
 
+import json
 import zoneinfo
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -9,7 +10,10 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 
+from bookstore.renderers import FastJSONRenderer
+from catalog import selectors
 from catalog.models import Book
 from catalog.serializers import BookSerializer, StaffBookSerializer
 from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
@@ -102,3 +106,19 @@ def test_decimal_settings_are_honoured(books):
             assert BookSerializer(book).data["price"] == generic(BookSerializer, book)["price"]
         finally:
             api_settings.reload()
+
+
+def test_rows_render_as_the_books_do(books):
+    """The customers' list and search pages read rows, not models (selectors.book_rows): their
+    JSON must be the books' JSON, key order and all. The `authors` and `genres` of a row are the
+    stored JSON text, which the API's renderer writes out as it is."""
+    BookFactory(
+        title="Bare", isbn13=None, publication_year=None, page_count=None, average_rating=None
+    )
+    active = list(Book.objects.for_display().filter(is_active=True))  # newest first
+    assert len(active) == 2
+    rows = selectors.book_page_rows(offset=0, limit=10)
+    assert [row[0] for row in rows] == [book.pk for book in active]
+    from_rows = json.loads(FastJSONRenderer().render(BookSerializer.rows_representation(rows)))
+    from_books = json.loads(JSONRenderer().render(BookSerializer(active, many=True).data))
+    assert [list(book.items()) for book in from_rows] == [list(book.items()) for book in from_books]
