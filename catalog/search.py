@@ -485,23 +485,35 @@ def _match_condition(
 
 
 def _edit_distance(a: str, b: str, limit: int) -> int:
-    """Optimal string alignment distance (a swap of neighbours is one edit), capped at
-    limit + 1."""
-    if abs(len(a) - len(b)) > limit:
+    """Optimal string alignment distance (a swap of neighbours is one edit) when it is at most
+    `limit`; otherwise more than `limit`. Only the cells within `limit` of the diagonal are
+    computed: any alignment through the others needs more edits than that."""
+    length_a, length_b = len(a), len(b)
+    if abs(length_a - length_b) > limit:
         return limit + 1
+    beyond = limit + 1
     previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, start=1):
-        current = [i] + [0] * len(b)
-        for j, char_b in enumerate(b, start=1):
-            cost = 0 if char_a == char_b else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+    previous = [min(j, beyond) for j in range(length_b + 1)]
+    for i in range(1, length_a + 1):
+        char_a = a[i - 1]
+        current = [beyond] * (length_b + 1)
+        current[0] = min(i, beyond)
+        row_min = current[0]
+        for j in range(max(1, i - limit), min(length_b, i + limit) + 1):
+            char_b = b[j - 1]
+            value = previous[j - 1] + (char_a != char_b)
+            if previous[j] + 1 < value:
+                value = previous[j] + 1
+            if current[j - 1] + 1 < value:
+                value = current[j - 1] + 1
             if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
+                value = min(value, previous2[j - 2] + 1)
+            current[j] = value
+            row_min = min(row_min, value)
+        if row_min > limit:
+            return beyond
         previous2, previous = previous, current
-    return previous[-1]
+    return min(previous[length_b], beyond)
 
 
 def _max_typos(word: str) -> int:
@@ -516,11 +528,18 @@ def words_corrected(words: list[str]) -> list[list[str]]:
     result = []
     for word in words:
         limit = _max_typos(word)
+        letters = set(word)
         own_frequency = 0
         scored = []
         for candidate, frequency in candidates:
+            if not _is_near(word, candidate):
+                continue  # fetched for another word of the query
             if candidate == word:
                 own_frequency = frequency
+                continue
+            # Each letter one word has and the other lacks takes an edit of its own: a bound
+            # far cheaper to test than the distance.
+            if len(letters.difference(candidate)) > limit or len(set(candidate) - letters) > limit:
                 continue
             distance = _edit_distance(word, candidate, limit)
             if distance <= limit:
@@ -537,33 +556,40 @@ def words_corrected(words: list[str]) -> list[list[str]]:
     return result
 
 
-def _near_word_patterns(word: str) -> list[str]:
-    """LIKE patterns that every known word within two edits of `word` is likely to match: the
-    same first two letters, or one of the first letters missing, extra or swapped."""
-    if len(word) < 3:
-        return []
-    return [
-        f"{word[:2]}%",
-        f"{word[0]}_{word[1]}%",
-        f"{word[0]}{word[2]}%",
-        f"{word[0]}_{word[2]}%",
-    ]
+def _is_near(word: str, candidate: str) -> bool:
+    """Whether `candidate` may be a few edits from `word`, by a test far cheaper than the edit
+    distance: a length within two of the word's, the same first character, and the second or
+    third character one of the word's second and third (so one of its first letters may be
+    missing, extra or swapped). Words shorter than three letters are never corrected."""
+    if len(word) < 3 or abs(len(candidate) - len(word)) > 2 or candidate[:1] != word[0]:
+        return False
+    return candidate[1:2] in (word[1], word[2]) or (
+        len(candidate) > 2 and candidate[2] in (word[1], word[2])
+    )
+
+
+# First characters whose words all sort between the character and the next one, in every
+# collation (the next one is also a letter or digit).
+_FIRST_CHARACTER_RANGE = re.compile(r"[a-y0-8]")
 
 
 def _known_word_candidates(words: list[str]) -> list[tuple[str, int]]:
-    """Known words that may be a few edits from one of `words` (one query). The patterns hold
-    only letters, digits and the wildcards (see normalise), passed as parameters."""
+    """Known words that may be a few edits from one of `words` (one query): those of the same
+    first character and a length within two of the word's, which `_is_near` narrows further.
+    The first character is read as a range of the primary key's index; a character that has
+    no such range is matched with LIKE (a letter or digit, see normalise)."""
     conditions: list[str] = []
     params: list[str | int] = []
     for word in words:
-        patterns = _near_word_patterns(word)
-        if not patterns:
+        if len(word) < 3:
             continue
-        conditions.append(
-            "((" + " OR ".join(["word LIKE %s"] * len(patterns)) + ") "
-            "AND length(word) BETWEEN %s AND %s)"
-        )
-        params += [*patterns, len(word) - 2, len(word) + 2]
+        if _FIRST_CHARACTER_RANGE.fullmatch(word[0]):
+            conditions.append("(word >= %s AND word < %s AND length(word) BETWEEN %s AND %s)")
+            params += [word[0], chr(ord(word[0]) + 1)]
+        else:
+            conditions.append("(word LIKE %s AND length(word) BETWEEN %s AND %s)")
+            params.append(f"{word[0]}%")
+        params += [len(word) - 2, len(word) + 2]
     if not conditions:
         return []
     sql = "SELECT word, frequency FROM catalog_search_word WHERE " + " OR ".join(  # nosec B608
