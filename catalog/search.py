@@ -417,15 +417,15 @@ def _ranked_page(
 ) -> tuple[int, list[tuple[Any, ...]]]:
     books_sql, books_params = book_active_sql()
     match_sql, match_params = _match_condition(alternatives, prefix_last=True)  # type: ignore[misc]
-    relevance = relevance_expression(variants)
+    relevance, relevance_params = relevance_sql(variants)
     table = Book._meta.db_table
     # The count is the last column, after the book's (which `book_rows` converts).
     select, tables = books_sql.split(" FROM ", 1)
     sql = (
         f"{select}, COUNT(*) OVER () FROM {tables} AND {match_sql} "
-        f'ORDER BY ({relevance.sql}) DESC, "{table}"."id" DESC LIMIT %s OFFSET %s'
+        f'ORDER BY ({relevance}) DESC, "{table}"."id" DESC LIMIT %s OFFSET %s'
     )
-    rows = book_rows(sql, [*books_params, *match_params, *relevance.params, limit, offset])
+    rows = book_rows(sql, [*books_params, *match_params, *relevance_params, limit, offset])
     return (rows[0][-1] if rows else 0), rows
 
 
@@ -601,14 +601,29 @@ def _known_word_candidates(words: list[str]) -> list[tuple[str, int]]:
 
 
 def relevance_expression(variants: list[list[str]]) -> RawSQL:
-    """The ranking spec, one SQL expression for both databases. `variants` are the query's
-    words as typed and, after a typo correction, as corrected (which costs `typo_penalty`).
+    """The ranking spec as an expression for QuerySet.annotate (see relevance_sql)."""
+    sql, params = relevance_sql(variants)
+    return RawSQL(sql, params, FloatField())  # nosec B611 (constant SQL; words are parameters)
+
+
+def relevance_sql(variants: list[list[str]]) -> tuple[str, tuple[str | float, ...]]:
+    """The ranking spec, one SQL expression for both databases, and its parameters. `variants`
+    are the query's words as typed and, after a typo correction, as corrected (which costs
+    `typo_penalty`).
 
     Written as SQL rather than composed from ORM expressions: with a few corrected readings
     the ORM took longer to compile the expression than the database took to run it. The
     phrases hold only letters, digits and spaces (see normalise) and are parameters; the
-    columns are constants."""
+    columns are constants. Built once per process for the same words and weights."""
     weights = settings.SEARCH_RANKING
+    return _relevance_sql(tuple(tuple(words) for words in variants), tuple(sorted(weights.items())))
+
+
+@functools.lru_cache(maxsize=1024)
+def _relevance_sql(
+    variants: tuple[tuple[str, ...], ...], weight_items: tuple[tuple[str, float], ...]
+) -> tuple[str, tuple[str | float, ...]]:
+    weights = dict(weight_items)
     phrases = [" ".join(words) for words in variants]
     table = Book._meta.db_table
 
@@ -665,9 +680,7 @@ def relevance_expression(variants: list[list[str]]) -> RawSQL:
             )
         )
     sql = " + ".join(f"({part_sql})" for part_sql, _ in parts)
-    return RawSQL(  # nosec B611 (constant SQL; the query's words are parameters)
-        sql, [value for _, part_params in parts for value in part_params], FloatField()
-    )
+    return sql, tuple(value for _, part_params in parts for value in part_params)
 
 
 # --- Suggestions -----------------------------------------------------------------------------

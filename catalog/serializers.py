@@ -35,10 +35,18 @@ _DATETIME = serializers.DateTimeField()
 
 def _decimal(value, field):
     # A value with the field's places already (what the database returns) prints as it is.
-    if type(value) is Decimal and value.as_tuple().exponent == -field.decimal_places:
-        coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
-        return f"{value:f}" if coerce else value
+    if type(value) is Decimal:
+        text = f"{value:f}"
+        if text[-field.decimal_places - 1 :][:1] == ".":
+            coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+            return text if coerce else value
     return None if value is None else field.to_representation(value)
+
+
+def _output_zone():
+    """The zone DRF's DateTimeField writes in (None: let the field write it)."""
+    iso = (api_settings.DATETIME_FORMAT or "").lower() == ISO_8601
+    return timezone.get_current_timezone() if iso and settings.USE_TZ else None
 
 
 def _datetime(value, zone):
@@ -123,7 +131,7 @@ class BookSerializer(serializers.ModelSerializer):
         """The JSON of books read as rows of `selectors.BOOK_ROW_COLUMNS` (the customers' list
         and search pages), the same as to_representation gives for those books (a test holds
         them equal), without building an object per book."""
-        zone = cls()._output_timezone()
+        zone = _output_zone()
         representations = []
         for (
             book_id,
@@ -172,13 +180,11 @@ class BookSerializer(serializers.ModelSerializer):
         return representations
 
     def _output_timezone(self):
-        """The zone DRF's DateTimeField writes in (None: use the field), once per serializer,
-        not per value."""
+        """The zone DRF's DateTimeField writes in, once per serializer, not per value."""
         try:
             return self._zone
         except AttributeError:
-            iso = (api_settings.DATETIME_FORMAT or "").lower() == ISO_8601
-            self._zone = timezone.get_current_timezone() if iso and settings.USE_TZ else None
+            self._zone = _output_zone()
             return self._zone
 
 
