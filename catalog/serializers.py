@@ -1,4 +1,6 @@
+import functools
 from datetime import date
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.conf import settings
@@ -47,6 +49,20 @@ def _output_zone():
     """The zone DRF's DateTimeField writes in (None: let the field write it)."""
     iso = (api_settings.DATETIME_FORMAT or "").lower() == ISO_8601
     return timezone.get_current_timezone() if iso and settings.USE_TZ else None
+
+
+def _utc_writer(zone):
+    """For output in UTC, a writer of timestamps that skips the conversion for those already in
+    UTC (as both databases return them); None for any other zone."""
+    if getattr(zone, "key", None) != "UTC" and zone is not dt_timezone.utc:
+        return None
+
+    def write(value):
+        if getattr(value, "tzinfo", None) is dt_timezone.utc:
+            return value.isoformat()[:-6] + "Z"  # isoformat ends "+00:00"
+        return _datetime(value, zone)
+
+    return write
 
 
 def _datetime(value, zone):
@@ -132,6 +148,7 @@ class BookSerializer(serializers.ModelSerializer):
         and search pages), the same as to_representation gives for those books (a test holds
         them equal), without building an object per book."""
         zone = _output_zone()
+        write_time = _utc_writer(zone) or functools.partial(_datetime, zone=zone)
         representations = []
         for (
             book_id,
@@ -173,8 +190,8 @@ class BookSerializer(serializers.ModelSerializer):
                     "ratings_count": ratings_count,
                     "available_quantity": available,
                     "in_stock": available > 0,
-                    "created_at": _datetime(created_at, zone),
-                    "updated_at": _datetime(updated_at, zone),
+                    "created_at": write_time(created_at),
+                    "updated_at": write_time(updated_at),
                 }
             )
         return representations
