@@ -1,6 +1,5 @@
 import functools
-from datetime import date
-from datetime import timezone as dt_timezone
+from datetime import UTC, date
 from decimal import Decimal
 
 from django.conf import settings
@@ -54,11 +53,11 @@ def _output_zone():
 def _utc_writer(zone):
     """For output in UTC, a writer of timestamps that skips the conversion for those already in
     UTC (as both databases return them); None for any other zone."""
-    if getattr(zone, "key", None) != "UTC" and zone is not dt_timezone.utc:
+    if getattr(zone, "key", None) != "UTC" and zone is not UTC:
         return None
 
     def write(value):
-        if getattr(value, "tzinfo", None) is dt_timezone.utc:
+        if getattr(value, "tzinfo", None) is UTC:
             return value.isoformat()[:-6] + "Z"  # isoformat ends "+00:00"
         return _datetime(value, zone)
 
