@@ -646,6 +646,15 @@ def _relevance_sql(
                 sql, params = condition_for(phrase)
                 whens.append((float(weight - penalty), sql, params))
         whens.sort(key=lambda when: -when[0])
+        # A condition met by a stronger one's books too is never reached (CASE takes the first
+        # met): a one-word phrase is also the title's all-words condition, for instance.
+        reachable, seen = [], set()
+        for when in whens:
+            condition = (when[1], tuple(when[2]))
+            if condition not in seen:
+                seen.add(condition)
+                reachable.append(when)
+        whens = reachable
         sql = "CASE " + " ".join(f"WHEN {when_sql} THEN %s" for _, when_sql, _ in whens)
         params = [value for weight, _, when_params in whens for value in (*when_params, weight)]
         return sql + " ELSE 0.0 END", params
