@@ -83,13 +83,31 @@ def shared_count(key, count):
     is never served from the response cache above. A page's `count` may then be up to that
     long behind its rows, as an anonymous page is as a whole.
     """
+    known = fresh_count(key)
+    if known is not None:
+        return known
+    read_at = time.time()
+    return remember_count(key, count(), read_at=read_at)
+
+
+def fresh_count(key):
+    """The shared count for `key` if one was read less than CATALOGUE_CACHE_SECONDS ago."""
     seconds = settings.CATALOGUE_CACHE_SECONDS
     if seconds <= 0:
-        return count()
-    cache_key = COUNT_KEY_PREFIX + hashlib.sha256(repr(key).encode()).hexdigest()
-    entry = cache.get(cache_key)
+        return None
+    entry = cache.get(_count_key(key))
     if entry is None or time.time() - entry[0] >= seconds:
-        read_at = time.time()
-        entry = (read_at, count())
-        cache.set(cache_key, entry, timeout=math.ceil(2 * seconds))
+        return None
     return entry[1]
+
+
+def remember_count(key, value, *, read_at):
+    """Share `value`, counted from `read_at` (before its query ran), as the count for `key`."""
+    seconds = settings.CATALOGUE_CACHE_SECONDS
+    if seconds > 0:
+        cache.set(_count_key(key), (read_at, value), timeout=math.ceil(2 * seconds))
+    return value
+
+
+def _count_key(key):
+    return COUNT_KEY_PREFIX + hashlib.sha256(repr(key).encode()).hexdigest()

@@ -381,13 +381,14 @@ def _correction(words: list[str]) -> tuple[list[list[str]], list[list[str]]] | N
 
 
 def book_search_page(
-    *, text: str, offset: int, limit: int
+    *, text: str, offset: int, limit: int, known_count: int | None = None
 ) -> tuple[int, list[tuple[Any, ...]]] | None:
     """How many books match a customer's search, and a page of them: rows of
     selectors.BOOK_ROW_COLUMNS, active books in `book_search`'s order. One query where
     book_search and a page of it take three: the count, the order and the rows come together,
-    and an empty first page shows a typo. None where `book_search` must answer (an ISBN, or
-    SQLite without FTS5)."""
+    and an empty first page shows a typo. `known_count`, a count of this search shared between
+    readers (catalog.caching), spares the database the counting for a page that has books.
+    None where `book_search` must answer (an ISBN, or SQLite without FTS5)."""
     text = " ".join(text.split())
     if _isbn_candidate(text) or not (is_postgres() or _uses_fts5()):
         return None
@@ -395,6 +396,11 @@ def book_search_page(
     if not words:
         return 0, []
     as_typed = [[word] for word in words]
+    if known_count is not None:
+        # The count is known: the page alone, which the database need not count around.
+        rows = _ranked_page(as_typed, [words], offset=offset, limit=limit, counted=False)[1]
+        if rows:
+            return known_count, rows
     count, rows = _ranked_page(as_typed, [words], offset=offset, limit=limit)
     if rows:
         return count, rows
@@ -413,20 +419,27 @@ def book_search_page(
 
 
 def _ranked_page(
-    alternatives: list[list[str]], variants: list[list[str]], *, offset: int, limit: int
+    alternatives: list[list[str]],
+    variants: list[list[str]],
+    *,
+    offset: int,
+    limit: int,
+    counted: bool = True,
 ) -> tuple[int, list[tuple[Any, ...]]]:
+    """The page's rows, and (when `counted`) how many books match; 0 for an empty page."""
     books_sql, books_params = book_active_sql()
     match_sql, match_params = _match_condition(alternatives, prefix_last=True)  # type: ignore[misc]
     relevance, relevance_params = relevance_sql(variants)
     table = Book._meta.db_table
-    # The count is the last column, after the book's (which `book_rows` converts).
     select, tables = books_sql.split(" FROM ", 1)
+    # The count is the last column, after the book's (which `book_rows` converts).
+    count = ", COUNT(*) OVER ()" if counted else ""
     sql = (
-        f"{select}, COUNT(*) OVER () FROM {tables} AND {match_sql} "
+        f"{select}{count} FROM {tables} AND {match_sql} "
         f'ORDER BY ({relevance}) DESC, "{table}"."id" DESC LIMIT %s OFFSET %s'
     )
     rows = book_rows(sql, [*books_params, *match_params, *relevance_params, limit, offset])
-    return (rows[0][-1] if rows else 0), rows
+    return (rows[0][-1] if rows and counted else 0), rows
 
 
 def _matching_count(alternatives: list[list[str]]) -> int:

@@ -1,3 +1,4 @@
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -87,10 +88,17 @@ class BookViewSet(viewsets.ModelViewSet):
         number = paginator.get_page_number(request)
         offset = (number - 1) * page_size
         if text:
-            found = search.book_search_page(text=text, offset=offset, limit=page_size)
+            # The count is shared between readers for a moment, as a list's is (catalog.caching).
+            count_key, read_at = self.list_count_key(), time.time()
+            known_count = caching.fresh_count(count_key)
+            found = search.book_search_page(
+                text=text, offset=offset, limit=page_size, known_count=known_count
+            )
             if found is None:
                 return None
             count, rows = found
+            if count != known_count:
+                caching.remember_count(count_key, count, read_at=read_at)
         else:
             count = caching.shared_count(self.list_count_key(), selectors.book_active_count)
             rows = (

@@ -125,3 +125,24 @@ def test_staff_take_the_general_path(shelf, staff_client):
     page.assert_not_called()
     assert "Hidden Potter" in [book["title"] for book in results]
     assert "stock_quantity" in results[0]
+
+
+def test_a_searchs_count_is_shared_for_a_moment_as_a_lists_is(shelf, user_client, settings):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.CATALOGUE_CACHE_SECONDS = 60
+    cache.clear()
+    with CaptureQueriesContext(connection) as first:
+        counted = user_client.get("/api/books/", {"search": "potter"}).json()
+    with CaptureQueriesContext(connection) as second:
+        again = user_client.get("/api/books/", {"search": "potter"}).json()
+    assert counted == again
+    assert counted["count"] == 10
+    assert "OVER ()" in first[-1]["sql"]
+    assert len(second) == 1 and "OVER ()" not in second[0]["sql"]  # the rows only
+
+    # Another search, or a typo, is counted on its own.
+    typo = user_client.get("/api/books/", {"search": "tolkein"}).json()
+    assert typo["count"] == 2
