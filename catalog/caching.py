@@ -1,6 +1,6 @@
 """A shared cache, one second deep, for anonymous catalogue reads: GET /api/books/ and
 GET /api/books/{id}/ by a request that authenticated as nobody; and for the count of books a
-list finds, which is the same for every reader of it (see `shared_count`).
+list or a search finds, which is the same for every reader of it (see `shared_count`).
 
 Every anonymous reader gets the same JSON for the same URL, and building it is the API's most
 expensive read (the book list: a COUNT over the catalogue, the page, and twenty books
