@@ -1,13 +1,15 @@
 """Reads of the catalogue that need more than a one-liner."""
 
 import functools
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar, cast
 
 import orjson
 from django.db import connection
 from django.db.models import F, Field, JSONField, Q, QuerySet
 
+from . import caching
 from .models import Author, Book, Genre
 
 SEARCH_MAX_LENGTH = 200
@@ -119,6 +121,26 @@ def book_page_rows(*, offset: int, limit: int) -> list[tuple[Any, ...]]:
 
 def book_active_count() -> int:
     return Book.objects.active().count()
+
+
+def book_customer_page(
+    *, search_text: str, offset: int, limit: int, count_key: Hashable
+) -> tuple[int, list[tuple[Any, ...]]] | None:
+    """How many books a customer's plain list or search finds, and a page of them as rows of
+    BOOK_ROW_COLUMNS; None where the general path must answer (see search.book_search_page).
+    The count is shared between readers for a moment (catalog.caching) under `count_key`,
+    which names the reader's view of the catalogue and the filters."""
+    if not search_text:
+        count = caching.shared_count(count_key, book_active_count)
+        return count, book_page_rows(offset=offset, limit=limit) if offset < count else []
+    from .search import book_search_page  # search reads its rows through this module
+
+    read_at = time.time()
+    known_count = caching.fresh_count(count_key)
+    found = book_search_page(text=search_text, offset=offset, limit=limit, known_count=known_count)
+    if found is not None and found[0] != known_count:
+        caching.remember_count(count_key, found[0], read_at=read_at)
+    return found
 
 
 def _named_list(model: type[NamedModel], search: str) -> QuerySet[NamedModel]:

@@ -1,4 +1,3 @@
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -87,23 +86,12 @@ class BookViewSet(viewsets.ModelViewSet):
         page_size = paginator.get_page_size(request)
         number = paginator.get_page_number(request)
         offset = (number - 1) * page_size
-        if text:
-            # The count is shared between readers for a moment, as a list's is (catalog.caching).
-            count_key, read_at = self.list_count_key(), time.time()
-            known_count = caching.fresh_count(count_key)
-            found = search.book_search_page(
-                text=text, offset=offset, limit=page_size, known_count=known_count
-            )
-            if found is None:
-                return None
-            count, rows = found
-            if count != known_count:
-                caching.remember_count(count_key, count, read_at=read_at)
-        else:
-            count = caching.shared_count(self.list_count_key(), selectors.book_active_count)
-            rows = (
-                selectors.book_page_rows(offset=offset, limit=page_size) if offset < count else []
-            )
+        found = selectors.book_customer_page(
+            search_text=text, offset=offset, limit=page_size, count_key=self.list_count_key()
+        )
+        if found is None:
+            return None
+        count, rows = found
         paginator.page_of_rows(
             rows, number=number, page_size=page_size, count=count, request=request, view=self
         )
