@@ -9,6 +9,8 @@ import orjson
 from django.db import connection
 from django.db.models import F, Field, JSONField, Q, QuerySet
 
+from core import prepared
+
 from . import caching
 from .models import Author, Book, Genre
 
@@ -90,9 +92,7 @@ def book_rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Run `sql`, whose first columns are BOOK_ROW_COLUMNS (any after them are left as they
     come), converting the book columns' values as the ORM would (but see
     _book_row_converters)."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        fetched = cursor.fetchall()
+    fetched = prepared.fetch_all(sql, params)
     converters = _book_row_converters(connection.vendor)
     rows = []
     for fetched_row in fetched:
