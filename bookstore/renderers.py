@@ -2,8 +2,9 @@
 
 DRF's JSONRenderer encodes through the standard library's `json`, which was a tenth of a book
 page's time. This renderer writes the same JSON: compact, UTF-8, U+2028 and U+2029 escaped as
-DRF escapes them, and every value orjson does not encode itself (dates and times, decimals, lazy
-strings) through DRF's own encoder. It also takes `orjson.Fragment`, JSON text already stored in
+DRF escapes them, dates and times as DRF's encoder writes them (ISO 8601, "Z" for UTC; a test
+holds them equal), and every value orjson does not encode itself (decimals, lazy strings)
+through DRF's own encoder. It also takes `orjson.Fragment`, JSON text already stored in
 the database, without parsing it and encoding it again (catalog.selectors.book_rows).
 """
 
@@ -11,7 +12,7 @@ import orjson
 from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
-_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
 _ENCODER = JSONEncoder()
 
 

@@ -51,14 +51,15 @@ def _output_zone():
 
 
 def _utc_writer(zone):
-    """For output in UTC, a writer of timestamps that skips the conversion for those already in
-    UTC (as both databases return them); None for any other zone."""
+    """For output in UTC, a writer of timestamps that leaves those already in UTC (as both
+    databases return them) to the API's renderer, which writes them as the field would;
+    None for any other zone."""
     if getattr(zone, "key", None) != "UTC" and zone is not UTC:
         return None
 
     def write(value):
         if getattr(value, "tzinfo", None) is UTC:
-            return value.isoformat()[:-6] + "Z"  # isoformat ends "+00:00"
+            return value
         return _datetime(value, zone)
 
     return write
@@ -144,8 +145,9 @@ class BookSerializer(serializers.ModelSerializer):
     @classmethod
     def rows_representation(cls, rows: list[tuple]) -> list[dict]:
         """The JSON of books read as rows of `selectors.BOOK_ROW_COLUMNS` (the customers' list
-        and search pages), the same as to_representation gives for those books (a test holds
-        them equal), without building an object per book."""
+        and search pages), rendered the same as to_representation's for those books (a test
+        holds them equal), without building an object per book. Timestamps in UTC stay
+        datetimes, which JSON renderers write as DRF's DateTimeField does."""
         zone = _output_zone()
         write_time = _utc_writer(zone) or functools.partial(_datetime, zone=zone)
         representations = []
