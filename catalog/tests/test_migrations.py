@@ -5,6 +5,7 @@ import importlib
 
 import pytest
 from django.apps import apps
+from django.db import connection
 
 from catalog.models import Book
 from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
@@ -12,6 +13,8 @@ from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
 pytestmark = pytest.mark.django_db
 
 author_and_genre_lists = importlib.import_module("catalog.migrations.0006_book_author_genre_lists")
+search_statistics = importlib.import_module("catalog.migrations.0009_search_vector_statistics")
+search_index = importlib.import_module("catalog.migrations.0010_search_index_without_pending_list")
 
 
 def test_existing_books_get_the_author_and_genre_lists_the_services_write():
@@ -46,3 +49,36 @@ def test_unsafe_cover_urls_saved_before_the_rule_are_cleared():
 
     covers = dict(Book.objects.values_list("pk", "cover_image_url"))
     assert covers == {good.pk: "https://images.example.com/c/1.jpg", bad.pk: "", javascript.pk: ""}
+
+
+def _one(sql):
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres_only
+def test_the_planner_reads_a_hundred_search_word_statistics_not_a_thousand():
+    statistics_target = (
+        "SELECT attstattarget FROM pg_attribute "
+        "WHERE attrelid = 'catalog_book'::regclass AND attname = 'search_vector'"
+    )
+    with connection.schema_editor() as editor:
+        search_statistics.reset_statistics_target(apps, editor)
+        assert _one(statistics_target) in (-1, None)  # the default (None from PostgreSQL 17)
+        search_statistics.set_statistics_target(apps, editor)
+    assert _one(statistics_target) == 10
+
+
+@pytest.mark.postgres_only
+def test_stock_changes_leave_the_search_index_no_pending_list_to_read_through():
+    """A book's stock change writes a new row version; the search index takes its words in at
+    once (fastupdate off, which the model declares), so no search reads through a pending list
+    until the next VACUUM."""
+    options = "SELECT reloptions FROM pg_class WHERE relname = 'catalog_book_search_vector_gin'"
+    assert _one(options) == ["fastupdate=off"]
+    with connection.schema_editor() as editor:
+        search_index.set_fastupdate_on(apps, editor)
+        assert _one(options) == ["fastupdate=on"]
+        search_index.set_fastupdate(apps, editor)
+    assert _one(options) == ["fastupdate=off"]
