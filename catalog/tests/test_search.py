@@ -121,4 +121,3 @@ def test_search_pages_count_every_match_in_the_page_query(
         "/api/books/", {"search": "lighthouse", "ordering": "price", "page": 2}
     ).json()
     assert (by_price["count"], len(by_price["results"])) == (25, 5)
-
