@@ -130,9 +130,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and (
 ):
     # Planned once, for any parameters: the point of preparing them. Django prepares nothing
     # itself (psycopg2), so this setting reaches only those statements.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        "-c plan_cache_mode=force_generic_plan"
-    )
+    database_options = DATABASES["default"].setdefault("OPTIONS", {})
+    planning = "-c plan_cache_mode=force_generic_plan"
+    database_options["options"] = f"{database_options.get('options', '')} {planning}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------

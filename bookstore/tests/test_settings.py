@@ -68,3 +68,33 @@ def test_production_refuses_to_start_without_a_secret_key():
         module="bookstore.settings.production",
     )
     assert "SECRET_KEY must be set" in errors
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "-c plan_cache_mode=force_generic_plan"),
+        ({"DATABASE_PREPARED_STATEMENTS": "false"}, None),
+        # The URL's own server options are kept.
+        (
+            {"DATABASE_URL": "postgres://u@db.example.com/shop?options=-c%20search_path%3Dshop"},
+            "-c search_path=shop -c plan_cache_mode=force_generic_plan",
+        ),
+    ],
+)
+def test_prepared_statements_get_one_plan_for_any_parameters_on_postgresql(env, expected):
+    """Prepared statements are planned once (core.prepared); off, the connection is as Django
+    makes it, which a pooler in transaction mode needs."""
+    value, errors = _settings_value(
+        {"DATABASE_URL": "postgres://u@db.example.com/shop", **env},
+        "settings.DATABASES['default'].get('OPTIONS', {}).get('options')",
+    )
+    assert value == str(expected), errors
+
+
+def test_sqlite_connections_get_no_postgresql_options():
+    value, errors = _settings_value(
+        {"DATABASE_URL": "sqlite:///shop.sqlite3"},
+        "'options' in settings.DATABASES['default']['OPTIONS']",
+    )
+    assert value == "False", errors
