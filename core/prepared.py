@@ -9,6 +9,7 @@ Off where settings.DATABASE_PREPARED_STATEMENTS is false: a pooler in transactio
 (PgBouncer's `pool_mode = transaction`) hands each transaction whichever server connection is
 free, where the statement may not exist. Plain execution on other databases."""
 
+import functools
 import hashlib
 import itertools
 import re
@@ -25,23 +26,33 @@ MAX_STATEMENTS_PER_CONNECTION = 256
 
 _PLACEHOLDER = re.compile(r"%[s%]")
 
-# Per driver connection: a new connection (after CONN_MAX_AGE or an error) starts empty.
-_prepared: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+# Per driver connection, the names prepared on it (None: none to be, see fetch_all); a new
+# connection (after CONN_MAX_AGE or an error) starts empty.
+_prepared: "weakref.WeakKeyDictionary[Any, set[str] | None]" = weakref.WeakKeyDictionary()
 
 
 def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """The rows of `sql` (Django's `%s` placeholders) with `params`."""
     with connection.cursor() as cursor:  # connected from here: statements are per connection
-        name, first_time = _statement_name(sql) if _prepares() else (None, False)
-        if name is None:
+        names = _prepared.setdefault(connection.connection, set()) if _prepares() else None
+        name = _statement_name(sql)
+        if names is None or (name not in names and len(names) >= MAX_STATEMENTS_PER_CONNECTION):
             cursor.execute(sql, params)
-        else:
-            placeholders = ", ".join(["%s"] * len(params))
-            execute = f"EXECUTE {name}({placeholders})" if params else f"EXECUTE {name}"
-            if first_time:
-                # In the same round trip: preparing costs no request of its own.
-                execute = f"PREPARE {name} AS {_numbered(sql)}; {execute}"
+            return cursor.fetchall()
+        placeholders = ", ".join(["%s"] * len(params))
+        execute = f"EXECUTE {name}({placeholders})" if params else f"EXECUTE {name}"
+        if name in names:
             cursor.execute(execute, list(params))
+            return cursor.fetchall()
+        try:
+            # In the same round trip: preparing costs no request of its own.
+            cursor.execute(f"PREPARE {name} AS {_numbered(sql)}; {execute}", list(params))
+        except Exception:
+            # Whether the PREPARE outlived the failure is unknown (it is not undone with its
+            # transaction): this connection runs its statements plain from now on.
+            _prepared[connection.connection] = None
+            raise
+        names.add(name)
         return cursor.fetchall()
 
 
@@ -49,18 +60,10 @@ def _prepares() -> bool:
     return connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS
 
 
-def _statement_name(sql: str) -> tuple[str | None, bool]:
-    """The name `sql` is prepared under on this connection, and whether it is still to be
-    prepared (it counts as prepared from now on: a PREPARE outlives a failure of the rest of
-    its transaction); None once the connection holds its share of statements."""
-    names = _prepared.setdefault(connection.connection, set())
-    name = "bookstore_" + hashlib.sha256(sql.encode()).hexdigest()[:24]
-    if name in names:
-        return name, False
-    if len(names) >= MAX_STATEMENTS_PER_CONNECTION:
-        return None, False
-    names.add(name)
-    return name, True
+@functools.lru_cache(maxsize=MAX_STATEMENTS_PER_CONNECTION)
+def _statement_name(sql: str) -> str:
+    """A name for `sql`, the same in every process; hashed once per process, not per page."""
+    return "bookstore_" + hashlib.sha256(sql.encode()).hexdigest()[:24]
 
 
 def _numbered(sql: str) -> str:

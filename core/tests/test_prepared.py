@@ -74,3 +74,18 @@ def test_off_or_past_the_cap_the_statement_runs_plain(settings, monkeypatch):
         assert prepared.fetch_all("SELECT CAST(%s AS INTEGER)", [7]) == [(7,)]
     assert past_the_cap[0]["sql"].startswith("SELECT")
     assert len(_prepared_here()) == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_after_a_failed_first_round_trip_the_connection_runs_its_statements_plain():
+    from django.db import DataError
+
+    connection.close()
+    dividing = "SELECT 10 / CAST(%s AS INTEGER)"
+    with pytest.raises(DataError):  # prepared, then the EXECUTE divides by zero
+        prepared.fetch_all(dividing, [0])
+    with CaptureQueriesContext(connection) as after:
+        assert prepared.fetch_all(dividing, [5]) == [(2,)]
+        assert prepared.fetch_all(SQL, PARAMS) == [ROW]
+    assert [query["sql"].split()[0] for query in after] == ["SELECT", "SELECT"]
