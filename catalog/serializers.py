@@ -2,6 +2,7 @@ import functools
 from datetime import UTC, date
 from decimal import Decimal
 
+import orjson
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -48,6 +49,13 @@ def _output_zone():
     """The zone DRF's DateTimeField writes in (None: let the field write it)."""
     iso = (api_settings.DATETIME_FORMAT or "").lower() == ISO_8601
     return timezone.get_current_timezone() if iso and settings.USE_TZ else None
+
+
+def rows_may_be_json() -> bool:
+    """Whether rows_representation may be given the books' JSON as the database writes it
+    (selectors.book_rows on PostgreSQL), which writes what this serializer would only for its
+    default output: times in UTC with "Z", decimals as strings."""
+    return bool(_utc_writer(_output_zone())) and api_settings.COERCE_DECIMAL_TO_STRING
 
 
 def _utc_writer(zone):
@@ -143,14 +151,18 @@ class BookSerializer(serializers.ModelSerializer):
         }
 
     @classmethod
-    def rows_representation(cls, rows: list[tuple]) -> list[dict]:
+    def rows_representation(cls, rows: list[tuple]) -> list[dict | orjson.Fragment]:
         """The JSON of books read as rows of `selectors.BOOK_ROW_COLUMNS` (the customers' list
         and search pages), rendered the same as to_representation's for those books (a test
         holds them equal), without building an object per book. Timestamps in UTC stay
-        datetimes, which JSON renderers write as DRF's DateTimeField does."""
+        datetimes, which JSON renderers write as DRF's DateTimeField does. Rows whose first
+        column is the book's JSON already (an orjson.Fragment: PostgreSQL wrote it, see
+        rows_may_be_json) give it as it is."""
+        if rows and type(rows[0][0]) is orjson.Fragment:
+            return [row[0] for row in rows]
         zone = _output_zone()
         write_time = _utc_writer(zone) or functools.partial(_datetime, zone=zone)
-        representations = []
+        representations: list[dict | orjson.Fragment] = []
         for (
             book_id,
             title,
