@@ -430,16 +430,23 @@ def _ranked_page(
     books_sql, books_params = book_active_sql()
     match_sql, match_params = _match_condition(alternatives, prefix_last=True)  # type: ignore[misc]
     relevance, relevance_params = relevance_sql(variants)
+    sql = _ranked_page_sql(books_sql, match_sql, relevance, counted=counted)
+    rows = book_rows(sql, [*books_params, *match_params, *relevance_params, limit, offset])
+    return (rows[0][-1] if rows and counted else 0), rows
+
+
+@functools.lru_cache(maxsize=256)
+def _ranked_page_sql(books_sql: str, match_sql: str, relevance: str, *, counted: bool) -> str:
+    """The page query of _ranked_page, put together once per process for each shape of search
+    (the words are parameters), not on every page."""
     table = Book._meta.db_table
     select, tables = books_sql.split(" FROM ", 1)
     # The count is the last column, after the book's (which `book_rows` converts).
     count = ", COUNT(*) OVER ()" if counted else ""
-    sql = (
+    return (
         f"{select}{count} FROM {tables} AND {match_sql} "
         f'ORDER BY ({relevance}) DESC, "{table}"."id" DESC LIMIT %s OFFSET %s'
     )
-    rows = book_rows(sql, [*books_params, *match_params, *relevance_params, limit, offset])
-    return (rows[0][-1] if rows and counted else 0), rows
 
 
 def _matching_count(alternatives: list[list[str]]) -> int:
