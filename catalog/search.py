@@ -427,11 +427,12 @@ def _ranked_page(
     counted: bool = True,
 ) -> tuple[int, list[tuple[Any, ...]]]:
     """The page's rows, and (when `counted`) how many books match; 0 for an empty page."""
-    books_sql, books_params = book_active_sql()
+    books_sql, books_params, as_json = book_active_sql()
     match_sql, match_params = _match_condition(alternatives, prefix_last=True)  # type: ignore[misc]
     relevance, relevance_params = relevance_sql(variants)
     sql = _ranked_page_sql(books_sql, match_sql, relevance, counted=counted)
-    rows = book_rows(sql, [*books_params, *match_params, *relevance_params, limit, offset])
+    params = [*books_params, *match_params, *relevance_params, limit, offset]
+    rows = book_rows(sql, params, as_json=as_json)
     return (rows[0][-1] if rows and counted else 0), rows
 
 

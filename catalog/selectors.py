@@ -156,13 +156,14 @@ def _json_fragment(value: str | None, expression: Any, connection: Any) -> orjso
     return None if value is None else orjson.Fragment(value)
 
 
-def book_rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """Run `sql`, built on book_active_sql(), whose first columns are BOOK_ROW_COLUMNS or, on
-    PostgreSQL, the book's JSON (see _rows_are_json; any columns after them are left as they
-    come), converting the book columns' values as the ORM would (but see _book_row_converters)
-    or the JSON text to an orjson.Fragment, which the API's renderer writes out as it is."""
+def book_rows(sql: str, params: Sequence[Any], *, as_json: bool) -> list[tuple[Any, ...]]:
+    """Run `sql`, built on book_active_sql(), whose first columns are BOOK_ROW_COLUMNS or (as
+    book_active_sql said: `as_json`) the book's JSON; any columns after them are left as they
+    come. The book columns' values are converted as the ORM would (but see
+    _book_row_converters), the JSON text to an orjson.Fragment, which the API's renderer
+    writes out as it is."""
     fetched = prepared.fetch_all(sql, params)
-    if _rows_are_json():
+    if as_json:
         return [(orjson.Fragment(book_json), *rest) for book_json, *rest in fetched]
     converters = _book_row_converters(connection.vendor)
     rows = []
@@ -177,18 +178,20 @@ def book_rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     return rows
 
 
-def book_active_sql() -> tuple[str, tuple[Any, ...]]:
-    """`SELECT <BOOK_ROW_COLUMNS, or the book's JSON> FROM catalog_book WHERE <active>` and its
-    parameters, for queries that add their own conditions and order (catalog.search) and are
-    read by book_rows in the same request."""
-    return _book_rows_sql(connection.vendor, ordered=False, as_json=_rows_are_json())
+def book_active_sql() -> tuple[str, tuple[Any, ...], bool]:
+    """`SELECT <BOOK_ROW_COLUMNS, or the book's JSON> FROM catalog_book WHERE <active>`, its
+    parameters and which of the two it selects (`as_json`, for book_rows), for queries that add
+    their own conditions and order (catalog.search)."""
+    as_json = _rows_are_json()
+    return *_book_rows_sql(connection.vendor, ordered=False, as_json=as_json), as_json
 
 
 def book_page_rows(*, offset: int, limit: int) -> list[tuple[Any, ...]]:
     """A customer's page of the book list, rows as book_rows reads them: active books, newest
     first."""
-    sql, params = _book_rows_sql(connection.vendor, ordered=True, as_json=_rows_are_json())
-    return book_rows(f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset])
+    as_json = _rows_are_json()
+    sql, params = _book_rows_sql(connection.vendor, ordered=True, as_json=as_json)
+    return book_rows(f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset], as_json=as_json)
 
 
 def book_active_count() -> int:

@@ -55,14 +55,18 @@ def rows_may_be_json() -> bool:
     """Whether rows_representation may be given the books' JSON as the database writes it
     (selectors.book_rows on PostgreSQL), which writes what this serializer would only for its
     default output: times in UTC with "Z", decimals as strings."""
-    return bool(_utc_writer(_output_zone())) and api_settings.COERCE_DECIMAL_TO_STRING
+    return _is_utc(_output_zone()) and api_settings.COERCE_DECIMAL_TO_STRING
+
+
+def _is_utc(zone) -> bool:
+    return zone is UTC or getattr(zone, "key", None) == "UTC"
 
 
 def _utc_writer(zone):
     """For output in UTC, a writer of timestamps that leaves those already in UTC (as both
     databases return them) to the API's renderer, which writes them as the field would;
     None for any other zone."""
-    if getattr(zone, "key", None) != "UTC" and zone is not UTC:
+    if not _is_utc(zone):
         return None
 
     def write(value):
