@@ -24,6 +24,7 @@ ERROR_CODES = {
     "book_has_orders": (409, "Book is on orders"),
     "request_in_progress": (409, "Request in progress"),
     "hold_limit_exceeded": (409, "Too many copies held"),
+    "price_changed": (409, "Price changed"),
     "payload_too_large": (413, "Payload too large"),
     "unsupported_media_type": (415, "Unsupported media type"),
     "idempotency_key_reused": (422, "Idempotency key reused"),

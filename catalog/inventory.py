@@ -44,6 +44,34 @@ def _validate(lines: Lines) -> bool:
     return bool(lines)
 
 
+def stock_shortfall(*, lines: Lines, books: Mapping[int, Book]) -> ApplicationError | None:
+    """insufficient_stock listing the lines (by book id) that ask for more copies than their
+    book has available (on hand - reserved); None when every line can be held.
+
+    Holding stock asks this of the rows it has locked; a quote or a cart asks it of rows just
+    read, to say beforehand what holding would answer. `books` holds each line's book.
+    """
+    short = [
+        {
+            "book": book_id,
+            "title": books[book_id].title,
+            "requested": quantity,
+            "available": books[book_id].available_quantity,
+        }
+        for book_id, quantity in sorted(lines.items())
+        if books[book_id].available_quantity < quantity
+    ]
+    if not short:
+        return None
+    return ApplicationError(
+        "insufficient_stock",
+        "Not enough copies of: "
+        + "; ".join(f"{s['title']} ({s['available']} available)" for s in short)
+        + ".",
+        extra={"books": short},
+    )
+
+
 @transaction.atomic
 def stock_reserve(*, lines: Lines) -> None:
     """Hold copies for an unpaid order. All lines or none: short books raise insufficient_stock."""
@@ -53,24 +81,9 @@ def stock_reserve(*, lines: Lines) -> None:
     missing = set(lines) - {book.pk for book in books}
     if missing:
         raise ValueError(f"Unknown books {sorted(missing)}")
-    short = [
-        {
-            "book": book.pk,
-            "title": book.title,
-            "requested": lines[book.pk],
-            "available": book.available_quantity,
-        }
-        for book in books
-        if book.available_quantity < lines[book.pk]
-    ]
-    if short:
-        raise ApplicationError(
-            "insufficient_stock",
-            "Not enough copies of: "
-            + "; ".join(f"{s['title']} ({s['available']} available)" for s in short)
-            + ".",
-            extra={"books": short},
-        )
+    shortfall = stock_shortfall(lines=lines, books={book.pk: book for book in books})
+    if shortfall:
+        raise shortfall
     Book.objects.filter(pk__in=lines).update(
         reserved_quantity=F("reserved_quantity") + _per_book(lines)
     )

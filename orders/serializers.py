@@ -7,9 +7,8 @@ from accounts.serializers import AddressInputSerializer, Alpha2CountryField
 from bookstore.errors import problem_body
 from bookstore.schema import ProblemSerializer
 
-from .checkout import tax_rate_label
+from .checkout import MAX_ITEMS, tax_rate_label
 from .models import MAX_LINE_QUANTITY, Order, OrderEvent, OrderItem, OrderStatus, ShippingMethod
-from .services import MAX_ITEMS
 
 MAX_ID = 2**63 - 1
 

@@ -7,28 +7,19 @@ books (by primary key).
 
 import enum
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User, closed_account_email
-from accounts.services import user_check_may_order
-from bookstore.errors import ApplicationError, field_error, not_found
+from bookstore.errors import not_found
 from bookstore.permissions import staff_may
-from catalog.models import Book
 from core.models import IdempotencyKey, OutboxEmail
-from core.money import charge_check
 
 from . import checkout, notifications, signals
 from .models import (
-    MAX_LINE_QUANTITY,
-    REDEEMING_STATUSES,
     SHIPPED_STATUSES,
     STRIPE,
     SYSTEM,
@@ -39,141 +30,13 @@ from .models import (
     OrderItem,
     OrderStatus,
 )
-from .pricing import subtotal_of
 
 logger = logging.getLogger(__name__)
 
-MAX_ITEMS = 100
 
-
-OrderLines = Sequence[Mapping[str, Any]]  # [{"book": id, "quantity": n}, ...] as validated
-AddressInput = int | Mapping[str, Any]  # an address book id, or an address as validated
-
-
-def _merge_lines(items: OrderLines) -> dict[int, int]:
-    """[{book, quantity}, ...] -> {book id: quantity}; a book listed twice is one line, and the
-    line's total is held to the per-line maximum (named at the book's first listing)."""
-    lines: dict[int, int] = {}
-    first_index: dict[int, int] = {}
-    for index, item in enumerate(items):
-        first_index.setdefault(item["book"], index)
-        lines[item["book"]] = lines.get(item["book"], 0) + item["quantity"]
-    for book_id, quantity in lines.items():
-        if quantity > MAX_LINE_QUANTITY:
-            raise field_error(
-                f"items.{first_index[book_id]}.quantity",
-                "max_value",
-                f"At most {MAX_LINE_QUANTITY} copies of a book per order "
-                f"(book {book_id} is listed for {quantity} in all).",
-            )
-    return lines
-
-
-def _check_hold_caps(*, user: User, lines: Mapping[int, int]) -> None:
-    """One customer may hold only so many copies in unpaid orders, per book and in all, so
-    that nobody can take a book off the shelves by placing orders they never pay.
-
-    The caller holds the user's row lock, so two orders of one customer are checked in turn.
-    """
-    held = (
-        OrderItem.objects.filter(
-            order__user=user,
-            order__status=OrderStatus.PENDING,
-            order__hold_expires_at__gt=timezone.now(),
-        )
-        .values("book_id")
-        .annotate(copies=Sum("quantity"))
-    )
-    held_by_book = {row["book_id"]: row["copies"] for row in held}
-    per_book, in_total = settings.MAX_HELD_COPIES_PER_BOOK, settings.MAX_HELD_COPIES_TOTAL
-    over = sorted(
-        book_id
-        for book_id, quantity in lines.items()
-        if held_by_book.get(book_id, 0) + quantity > per_book
-    )
-    if over:
-        raise ApplicationError(
-            "hold_limit_exceeded",
-            f"One customer may hold at most {per_book} copies of a book in unpaid orders; "
-            "pay for or cancel a pending order first.",
-            extra={"books": over, "limit": per_book},
-        )
-    if sum(held_by_book.values()) + sum(lines.values()) > in_total:
-        raise ApplicationError(
-            "hold_limit_exceeded",
-            f"One customer may hold at most {in_total} copies in unpaid orders in all; "
-            "pay for or cancel a pending order first.",
-            extra={"books": [], "limit": in_total},
-        )
-
-
-def _active_books(items: OrderLines, lines: Mapping[int, int]) -> dict[int, Book]:
-    books = (
-        Book.objects.active()
-        .only("pk", "title", "price", "stock_quantity", "reserved_quantity")
-        .in_bulk(list(lines))
-    )
-    for index, item in enumerate(items):
-        if item["book"] not in books:
-            raise field_error(
-                f"items.{index}.book", "does_not_exist", f"No book for sale with id {item['book']}."
-            )
-    return books
-
-
-DISCOUNT_REFUSED_MESSAGE = "This discount code cannot be used for this order."
-
-
-def _discount_problem(
-    *, user: User, discount: DiscountCode | None, code: str, subtotal: Decimal
-) -> ApplicationError | None:
-    """Why `discount` (the row for `code`, or None) cannot be used now; None when it can."""
-    now = timezone.now()
-    if discount is None or not discount.is_active:
-        problem = "is not a valid discount code"
-    elif discount.valid_from and now < discount.valid_from:
-        problem = "is not valid yet"
-    elif discount.valid_until and now >= discount.valid_until:
-        problem = "has expired"
-    elif subtotal < discount.min_subtotal:
-        problem = f"needs a subtotal of at least {discount.min_subtotal}"
-    elif (
-        discount.max_redemptions is not None and discount.times_redeemed >= discount.max_redemptions
-    ):
-        problem = "has been used up"
-    elif (
-        discount.max_per_user is not None
-        and Order.objects.filter(
-            user=user, discount_code=discount, status__in=REDEEMING_STATUSES
-        ).count()
-        >= discount.max_per_user
-    ):
-        problem = "has already been used by you as often as allowed"
-    else:
-        return None
-    # One answer for every reason, so that guessing cannot tell a real code from a made-up one;
-    # the reason is logged for the shop.
-    logger.info(
-        "Discount code %r refused for user %s: it %s.",
-        code.strip()[:40],
-        user.pk,
-        problem,
-        extra={"user_id": user.pk, "reason": problem},
-    )
-    return field_error(
-        "discount_code", "invalid", DISCOUNT_REFUSED_MESSAGE, "invalid_discount_code"
-    )
-
-
-def _redeem_discount(*, user: User, code: str, subtotal: Decimal) -> DiscountCode:
-    """Lock the code, check every rule, count the redemption. Returns the locked code."""
-    discount = DiscountCode.objects.select_for_update().filter(code__iexact=code.strip()).first()
-    problem = _discount_problem(user=user, discount=discount, code=code, subtotal=subtotal)
-    if problem:
-        raise problem
-    assert discount is not None  # a missing code is a problem above  # nosec B101
+def _redeem_discount(discount: DiscountCode) -> None:
+    """Count a use of the code. The checkout builder locked its row and checked every rule."""
     DiscountCode.objects.filter(pk=discount.pk).update(times_redeemed=F("times_redeemed") + 1)
-    return discount
 
 
 def _give_back_discount(order: Order) -> None:
@@ -187,48 +50,34 @@ def _give_back_discount(order: Order) -> None:
 def order_place(
     *,
     user: User,
-    items: OrderLines,
+    items: checkout.CheckoutItems,
     discount_code: str | None = None,
-    shipping_address: AddressInput | None = None,
-    billing_address: AddressInput | None = None,
+    shipping_address: checkout.AddressInput | None = None,
+    billing_address: checkout.AddressInput | None = None,
     shipping_method: str | None = None,
     require_shipping: bool = False,
 ) -> Order:
-    """Create a pending order and hold its copies. All of it, or nothing.
+    """Create a pending order and hold its copies. All of it, or nothing: the first problem
+    a quote of the same body would list is raised.
 
     `shipping_address`/`billing_address`: an id from the user's address book or an address
     dict; `shipping_method`: a method code. The API requires them (`require_shipping`); an
     order without them has no shipping and no tax.
     """
-    user_check_may_order(user=user)
-    lines, books = _lines_and_books(items)
-    # The customer's row lock serialises their own orders, so the hold caps cannot be raced.
-    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
-    _check_hold_caps(user=user, lines=lines)
-    shipping, billing, method, options, problem = checkout.shipping_resolve(
+    priced = checkout.checkout_build(
         user=user,
+        items=items,
+        discount_code=discount_code,
         shipping_address=shipping_address,
         billing_address=billing_address,
         shipping_method=shipping_method,
-        required=require_shipping,
+        require_shipping=require_shipping,
+        placing=True,
     )
-    if problem:
-        raise problem
-    discount = None
-    if discount_code:
-        subtotal = subtotal_of((books[book_id].price, q) for book_id, q in lines.items())
-        discount = _redeem_discount(user=user, code=discount_code, subtotal=subtotal)
-    priced = checkout.checkout_price(
-        lines=lines,
-        books=books,
-        discount=discount,
-        shipping_address=shipping,
-        billing_address=billing,
-        shipping_method=method,
-        shipping_options=options,
-    )
-    totals = priced.totals
-    charge_check(amount=totals.total, currency=priced.currency)
+    discount, method, shipping = priced.discount, priced.shipping_method, priced.shipping_address
+    if discount:
+        _redeem_discount(discount)
+    lines, books, totals = priced.lines, priced.books, priced.totals
     order = Order.objects.create(
         user=user,
         currency=priced.currency,
@@ -240,7 +89,7 @@ def order_place(
         total=totals.total,
         discount_code=discount,
         shipping_address=shipping,
-        billing_address=billing,
+        billing_address=priced.billing_address,
         shipping_country=shipping["country"] if shipping else "",
         shipping_method=method,
         shipping_method_code=method.code if method else "",
@@ -286,107 +135,26 @@ def _order_settle_free(order: Order) -> None:
     notifications.order_paid(order=order, event=event, reference="nothing to pay")
 
 
-def _lines_and_books(items: OrderLines) -> tuple[dict[int, int], dict[int, Book]]:
-    if not items:
-        raise field_error("items", "empty", "An order needs at least one item.")
-    if len(items) > MAX_ITEMS:
-        raise field_error("items", "max_length", f"An order may have at most {MAX_ITEMS} lines.")
-    lines = _merge_lines(items)
-    return lines, _active_books(items, lines)
-
-
-def _stock_problem(
-    *, lines: Mapping[int, int], books: Mapping[int, Book]
-) -> ApplicationError | None:
-    """insufficient_stock, as placing would answer it, for lines short of available copies."""
-    short = [
-        {
-            "book": book_id,
-            "title": books[book_id].title,
-            "requested": quantity,
-            "available": books[book_id].available_quantity,
-        }
-        for book_id, quantity in lines.items()
-        if books[book_id].available_quantity < quantity
-    ]
-    if not short:
-        return None
-    return ApplicationError(
-        "insufficient_stock",
-        "Not enough copies of: "
-        + "; ".join(f"{s['title']} ({s['available']} available)" for s in short)
-        + ".",
-        extra={"books": short},
-    )
-
-
-def _as_problem(check: Callable[[], None]) -> ApplicationError | None:
-    """A rule that placing enforces by raising, as a problem a quote reports."""
-    try:
-        check()
-    except ApplicationError as problem:
-        return problem
-    return None
-
-
 def order_quote(
     *,
     user: User,
-    items: OrderLines,
+    items: checkout.CheckoutItems,
     discount_code: str | None = None,
-    shipping_address: AddressInput | None = None,
-    billing_address: AddressInput | None = None,
+    shipping_address: checkout.AddressInput | None = None,
+    billing_address: checkout.AddressInput | None = None,
     shipping_method: str | None = None,
 ) -> checkout.Checkout:
     """What placing this order would cost now, and what would stop it (short stock, a code
     that cannot be used, a method that does not deliver there), without holding a copy or
     counting a discount use. Malformed input still raises, as placing would."""
-    lines, books = _lines_and_books(items)
-    shipping, billing, method, options, shipping_problem = checkout.shipping_resolve(
+    return checkout.checkout_build(
         user=user,
+        items=items,
+        discount_code=discount_code,
         shipping_address=shipping_address,
         billing_address=billing_address,
         shipping_method=shipping_method,
-        required=False,
     )
-    problems = [
-        problem
-        for problem in (
-            _as_problem(lambda: user_check_may_order(user=user)),
-            shipping_problem,
-            _as_problem(lambda: _check_hold_caps(user=user, lines=lines)),
-        )
-        if problem
-    ]
-    discount = None
-    if discount_code:
-        subtotal = subtotal_of((books[book_id].price, q) for book_id, q in lines.items())
-        discount = DiscountCode.objects.filter(code__iexact=discount_code.strip()).first()
-        problem = _discount_problem(
-            user=user, discount=discount, code=discount_code, subtotal=subtotal
-        )
-        if problem:
-            problems.append(problem)
-            discount = None
-    stock_problem = _stock_problem(lines=lines, books=books)
-    if stock_problem:
-        problems.append(stock_problem)
-    quote = checkout.checkout_price(
-        lines=lines,
-        books=books,
-        discount=discount,
-        shipping_address=shipping,
-        billing_address=billing,
-        shipping_method=method,
-        shipping_options=options,
-    )
-    below_minimum = _as_problem(
-        lambda: charge_check(amount=quote.totals.total, currency=quote.currency)
-    )
-    if below_minimum:
-        problems.append(below_minimum)
-    quote.problems = problems
-    return quote
 
 
 def _locked(order_id: int) -> Order:

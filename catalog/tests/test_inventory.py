@@ -34,6 +34,35 @@ def test_cannot_reserve_more_than_available_and_nothing_is_held():
     assert counts(b) == (3, 2)
 
 
+def test_shortfall_lists_each_line_asking_for_more_than_is_available_by_book_id():
+    enough = BookFactory(title="Enough", stock_quantity=4, reserved_quantity=1)
+    held = BookFactory(title="Held", stock_quantity=5, reserved_quantity=4)
+    gone = BookFactory(title="Gone", stock_quantity=0)
+    books = {book.pk: book for book in (enough, held, gone)}
+    assert inventory.stock_shortfall(lines={enough.pk: 3}, books=books) is None  # exactly all
+    short = inventory.stock_shortfall(lines={gone.pk: 1, enough.pk: 3, held.pk: 2}, books=books)
+    assert (short.code, short.status) == ("insufficient_stock", 409)
+    assert short.extra == {
+        "books": [
+            {"book": held.pk, "title": "Held", "requested": 2, "available": 1},
+            {"book": gone.pk, "title": "Gone", "requested": 1, "available": 0},
+        ]
+    }
+    assert short.detail == "Not enough copies of: Held (1 available); Gone (0 available)."
+
+
+def test_reserving_refuses_with_the_shortfall_of_the_locked_rows():
+    a = BookFactory(stock_quantity=2)
+    b = BookFactory(stock_quantity=1)
+    lines = {b.pk: 2, a.pk: 3}
+    with pytest.raises(ApplicationError) as excinfo:
+        inventory.stock_reserve(lines=lines)
+    expected = inventory.stock_shortfall(lines=lines, books={a.pk: a, b.pk: b})
+    assert (excinfo.value.detail, excinfo.value.extra) == (expected.detail, expected.extra)
+    assert counts(a) == (2, 0)
+    assert counts(b) == (1, 0)
+
+
 def test_release_gives_back_held_copies():
     book = BookFactory(stock_quantity=5, reserved_quantity=4)
     inventory.stock_release(lines={book.pk: 3})

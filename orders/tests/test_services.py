@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.tests.factories import StaffFactory, UserFactory
 from bookstore.errors import ApplicationError
 from catalog.tests.factories import BookFactory
-from orders import services
+from orders import checkout, services
 from orders.models import ALLOWED_TRANSITIONS, DiscountCode, Order, OrderStatus
 from orders.services import PaymentOutcome
 from orders.tests.factories import DiscountCodeFactory
@@ -123,12 +123,12 @@ def test_fixed_discount_never_makes_the_total_negative():
 def test_discount_rules_refuse_with_invalid_discount_code(code_kwargs, fragment, caplog):
     DiscountCodeFactory(code="RULE", **code_kwargs)
     book = BookFactory(stock_quantity=3)
-    with caplog.at_level("INFO", logger="orders.services"), pytest.raises(ApplicationError) as e:
+    with caplog.at_level("INFO", logger="orders.checkout"), pytest.raises(ApplicationError) as e:
         place(lines=[(book, 1)], discount_code="RULE")
     excinfo = e
     assert excinfo.value.code == "invalid_discount_code"
     # The customer learns only that the code cannot be used; the reason goes to the log.
-    assert excinfo.value.detail == services.DISCOUNT_REFUSED_MESSAGE
+    assert excinfo.value.detail == checkout.DISCOUNT_REFUSED_MESSAGE
     assert "RULE" not in excinfo.value.detail
     assert any(fragment in getattr(record, "reason", "") for record in caplog.records)
     assert not Order.objects.exists()
@@ -139,7 +139,7 @@ def test_unknown_discount_code_answers_like_every_other_refusal():
     with pytest.raises(ApplicationError) as excinfo:
         place(discount_code="NOPE")
     assert excinfo.value.code == "invalid_discount_code"
-    assert excinfo.value.detail == services.DISCOUNT_REFUSED_MESSAGE
+    assert excinfo.value.detail == checkout.DISCOUNT_REFUSED_MESSAGE
 
 
 def test_per_user_limit_counts_live_orders_only():
