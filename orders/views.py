@@ -57,6 +57,8 @@ class OrderViewSet(
     def get_throttles(self):
         if self.action == "create":
             return [OrderPlacementThrottle(), DiscountAttemptThrottle()]
+        if self.action == "quote":  # a quote shows whether a code works, as placing does
+            return [DiscountAttemptThrottle()]
         return super().get_throttles()
 
     def _respond(self, order, status_code=status.HTTP_200_OK):
