@@ -1,6 +1,5 @@
-from django.contrib.auth import forms as auth_forms
-
 from django import forms
+from django.contrib.auth import forms as auth_forms
 
 from .models import NON_ASCII_EMAIL_MESSAGE, User, email_is_storable, normalize_email
 

@@ -161,9 +161,7 @@ class PasswordChangeView(APIView):
     def post(self, request):
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with lockout.current_password_attempt(
-            request, user=request.user, field="current_password"
-        ):
+        with lockout.current_password_attempt(request, user=request.user, field="current_password"):
             services.user_change_password(user=request.user, **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
