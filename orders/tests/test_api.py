@@ -209,6 +209,23 @@ def test_staff_only_fulfilment(user_client, staff_client):
     assert delivered["events"][2]["actor"] == staff_client.user.email
 
 
+def test_customers_see_that_staff_acted_staff_see_who(user_client, staff_client):
+    order_id = place(user_client, [BookFactory()]).json()["id"]
+    services.order_mark_paid(order_id=order_id)
+    staff_client.post(f"/api/orders/{order_id}/ship/")
+    user_client.post(f"/api/orders/{order_id}/cancel/")  # refused (shipped): no event
+    staff_email, own_email = staff_client.user.email, user_client.user.email
+
+    def actors(client):
+        return [e["actor"] for e in client.get(f"/api/orders/{order_id}/").json()["events"]]
+
+    assert actors(user_client) == [own_email, "stripe", "staff"]
+    assert actors(staff_client) == [own_email, "stripe", staff_email]
+    listed = user_client.get("/api/orders/").json()["results"][0]["events"]
+    assert [e["actor"] for e in listed] == [own_email, "stripe", "staff"]
+    assert staff_email not in user_client.get("/api/orders/").content.decode()
+
+
 def test_pending_order_read_after_its_hold_shows_expired(user_client):
     order_id = place(user_client, [BookFactory()]).json()["id"]
     Order.objects.filter(pk=order_id).update(hold_expires_at=timezone.now() - timedelta(minutes=1))
