@@ -67,7 +67,10 @@ def current_password_attempt(request, *, user, field: str) -> Iterator[None]:
         yield
     except ApplicationError as error:
         if any(e.get("field") == field and e.get("code") == "invalid" for e in error.errors):
-            user_login_failed.send(
-                sender=__name__, credentials={"email": user.email}, request=request
-            )
+            password_failure_record(request, email=user.email)
         raise
+
+
+def password_failure_record(request, *, email: str) -> None:
+    """A wrong current password, counted by django-axes as a failed login of `email`."""
+    user_login_failed.send(sender=__name__, credentials={"email": email}, request=request)

@@ -6,7 +6,8 @@ from .models import normalize_email
 
 
 def _request_field(request, name):
-    data = getattr(request, "data", None)
+    # DRF's parsed body, or a form's (the admin's own pages are plain Django views).
+    data = getattr(request, "data", None) or getattr(request, "POST", None)
     value = data.get(name) if hasattr(data, "get") else None
     return value if isinstance(value, str) and value else None
 
@@ -38,11 +39,11 @@ class RegisterEmailThrottle(EmailAddressThrottle):
 
 class CurrentPasswordThrottle(UserRateThrottle):
     """Requests carrying the signed-in user's current password (closing the account, changing
-    the email or the password), per user from any address. DRF checks throttles before the
-    view runs, so a throttled guess costs no password hash."""
+    the email or the password, the admin's "change password" form), per user from any address.
+    DRF checks throttles before the view runs, so a throttled guess costs no password hash."""
 
     scope = "current_password"
-    password_fields = ("password", "current_password")
+    password_fields = ("password", "current_password", "old_password")
 
     def allow_request(self, request, view):
         if not any(_request_field(request, name) for name in self.password_fields):
