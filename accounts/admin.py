@@ -104,4 +104,4 @@ def _password_change_guarded(view):
     return guarded
 
 
-admin.site.password_change = _password_change_guarded(admin.site.password_change)  # type: ignore[method-assign]
+admin.site.password_change = _password_change_guarded(admin.site.password_change)
