@@ -55,13 +55,14 @@ def login_locked_error() -> ApplicationError:
 
 
 @contextmanager
-def current_password_attempt(request, *, user, field: str) -> Iterator[None]:
+def current_password_attempt(request, *, user, password, field: str) -> Iterator[None]:
     """Wraps a service that checks the signed-in user's current password (closing the account,
     changing the email or the password). A guess there is a login attempt: refused before any
     hash is computed while the account is locked from this address, and a wrong password
     (the service's `invalid` error on `field`) is counted by django-axes like a failed login,
-    so guesses here and at the logins share one budget."""
-    if login_locked_out(request, email=user.email):
+    so guesses here and at the logins share one budget. Without a `password` (a profile edit
+    that checks none) nothing is refused."""
+    if password and login_locked_out(request, email=user.email):
         raise login_locked_error()
     try:
         yield

@@ -114,7 +114,10 @@ class MeView(APIView):
     def patch(self, request):
         serializer = ProfileUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        with lockout.current_password_attempt(request, user=request.user, field="password"):
+        password = serializer.validated_data.get("password")
+        with lockout.current_password_attempt(
+            request, user=request.user, password=password, field="password"
+        ):
             user = services.user_update_profile(user=request.user, **serializer.validated_data)
         return Response(UserSerializer(user).data)
 
@@ -130,7 +133,10 @@ class MeView(APIView):
     def delete(self, request):
         serializer = AccountCloseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with lockout.current_password_attempt(request, user=request.user, field="password"):
+        password = serializer.validated_data["password"]
+        with lockout.current_password_attempt(
+            request, user=request.user, password=password, field="password"
+        ):
             services.user_close(user=request.user, actor=request.user, **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -161,7 +167,12 @@ class PasswordChangeView(APIView):
     def post(self, request):
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with lockout.current_password_attempt(request, user=request.user, field="current_password"):
+        with lockout.current_password_attempt(
+            request,
+            user=request.user,
+            password=serializer.validated_data["current_password"],
+            field="current_password",
+        ):
             services.user_change_password(user=request.user, **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -103,6 +103,8 @@ def test_guesses_here_and_at_the_login_share_one_budget(settings):
     assert_problem(close(client, DEFAULT_PASSWORD), 429, "login_locked")
     user.refresh_from_db()
     assert user.closed_at is None
+    # What checks no password is not locked: the name can still be edited.
+    assert client.patch("/api/users/me/", {"first_name": "Ada"}).status_code == 200
 
 
 def test_a_profile_edit_without_a_password_is_not_counted(throttle_rates):
