@@ -27,6 +27,19 @@ def _clear_cache():
 
 
 @pytest.fixture
+def throttle_rates(monkeypatch):
+    """Set throttle rates for one test (DRF reads them once, into the throttle class)."""
+    from rest_framework.throttling import SimpleRateThrottle
+
+    def set_rates(**rates):
+        monkeypatch.setattr(
+            SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, **rates}
+        )
+
+    return set_rates
+
+
+@pytest.fixture
 def api_client():
     return ProblemCheckingAPIClient()
 

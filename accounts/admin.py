@@ -1,11 +1,16 @@
+import functools
+
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
-from . import services
+from . import lockout, services
 from .forms import UserChangeForm, UserCreationForm
 from .models import ADDRESS_FIELDS, Address, User
+from .throttles import CurrentPasswordThrottle
 
 
 class AddressInline(admin.StackedInline):
@@ -66,3 +71,37 @@ class UserAdmin(DjangoUserAdmin):
             services.user_close(user=user, actor=request.user)
         self.message_user(request, f"Closed {len(users)} account(s).", messages.SUCCESS)
         return None
+
+
+def _too_many_password_attempts(wait_seconds: float) -> HttpResponse:
+    response = HttpResponse(
+        "Too many password attempts; please try again later.", status=429, content_type="text/plain"
+    )
+    response["Retry-After"] = str(max(1, int(wait_seconds)))
+    return response
+
+
+def _password_change_guarded(view):
+    """The admin's own "change password" form checks the current password, like the API's
+    doors: throttled per user (the same budget) and refused while the account is locked, both
+    before any hash; a wrong current password counts toward the login lockout."""
+
+    @functools.wraps(view)
+    def guarded(request, extra_context=None):
+        if request.method != "POST":
+            return view(request, extra_context)
+        throttle = CurrentPasswordThrottle()
+        if not throttle.allow_request(request, None):
+            return _too_many_password_attempts(throttle.wait() or 1)
+        if lockout.login_locked_out(request, email=request.user.email):
+            return _too_many_password_attempts(settings.AXES_COOLOFF_TIME.total_seconds())
+        response = view(request, extra_context)
+        form = (getattr(response, "context_data", None) or {}).get("form")
+        if form is not None and form.has_error("old_password", "password_incorrect"):
+            lockout.password_failure_record(request, email=request.user.email)
+        return response
+
+    return guarded
+
+
+admin.site.password_change = _password_change_guarded(admin.site.password_change)

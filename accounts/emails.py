@@ -16,8 +16,9 @@ def _link(template: str, *, uid: str, token: str) -> str:
 
 
 def _context(user, **extra):
+    # No name in the text: a name is whatever its owner typed, and in the shop's own words
+    # ("Hello <name>,") it could pass for them.
     return {
-        "customer_name": user.first_name or user.email,
         "shop_name": settings.SHOP_NAME,
         "site_url": settings.SITE_URL,
         **extra,

@@ -1,3 +1,5 @@
+import unicodedata
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -7,8 +9,43 @@ from django_countries.fields import CountryField
 
 
 def normalize_email(email):
-    """Emails are the login and compared without regard to letter case."""
-    return (email or "").strip().lower()
+    """The one spelling of an address that the shop stores, looks up, counts throttles and
+    lockouts by: Unicode NFKC (so "ſ" is "s" and a full-width "ｂ" is "b"), then lower case.
+    What is still not ASCII after that ("ı", "ß", accented letters) is refused wherever an
+    address comes in (`email_is_storable`): PostgreSQL folds some of those letters onto ASCII
+    ones when it compares without case, Python does not, and two spellings of one inbox must
+    never be two accounts."""
+    return unicodedata.normalize("NFKC", email or "").strip().lower()
+
+
+NON_ASCII_EMAIL_MESSAGE = (
+    "Use the address in ASCII letters; an internationalised domain in its xn-- form."
+)
+
+
+def email_is_storable(normalized: str) -> bool:
+    return normalized.isascii()
+
+
+# Joiners some scripts need inside words (Persian, Indic); every other format character (bidi
+# overrides among them) and every control character goes.
+_NAME_JOINERS = {"\u200c", "\u200d"}
+
+
+def single_line(value: str | None) -> str:
+    """A name, or a line of an address, as the shop keeps and shows it: one line, no control
+    or format characters, runs of whitespace as one space. Names and addresses are the texts a
+    stranger puts into the shop's emails; on one line they cannot start a paragraph that reads
+    as the shop's own."""
+    kept = []
+    for char in value or "":
+        if char.isspace():
+            kept.append(" ")
+        elif unicodedata.category(char).startswith("C") and char not in _NAME_JOINERS:
+            continue
+        else:
+            kept.append(char)
+    return " ".join("".join(kept).split())
 
 
 def closed_account_email(user_id) -> str:
@@ -19,13 +56,25 @@ def closed_account_email(user_id) -> str:
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
+    def by_email(self, email):
+        """The account of an address in any spelling: an exact match of the normalised form
+        (stored that way), never a case-insensitive comparison in the database, whose folding
+        differs from Python's. At most one row, by the unique constraint."""
+        normalized = normalize_email(email)
+        if not email_is_storable(normalized):
+            return self.none()
+        return self.filter(email=normalized)
+
     def get_by_natural_key(self, email):
-        return self.get(email__iexact=normalize_email(email))
+        return self.by_email(email).get()
 
     def create_user(self, email, password=None, **extra_fields):
+        email = normalize_email(email)
         if not email:
             raise ValueError("Users must have an email address.")
-        user = self.model(email=normalize_email(email), **extra_fields)
+        if not email_is_storable(email):
+            raise ValueError("Email addresses must be ASCII once normalised.")
+        user = self.model(email=email, **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -177,4 +226,6 @@ def address_lines(address):
         str(countries.name(country) or country),
         address.get("phone"),
     ]
-    return [line for line in lines if line]
+    # Cleaned here too: snapshots taken before names were cleaned on input are still shown.
+    cleaned = (single_line(line) for line in lines)
+    return [line for line in cleaned if line]

@@ -10,6 +10,7 @@ from bookstore.errors import ApplicationError
 
 from . import services
 from .models import User
+from .throttles import AccountLinkThrottle
 from .tokens import email_verification_tokens, password_reset_tokens, uid_decode
 
 
@@ -23,12 +24,32 @@ def _messages(error: ApplicationError):
     return [item["message"] for item in error.errors] or [error.detail]
 
 
+def _throttled(request, template, context):
+    """The API's link throttle (the same counter: a token tried here or there is one attempt),
+    checked before the link is: a page that answers 200 to every guess would be a free oracle."""
+    throttle = AccountLinkThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    wait = max(1, int(throttle.wait() or 1))
+    minutes = -(-wait // 60)
+    context = {
+        **context,
+        "errors": [f"Too many attempts from your address; please try again in {minutes} minutes."],
+        "link_invalid": True,
+    }
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def password_reset_page(request):
     source = request.POST if request.method == "POST" else request.GET
     uid, token = source.get("uid", "")[:64], source.get("token", "")[:128]
     context = {"shop_name": settings.SHOP_NAME, "uid": uid, "token": token, "errors": []}
+    if throttled := _throttled(request, "accounts/password_reset.html", context):
+        return throttled
     if request.method == "POST":
         password, repeated = request.POST.get("new_password", ""), request.POST.get("repeat", "")
         if password != repeated:
@@ -52,6 +73,8 @@ def verify_email_page(request):
     source = request.POST if request.method == "POST" else request.GET
     uid, token = source.get("uid", "")[:64], source.get("token", "")[:128]
     context = {"shop_name": settings.SHOP_NAME, "uid": uid, "token": token, "errors": []}
+    if throttled := _throttled(request, "accounts/verify_email.html", context):
+        return throttled
     # Opening the link only shows a button: mail scanners that fetch links verify nothing.
     if request.method == "POST":
         try:

@@ -6,7 +6,16 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.settings import api_settings
 
-from .models import ADDRESS_FIELDS, REGION_REQUIRED_COUNTRIES, Address, User
+from .models import (
+    ADDRESS_FIELDS,
+    NON_ASCII_EMAIL_MESSAGE,
+    REGION_REQUIRED_COUNTRIES,
+    Address,
+    User,
+    email_is_storable,
+    normalize_email,
+    single_line,
+)
 from .sessions import TOKEN_VERSION_CLAIM
 from .tokens import VersionedRefreshToken
 
@@ -26,11 +35,40 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AccountEmailField(serializers.EmailField):
+    """An address as the shop stores it (accounts.models.normalize_email): any spelling that
+    normalises to ASCII is taken in that form, anything else is refused with `non_ascii`."""
+
+    default_error_messages = {"non_ascii": NON_ASCII_EMAIL_MESSAGE}
+
+    def to_internal_value(self, data):
+        email = normalize_email(super().to_internal_value(data))
+        if not email_is_storable(email):
+            self.fail("non_ascii")
+        return email
+
+
+class PersonNameField(serializers.CharField):
+    """A name: kept on one line, without control or format characters (models.single_line)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 150)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        name = single_line(super().to_internal_value(data))
+        if not name and not self.allow_blank:
+            self.fail("blank")
+        return name
+
+
 class RegisterSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = AccountEmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
-    first_name = serializers.CharField(max_length=150, required=False, default="", allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, default="", allow_blank=True)
+    first_name = PersonNameField(default="")
+    last_name = PersonNameField(default="")
 
 
 class RegisteredSerializer(serializers.Serializer):
@@ -45,9 +83,9 @@ class RegisteredSerializer(serializers.Serializer):
 class ProfileUpdateSerializer(serializers.Serializer):
     """What a user may change about themselves. Anything else sent is ignored."""
 
-    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    email = serializers.EmailField(
+    first_name = PersonNameField()
+    last_name = PersonNameField()
+    email = AccountEmailField(
         max_length=254,
         required=False,
         help_text="A new address needs `password` and is unverified until its link is opened.",
@@ -96,7 +134,7 @@ class Alpha2CountryField(CountryField):
 class AddressInputSerializer(serializers.Serializer):
     """An address as a client sends it: in the address book, or inline when ordering."""
 
-    full_name = serializers.CharField(max_length=200)
+    full_name = PersonNameField(max_length=200, required=True, allow_blank=False)
     company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     line1 = serializers.CharField(max_length=200)
     line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -174,7 +212,7 @@ class RefreshSerializer(serializers.Serializer):
 
 
 class PasswordResetRequestSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = AccountEmailField(max_length=254)
 
 
 class PasswordResetConfirmSerializer(serializers.Serializer):

@@ -52,7 +52,7 @@ def user_register(*, email: str, password: str, first_name: str = "", last_name:
     email = normalize_email(email)
     candidate = User(email=email, first_name=first_name, last_name=last_name)
     _validate_password(password, user=candidate, field="password")
-    existing = User.objects.filter(email__iexact=email).first()
+    existing = User.objects.by_email(email).first()
     if existing is None:
         try:
             with transaction.atomic():
@@ -60,7 +60,7 @@ def user_register(*, email: str, password: str, first_name: str = "", last_name:
                     email=email, password=password, first_name=first_name, last_name=last_name
                 )
         except IntegrityError:  # registered a moment ago by a concurrent request
-            existing = User.objects.filter(email__iexact=email).first()
+            existing = User.objects.by_email(email).first()
         else:
             emails.email_verification(user=user)
             return user
@@ -87,7 +87,7 @@ def user_update_profile(*, user: User, password: str | None = None, **fields: st
             )
         if not user.check_password(password):
             raise field_error("password", "invalid", "The password is not correct.")
-        if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
+        if User.objects.by_email(new_email).exclude(pk=user.pk).exists():
             raise field_error("email", "unique", "A user with this email address already exists.")
         user.email = new_email
         user.email_verified = False
@@ -114,7 +114,7 @@ def user_password_reset_request(*, email: str) -> None:
     """Email a reset link when the address belongs to an active account; otherwise do the
     same work and send nothing. The caller answers the same either way."""
     with transaction.atomic():
-        user = User.objects.filter(email__iexact=normalize_email(email), is_active=True).first()
+        user = User.objects.by_email(email).filter(is_active=True).first()
         if user is not None and user.has_usable_password():
             emails.password_reset(user=user)
         else:

@@ -7,8 +7,6 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
-from bookstore.errors import ApplicationError
-
 from . import lockout, selectors, services
 from .models import Address
 from .serializers import (
@@ -30,13 +28,19 @@ from .serializers import (
     TokenPairSerializer,
     UserSerializer,
 )
-from .throttles import PasswordResetEmailThrottle
+from .throttles import (
+    AccountLinkThrottle,
+    CurrentPasswordThrottle,
+    EmailChangeThrottle,
+    PasswordResetEmailThrottle,
+    RegisterEmailThrottle,
+)
 
 
 class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedRateThrottle, RegisterEmailThrottle]
     throttle_scope = "register"
 
     @extend_schema(
@@ -69,11 +73,7 @@ class LoginView(jwt_views.TokenObtainPairView):
         email = request.data.get("email") if isinstance(request.data, dict) else None
         email = email if isinstance(email, str) else None
         if lockout.login_locked_out(request, email=email):
-            raise ApplicationError(
-                "login_locked",
-                "Too many failed logins for this account from your address; try again in "
-                f"{lockout.lockout_minutes()} minutes or reset your password.",
-            )
+            raise lockout.login_locked_error()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         # A login like the admin's: resets the failure count (and records last_login).
@@ -102,6 +102,8 @@ class LogoutView(APIView):
 
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
+    # Only requests that carry a password or a new email count (accounts/throttles.py).
+    throttle_classes = [CurrentPasswordThrottle, EmailChangeThrottle]
     delete_request_body = True  # the password confirms closing the account
 
     @extend_schema(responses={200: UserSerializer}, tags=["users"])
@@ -112,7 +114,11 @@ class MeView(APIView):
     def patch(self, request):
         serializer = ProfileUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        user = services.user_update_profile(user=request.user, **serializer.validated_data)
+        password = serializer.validated_data.get("password")
+        with lockout.current_password_attempt(
+            request, user=request.user, password=password, field="password"
+        ):
+            user = services.user_update_profile(user=request.user, **serializer.validated_data)
         return Response(UserSerializer(user).data)
 
     @extend_schema(
@@ -127,7 +133,11 @@ class MeView(APIView):
     def delete(self, request):
         serializer = AccountCloseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_close(user=request.user, actor=request.user, **serializer.validated_data)
+        password = serializer.validated_data["password"]
+        with lockout.current_password_attempt(
+            request, user=request.user, password=password, field="password"
+        ):
+            services.user_close(user=request.user, actor=request.user, **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -151,12 +161,19 @@ class ExportView(APIView):
 
 class PasswordChangeView(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [CurrentPasswordThrottle]
 
     @extend_schema(request=PasswordChangeSerializer, responses={204: None}, tags=["users"])
     def post(self, request):
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_change_password(user=request.user, **serializer.validated_data)
+        with lockout.current_password_attempt(
+            request,
+            user=request.user,
+            password=serializer.validated_data["current_password"],
+            field="current_password",
+        ):
+            services.user_change_password(user=request.user, **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -236,8 +253,7 @@ class PasswordResetView(APIView):
 class PasswordResetConfirmView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "account_link"
+    throttle_classes = [AccountLinkThrottle]
 
     @extend_schema(
         request=PasswordResetConfirmSerializer,
@@ -255,8 +271,7 @@ class PasswordResetConfirmView(APIView):
 class EmailVerifyView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "account_link"
+    throttle_classes = [AccountLinkThrottle]
 
     @extend_schema(request=EmailVerifySerializer, responses={204: None}, tags=["users"])
     def post(self, request):

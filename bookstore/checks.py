@@ -49,3 +49,26 @@ def check_stripe_webhook_secret(app_configs=None, **kwargs):
             id="bookstore.W001",
         )
     ]
+
+
+# Caches that live inside one process: with several workers, each keeps its own copy.
+PER_PROCESS_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+@register(Tags.security, deploy=True)
+def check_shared_cache(app_configs=None, **kwargs):
+    if settings.CACHES["default"]["BACKEND"] not in PER_PROCESS_CACHES:
+        return []
+    return [
+        Warning(
+            "The cache is kept in each worker process (REDIS_URL is not set): every worker "
+            "counts its own throttles (logins, password guesses, reset and registration mail, "
+            "discount codes, links), so N workers allow N times each limit, and a revoked "
+            "token may be honoured by another worker until its cached copy expires.",
+            hint="Set REDIS_URL so that all workers share one cache.",
+            id="bookstore.W002",
+        )
+    ]

@@ -40,10 +40,11 @@ class ApplicationError(Exception):
     """A business rule said no. Rendered as problem details with a stable `code`.
 
     `errors` lists field problems as {"field", "code", "message"}; `extra` adds members to the
-    problem document (for example the short books of an insufficient_stock error).
+    problem document (for example the short books of an insufficient_stock error);
+    `retry_after` (seconds) becomes the Retry-After header of a 429 or 503.
     """
 
-    def __init__(self, code, detail, *, errors=None, extra=None):
+    def __init__(self, code, detail, *, errors=None, extra=None, retry_after=None):
         if code not in ERROR_CODES:
             raise ValueError(f"Unknown error code {code!r}; add it to ERROR_CODES first.")
         super().__init__(detail)
@@ -51,6 +52,7 @@ class ApplicationError(Exception):
         self.detail = detail
         self.errors = errors or []
         self.extra = extra or {}
+        self.retry_after = retry_after
 
     @property
     def status(self):

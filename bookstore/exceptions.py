@@ -78,8 +78,10 @@ def problem_exception_handler(exc, context):
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every exception a view raises becomes a problem."""
     if isinstance(exc, ApplicationError):
         set_rollback()
+        headers = {"Retry-After": str(max(1, int(exc.retry_after)))} if exc.retry_after else None
         return _problem_response(
-            problem_body(code=exc.code, detail=exc.detail, errors=exc.errors, extra=exc.extra)
+            problem_body(code=exc.code, detail=exc.detail, errors=exc.errors, extra=exc.extra),
+            headers=headers,
         )
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()

@@ -12,7 +12,6 @@ def _context(order, **extra):
     return {
         "order": order,
         "items": list(order.items.all()),
-        "customer_name": order.user.first_name or order.user.email,
         "currency": order.currency.upper(),
         "address_lines": address_lines(order.shipping_address),
         **extra,

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from accounts.serializers import AddressInputSerializer, Alpha2CountryField
 from bookstore.errors import problem_body
+from bookstore.permissions import staff_may
 from bookstore.schema import ProblemSerializer
 
 from .checkout import MAX_ITEMS, tax_rate_label
@@ -100,13 +101,28 @@ class OrderItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# What a customer sees for a change that a member of staff made: who it was is not theirs to know.
+STAFF_ACTOR = "staff"
+
+
 class OrderEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor_label", read_only=True)
+    actor = serializers.SerializerMethodField(
+        help_text='"system", "stripe", the customer\'s email for their own changes, and for staff '
+        'changes "staff" (staff who may view orders see the member of staff\'s email).'
+    )
 
     class Meta:
         model = OrderEvent
         fields = ["from_status", "to_status", "actor", "note", "created_at"]
         read_only_fields = fields
+
+    def get_actor(self, event) -> str:
+        if event.actor_id is None or event.actor_id == event.order.user_id:
+            return event.actor_label
+        viewer = getattr(self.context.get("request"), "user", None)
+        if viewer is not None and staff_may(viewer, "orders.view_order"):
+            return event.actor_label
+        return STAFF_ACTOR
 
 
 class OrderSerializer(serializers.ModelSerializer):

@@ -8,8 +8,9 @@ class OrderPlacementThrottle(UserRateThrottle):
 
 
 class DiscountAttemptThrottle(UserRateThrottle):
-    """Counts only orders that carry a discount code, so guessing codes is slow while ordering
-    without one is limited by OrderPlacementThrottle alone."""
+    """Counts only requests that carry a discount code, so guessing codes is slow while ordering
+    without one is limited by OrderPlacementThrottle alone. Every endpoint that shows whether a
+    code works (placing an order, quoting one) uses it: one budget per customer for both."""
 
     scope = "discount"
 

@@ -57,12 +57,13 @@ class OrderViewSet(
     def get_throttles(self):
         if self.action == "create":
             return [OrderPlacementThrottle(), DiscountAttemptThrottle()]
+        if self.action == "quote":  # a quote shows whether a code works, as placing does
+            return [DiscountAttemptThrottle()]
         return super().get_throttles()
 
     def _respond(self, order, status_code=status.HTTP_200_OK):
-        return Response(
-            OrderSerializer(self.get_queryset().get(pk=order.pk)).data, status=status_code
-        )
+        order = self.get_queryset().get(pk=order.pk)
+        return Response(self.get_serializer(order).data, status=status_code)
 
     def create(self, request, *args, **kwargs):
         def place():

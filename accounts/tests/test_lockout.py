@@ -2,6 +2,7 @@
 reset by a successful login, lifted after the cool-off."""
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from axes.models import AccessAttempt
@@ -94,3 +95,46 @@ def test_the_lockout_lifts_after_the_cool_off(staff):
     assert api_login(staff, DEFAULT_PASSWORD).status_code == 429
     AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
     assert api_login(staff, DEFAULT_PASSWORD).status_code == 200
+
+
+def admin_password_change(client, old_password):
+    return client.post(
+        "/admin/password_change/",
+        {
+            "old_password": old_password,
+            "new_password1": "a-new-and-long-passphrase-42",
+            "new_password2": "a-new-and-long-passphrase-42",
+        },
+    )
+
+
+def test_the_admins_password_change_form_counts_toward_the_lockout(staff, settings):
+    client = Client(REMOTE_ADDR="10.1.1.1")
+    client.force_login(staff)
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = admin_password_change(client, "wrong")
+        assert response.status_code == 200 and "old_password" in response.context["form"].errors
+    # The failure that reaches the limit locks at once (axes' middleware, as on the login page).
+    assert admin_password_change(client, "wrong").status_code == 429
+    with mock.patch.object(type(staff), "check_password") as check_password:
+        response = admin_password_change(client, DEFAULT_PASSWORD)
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    check_password.assert_not_called()  # refused before any hash
+    staff.refresh_from_db()
+    assert staff.check_password(DEFAULT_PASSWORD)
+    assert_problem(api_login(staff, DEFAULT_PASSWORD), 429, "login_locked")
+
+
+def test_the_admins_password_change_form_shares_the_apis_per_user_budget(staff, throttle_rates):
+    throttle_rates(current_password="2/hour")
+    api = ProblemCheckingAPIClient(REMOTE_ADDR="10.4.4.4")
+    api.force_authenticate(staff)
+    assert api.delete("/api/users/me/", {"password": "wrong"}).status_code == 400
+    admin = Client(REMOTE_ADDR="10.5.5.5")
+    admin.force_login(staff)
+    assert admin_password_change(admin, "wrong").status_code == 200
+    response = admin_password_change(admin, DEFAULT_PASSWORD)
+    assert response.status_code == 429
+    staff.refresh_from_db()
+    assert staff.check_password(DEFAULT_PASSWORD)
+    assert admin.get("/admin/password_change/").status_code == 200  # the form still shows

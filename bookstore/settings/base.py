@@ -276,6 +276,11 @@ REST_FRAMEWORK = {
         "password_reset_email": env_str("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "3/hour"),
         "account_link": env_str("THROTTLE_ACCOUNT_LINK_RATE", "20/hour"),
         "verify_email_resend": env_str("THROTTLE_VERIFY_EMAIL_RESEND_RATE", "3/hour"),
+        # Registrations per email address (each mails that inbox); per signed-in user, requests
+        # carrying the current password (also counted by the login lockout) and email changes.
+        "register_email": env_str("THROTTLE_REGISTER_EMAIL_RATE", "3/hour"),
+        "current_password": env_str("THROTTLE_CURRENT_PASSWORD_RATE", "10/hour"),
+        "email_change": env_str("THROTTLE_EMAIL_CHANGE_RATE", "3/hour"),
     },
     # The client address is REMOTE_ADDR unless NUM_PROXIES trusted proxies (Heroku's router: 1)
     # stand in front; X-Forwarded-For is then read from the right, so a client cannot forge it.

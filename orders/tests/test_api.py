@@ -209,6 +209,23 @@ def test_staff_only_fulfilment(user_client, staff_client):
     assert delivered["events"][2]["actor"] == staff_client.user.email
 
 
+def test_customers_see_that_staff_acted_staff_see_who(user_client, staff_client):
+    order_id = place(user_client, [BookFactory()]).json()["id"]
+    services.order_mark_paid(order_id=order_id)
+    staff_client.post(f"/api/orders/{order_id}/ship/")
+    user_client.post(f"/api/orders/{order_id}/cancel/")  # refused (shipped): no event
+    staff_email, own_email = staff_client.user.email, user_client.user.email
+
+    def actors(client):
+        return [e["actor"] for e in client.get(f"/api/orders/{order_id}/").json()["events"]]
+
+    assert actors(user_client) == [own_email, "stripe", "staff"]
+    assert actors(staff_client) == [own_email, "stripe", staff_email]
+    listed = user_client.get("/api/orders/").json()["results"][0]["events"]
+    assert [e["actor"] for e in listed] == [own_email, "stripe", "staff"]
+    assert staff_email not in user_client.get("/api/orders/").content.decode()
+
+
 def test_pending_order_read_after_its_hold_shows_expired(user_client):
     order_id = place(user_client, [BookFactory()]).json()["id"]
     Order.objects.filter(pk=order_id).update(hold_expires_at=timezone.now() - timedelta(minutes=1))
@@ -368,19 +385,6 @@ def test_the_default_caps_stop_one_customer_holding_most_of_a_book(user_client):
     assert book.reserved_quantity <= 20
 
 
-@pytest.fixture
-def throttle_rates(monkeypatch):
-    """Set throttle rates for one test (DRF reads them once, into the throttle class)."""
-    from rest_framework.throttling import SimpleRateThrottle
-
-    def set_rates(**rates):
-        monkeypatch.setattr(
-            SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, **rates}
-        )
-
-    return set_rates
-
-
 def test_placing_orders_is_throttled_per_customer(user_client, throttle_rates):
     throttle_rates(orders="3/hour")
     book = BookFactory(stock_quantity=50)
@@ -388,6 +392,40 @@ def test_placing_orders_is_throttled_per_customer(user_client, throttle_rates):
     assert statuses == [201, 201, 201, 429]
     assert Order.objects.count() == 3
     assert place(client_for(UserFactory()), [book]).status_code == 201
+
+
+def quote(client, books, **extra):
+    payload = with_shipping({"items": [{"book": b.pk, "quantity": 1} for b in books], **extra})
+    return client.post("/api/orders/quote/", payload, format="json")
+
+
+def test_guessing_codes_through_the_quote_stops_where_placing_does(user_client, throttle_rates):
+    throttle_rates(discount="4/hour")
+    DiscountCodeFactory(code="REAL", value=Decimal("10"))
+    book = BookFactory(stock_quantity=50)
+    answers = [quote(user_client, [book], discount_code=f"GUESS{n}") for n in range(4)]
+    assert [answer.status_code for answer in answers] == [200] * 4
+    # The fifth guess would have shown the working code's discount: refused before pricing.
+    response = quote(user_client, [book], discount_code="REAL")
+    body = assert_problem(response, 429, "throttled")
+    assert int(response["Retry-After"]) > 0 and "discount_amount" not in body
+    assert_problem(place(user_client, [book], discount_code="REAL"), 429, "throttled")
+    # Quoting and ordering without a code are not held back.
+    assert quote(user_client, [book]).status_code == 200
+    assert place(user_client, [book]).status_code == 201
+
+
+def test_code_attempts_through_quote_and_placing_count_together(user_client, throttle_rates):
+    throttle_rates(discount="4/hour")
+    book = BookFactory(stock_quantity=50)
+    statuses = []
+    for n in range(3):
+        statuses.append(quote(user_client, [book], discount_code=f"Q{n}").status_code)
+        statuses.append(place(user_client, [book], discount_code=f"P{n}").status_code)
+    assert statuses == [200, 400, 200, 400, 429, 429]
+    assert Order.objects.count() == 0
+    # Per customer: someone else still has their budget.
+    assert quote(client_for(UserFactory()), [book], discount_code="Q0").status_code == 200
 
 
 def test_discount_code_attempts_are_throttled_and_refused_alike(user_client):
