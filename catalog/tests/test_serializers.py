@@ -110,7 +110,7 @@ def test_decimal_settings_are_honoured(books):
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Paris"])
 def test_rows_render_as_the_books_do(books, zone):
-    """The customers' list and search pages read rows, not models (selectors.book_rows): their
+    """The customers' list and search pages read rows, not models (catalog.rows): their
     JSON must be the books' JSON, key order and all. The `authors` and `genres` of a row are the
     stored JSON text, which the API's renderer writes out as it is."""
     BookFactory(
