@@ -156,7 +156,8 @@ def _app_module_graph(app):
         source = node(module)
         targets = graph.setdefault(source, set())
         for name in _imported_modules(path, module):
-            if name in known and node(name) != source:
+            # `from . import caching` names the app's package too, which only holds them.
+            if name in known and name != app and node(name) != source:
                 targets.add(node(name))
     return graph
 
