@@ -71,12 +71,12 @@ def book_search_page(
     as_typed = [[word] for word in words]
     if known_count is not None:
         # The count is known: the page alone, which the database need not count around.
-        rows = _ranked_page(as_typed, [words], offset=offset, limit=limit, counted=False)[1]
-        if rows:
-            return known_count, rows
-    count, rows = _ranked_page(as_typed, [words], offset=offset, limit=limit)
-    if rows:
-        return count, rows
+        page = _ranked_page(as_typed, [words], offset=offset, limit=limit, counted=False)[1]
+        if page:
+            return known_count, page
+    count, page = _ranked_page(as_typed, [words], offset=offset, limit=limit)
+    if page:
+        return count, page
     if offset:
         count = _matching_count(as_typed)
         if count:
@@ -85,10 +85,10 @@ def book_search_page(
     if reading is None:
         return 0, []
     corrected, variants = reading
-    count, rows = _ranked_page(corrected, variants, offset=offset, limit=limit)
-    if not rows and offset:
+    count, page = _ranked_page(corrected, variants, offset=offset, limit=limit)
+    if not page and offset:
         count = _matching_count(corrected)
-    return count, rows
+    return count, page
 
 
 def _ranked_page(
