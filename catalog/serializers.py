@@ -29,25 +29,30 @@ class GenreSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "slug"]
 
 
-def _decimal(value, field):
-    # A value with the field's places already (what the database returns) prints as it is.
-    if type(value) is Decimal:
-        text = f"{value:f}"
-        if text[-field.decimal_places - 1 :][:1] == ".":
-            coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
-            return text if coerce else value
-    return None if value is None else field.to_representation(value)
-
-
-def _decimal_writer(source: str):
-    """Writes a decimal column's values as the DecimalField ModelSerializer builds for it."""
+def _decimal_field(source: str) -> serializers.DecimalField:
+    """The DecimalField ModelSerializer builds for a decimal column of the book."""
     column = Book._meta.get_field(source)
     if not isinstance(column, models.DecimalField):
         raise TypeError(f"Book.{source} is not a decimal column")
-    field = serializers.DecimalField(
+    return serializers.DecimalField(
         max_digits=column.max_digits, decimal_places=column.decimal_places
     )
-    return functools.partial(_decimal, field=field)
+
+
+def _decimal_writer(field: serializers.DecimalField):
+    """Writes decimals as `field` does; a value with the field's places already (what the
+    database returns) as its text, without the field's quantizing."""
+    places = field.decimal_places
+    coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+
+    def write(value):
+        if type(value) is Decimal:
+            text = str(value)
+            if text[-places - 1 : -places] == "." and "E" not in text:
+                return text if coerce else value
+        return None if value is None else field.to_representation(value)
+
+    return write
 
 
 _DATETIME = serializers.DateTimeField()
@@ -85,9 +90,9 @@ def _datetime(value, zone):
     return _DATETIME.to_representation(value)
 
 
-# Per public field whose kind needs one, its writer of decimals (the same for every request).
-_DECIMAL_WRITERS = {
-    field.key: _decimal_writer(field.attribute)
+# The public fields whose kind needs a writer: their DecimalField, or their key.
+_DECIMAL_FIELDS = {
+    field.key: _decimal_field(field.attribute)
     for field in BOOK_PUBLIC_FIELDS
     if field.kind is Kind.DECIMAL
 }
@@ -95,8 +100,10 @@ _TIMESTAMP_KEYS = tuple(field.key for field in BOOK_PUBLIC_FIELDS if field.kind 
 
 
 def _public_writers(write_time):
-    """(key, writer) for each public field whose value is not written as read."""
-    return [*_DECIMAL_WRITERS.items(), *((key, write_time) for key in _TIMESTAMP_KEYS)]
+    """(key, writer) for each public field whose value is not written as read, with the
+    settings of the moment (built per page or serializer, not per value)."""
+    decimals = [(key, _decimal_writer(field)) for key, field in _DECIMAL_FIELDS.items()]
+    return [*decimals, *((key, write_time) for key in _TIMESTAMP_KEYS)]
 
 
 class BookSerializer(serializers.ModelSerializer):
