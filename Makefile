@@ -66,12 +66,12 @@ checkmigrations: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 # Catalogue figures on 100,000 books, in a PostgreSQL database of the benchmark's own (not part of
-# test or ci). bench_catalog creates the database if missing and builds it on the first run
+# test or ci). benchmarks/catalog_bench.py creates the database if missing and builds it on the first run
 # (about 4 minutes in all), then reuses it (under 2); BENCH_ARGS="--rebuild" starts over.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bookstore_bench
 
 bench: install
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_catalog $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m benchmarks.catalog_bench $(BENCH_ARGS)
 	@$(MAKE) --no-print-directory bench-http
 
 # The HTTP figures on the same database (benchmarks/http_bench.py, about 2 minutes): gunicorn with

@@ -15,10 +15,10 @@ It prints one table:
 Reads and orders are driven by wrk (benchmarks/load.lua); purchases, a few dozen requests, by
 threads in this process. Everything listens on 127.0.0.1 and every load line is bounded in time.
 
-The database must be the catalogue benchmark's (`manage.py bench_catalog` builds it; it is
-recognised by its marker comment). This benchmark adds no books: it creates users named
-http-bench-*@bench.invalid, sets the stock of a few generated books it uses, and deletes its
-orders (and their payments) when it starts and when it ends.
+The database must be the catalogue benchmark's (`make bench` builds it, through
+benchmarks/catalog_bench.py; it is recognised by its marker comment). This benchmark adds no
+books: it creates users named http-bench-*@bench.invalid, sets the stock of a few generated
+books it uses, and deletes its orders (and their payments) when it starts and when it ends.
 """
 
 import argparse
@@ -48,7 +48,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 LOAD_SCRIPT = BASE_DIR / "benchmarks" / "load.lua"
 LOG_DIR = BASE_DIR / "var" / "http_bench"
 
-# catalog.benchmark's default, which cannot be imported before Django is set up. Any database
+# benchmarks.catalogue's default, which cannot be imported before Django is set up. Any database
 # is checked for the catalogue benchmark's marker before anything is written to it.
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bookstore_bench"
 WORKERS = 2
@@ -304,7 +304,7 @@ def check_database(catalogue, *, progress):
     from django.core.management import call_command
     from django.db import connection
 
-    from catalog import benchmark
+    from benchmarks import catalogue as benchmark
 
     if catalogue == "demo":
         config = connection.settings_dict
@@ -345,7 +345,7 @@ def check_database(catalogue, *, progress):
     if counts.total != benchmark.CATALOGUE_SIZE or not counts.real:
         raise BenchError(
             f"The catalogue has {counts.total:,} books, not {benchmark.CATALOGUE_SIZE:,}: run "
-            "`manage.py bench_catalog` (make bench) first, which builds it."
+            "`make bench` (benchmarks/catalog_bench.py) first, which builds it."
         )
     return counts
 
@@ -986,7 +986,7 @@ def main(argv=None):
     from django.conf import settings
     from django.db import connection
 
-    from catalog import benchmark
+    from benchmarks import catalogue as benchmark
     from payments import localstripe_server
     from payments.stripe_setup import local_server_register_webhook, stripe_setup
 

@@ -5,7 +5,7 @@ page's time. This renderer writes the same JSON: compact, UTF-8, U+2028 and U+20
 DRF escapes them, dates and times as DRF's encoder writes them (ISO 8601, "Z" for UTC; a test
 holds them equal), and every value orjson does not encode itself (decimals, lazy strings)
 through DRF's own encoder. It also takes `orjson.Fragment`, JSON text already stored in
-the database, without parsing it and encoding it again (catalog.selectors.book_rows).
+the database, without parsing it and encoding it again (catalog.rows).
 """
 
 import orjson

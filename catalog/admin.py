@@ -162,7 +162,7 @@ class BookAdmin(admin.ModelAdmin):
         refused stock change is reported, the other edits are kept). The authors and genres
         are saved by the forms afterwards (save_related)."""
         if not change:
-            fields = {name: getattr(obj, name) for name in services.BIBLIOGRAPHIC_FIELDS}
+            fields = {name: getattr(obj, name) for name in services.STAFF_EDITABLE_FIELDS}
             book = services.book_create(authors=[], stock_quantity=obj.stock_quantity, **fields)
             obj.pk = book.pk
             obj.refresh_from_db()
@@ -170,7 +170,7 @@ class BookAdmin(admin.ModelAdmin):
         edited = {
             name: form.cleaned_data[name]
             for name in form.changed_data
-            if name in services.BIBLIOGRAPHIC_FIELDS
+            if name in services.STAFF_EDITABLE_FIELDS
         }
         services.book_update(book=obj, **edited)
         if "stock_quantity" in form.changed_data:

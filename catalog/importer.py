@@ -75,7 +75,7 @@ ENGLISH_LANGUAGE_CODES = {"eng", "en", "en-us", "en-gb", "en-ca"}
 PLACEHOLDER_COVER_MARKER = "/nophoto/"  # Goodreads' "no cover" image
 
 # What an import may write on an existing book; price, stock and staff-only fields stay as set.
-BIBLIOGRAPHIC_FIELDS = [
+IMPORT_UPDATED_FIELDS = [
     "title",
     "isbn13",
     "source_id",
@@ -402,7 +402,7 @@ class _ImportRun:
         return book_rows
 
     def _existing_books(self, book_rows):
-        fields = ["id", *BIBLIOGRAPHIC_FIELDS]
+        fields = ["id", *IMPORT_UPDATED_FIELDS]
         isbns = [row.isbn13 for row in book_rows if row.isbn13]
         source_ids = [row.source_id for row in book_rows]
         by_isbn = {
@@ -462,7 +462,7 @@ class _ImportRun:
                 book.updated_at = now  # bulk_update skips auto_now
                 changed_books.append(book)
         Book.objects.bulk_update(
-            changed_books, [*BIBLIOGRAPHIC_FIELDS, "updated_at"], batch_size=CHUNK_ROWS
+            changed_books, [*IMPORT_UPDATED_FIELDS, "updated_at"], batch_size=CHUNK_ROWS
         )
         BookAuthor.objects.filter(book__in=[book.pk for book in relinked_books]).delete()
         _link_authors(books=relinked_books, author_lists=new_author_lists)

@@ -2,14 +2,15 @@ import functools
 from datetime import UTC, date
 from decimal import Decimal
 
-import orjson
 from django.conf import settings
+from django.db import models
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
 from . import isbn
+from .fields import BOOK_PUBLIC_FIELDS, BOOK_PUBLIC_KEYS, Kind
 from .models import Author, Book, Genre
 from .validators import validate_web_url
 
@@ -28,34 +29,39 @@ class GenreSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "slug"]
 
 
-# The book fields DRF would render through a field object each, rendered directly (see
-# BookSerializer.to_representation); each falls back to its field for a value off the fast path.
-_PRICE = serializers.DecimalField(max_digits=8, decimal_places=2)
-_RATING = serializers.DecimalField(max_digits=3, decimal_places=2)
+def _decimal_field(source: str) -> serializers.DecimalField:
+    """The DecimalField ModelSerializer builds for a decimal column of the book."""
+    column = Book._meta.get_field(source)
+    if not isinstance(column, models.DecimalField):
+        raise TypeError(f"Book.{source} is not a decimal column")
+    return serializers.DecimalField(
+        max_digits=column.max_digits, decimal_places=column.decimal_places
+    )
+
+
+def _decimal_writer(field: serializers.DecimalField):
+    """Writes decimals as `field` does; a value with the field's places already (what the
+    database returns) as its text, without the field's quantizing."""
+    places = field.decimal_places
+    coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+
+    def write(value):
+        if type(value) is Decimal:
+            text = str(value)
+            if text[-places - 1 : -places] == "." and "E" not in text:
+                return text if coerce else value
+        return None if value is None else field.to_representation(value)
+
+    return write
+
+
 _DATETIME = serializers.DateTimeField()
-
-
-def _decimal(value, field):
-    # A value with the field's places already (what the database returns) prints as it is.
-    if type(value) is Decimal:
-        text = f"{value:f}"
-        if text[-field.decimal_places - 1 :][:1] == ".":
-            coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
-            return text if coerce else value
-    return None if value is None else field.to_representation(value)
 
 
 def _output_zone():
     """The zone DRF's DateTimeField writes in (None: let the field write it)."""
     iso = (api_settings.DATETIME_FORMAT or "").lower() == ISO_8601
     return timezone.get_current_timezone() if iso and settings.USE_TZ else None
-
-
-def rows_may_be_json() -> bool:
-    """Whether rows_representation may be given the books' JSON as the database writes it
-    (selectors.book_rows on PostgreSQL), which writes what this serializer would only for its
-    default output: times in UTC with "Z", decimals as strings."""
-    return _is_utc(_output_zone()) and api_settings.COERCE_DECIMAL_TO_STRING
 
 
 def _is_utc(zone) -> bool:
@@ -84,8 +90,26 @@ def _datetime(value, zone):
     return _DATETIME.to_representation(value)
 
 
+# The public fields whose kind needs a writer: their DecimalField, or their key.
+_DECIMAL_FIELDS = {
+    field.key: _decimal_field(field.attribute)
+    for field in BOOK_PUBLIC_FIELDS
+    if field.kind is Kind.DECIMAL
+}
+_TIMESTAMP_KEYS = tuple(field.key for field in BOOK_PUBLIC_FIELDS if field.kind is Kind.TIMESTAMP)
+
+
+def _public_writers(write_time):
+    """(key, writer) for each public field whose value is not written as read, with the
+    settings of the moment (built per page or serializer, not per value)."""
+    decimals = [(key, _decimal_writer(field)) for key, field in _DECIMAL_FIELDS.items()]
+    return [*decimals, *((key, write_time) for key in _TIMESTAMP_KEYS)]
+
+
 class BookSerializer(serializers.ModelSerializer):
-    """What anyone sees: availability, never the shop's stock internals."""
+    """What anyone sees: availability, never the shop's stock internals. The fields are
+    catalog.fields.BOOK_PUBLIC_FIELDS; those below are declared for what the model alone does
+    not say (the schema of the stored author and genre lists, the availability)."""
 
     # Stored on the book already in this shape (Book.author_list, Book.genre_list).
     authors = serializers.SerializerMethodField()
@@ -105,121 +129,47 @@ class BookSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Book
-        fields = [
-            "id",
-            "title",
-            "subtitle",
-            "authors",
-            "genres",
-            "isbn13",
-            "price",
-            "description",
-            "publication_year",
-            "language",
-            "page_count",
-            "cover_image_url",
-            "average_rating",
-            "ratings_count",
-            "available_quantity",
-            "in_stock",
-            "created_at",
-            "updated_at",
-        ]
+        fields = list(BOOK_PUBLIC_KEYS)
         read_only_fields = fields
 
     def to_representation(self, book):
         """The JSON ModelSerializer would build (a test holds the two equal, key order and
-        all), built directly: its walk over field objects cost ~0.1 ms a book, the most
-        expensive part of a page of twenty (the fields, built from the model on every request,
-        are then never built for a read)."""
-        zone = self._output_timezone()
-        return {
-            "id": book.id,
-            "title": book.title,
-            "subtitle": book.subtitle,
-            "authors": book.author_list,
-            "genres": book.genre_list,
-            "isbn13": book.isbn13,
-            "price": _decimal(book.price, _PRICE),
-            "description": book.description,
-            "publication_year": book.publication_year,
-            "language": book.language,
-            "page_count": book.page_count,
-            "cover_image_url": book.cover_image_url,
-            "average_rating": _decimal(book.average_rating, _RATING),
-            "ratings_count": book.ratings_count,
-            "available_quantity": book.available_quantity,
-            "in_stock": book.in_stock,
-            "created_at": _datetime(book.created_at, zone),
-            "updated_at": _datetime(book.updated_at, zone),
-        }
+        all), built directly from the public fields' table: its walk over field objects cost
+        ~0.1 ms a book, the most expensive part of a page of twenty (the fields, built from the
+        model on every request, are then never built for a read)."""
+        data = {field.key: getattr(book, field.attribute) for field in BOOK_PUBLIC_FIELDS}
+        for key, write in self._writers():
+            data[key] = write(data[key])
+        return data
 
     @classmethod
-    def rows_representation(cls, rows: list[tuple]) -> list[dict | orjson.Fragment]:
-        """The JSON of books read as rows of `selectors.BOOK_ROW_COLUMNS` (the customers' list
-        and search pages), rendered the same as to_representation's for those books (a test
-        holds them equal), without building an object per book. Timestamps in UTC stay
-        datetimes, which JSON renderers write as DRF's DateTimeField does. Rows whose first
-        column is the book's JSON already (an orjson.Fragment: PostgreSQL wrote it, see
-        rows_may_be_json) give it as it is."""
-        if rows and type(rows[0][0]) is orjson.Fragment:
-            return [row[0] for row in rows]
+    def rows_representation(cls, rows: list[tuple]) -> list[dict]:
+        """The JSON of books read as rows of their public fields (catalog.rows: the customers'
+        list and search pages), the same as to_representation's for those books (a test holds
+        them equal), without building an object per book. Timestamps in UTC stay datetimes,
+        which JSON renderers write as DRF's DateTimeField does; the stored author and genre
+        lists are JSON text already (orjson.Fragment), which the API's renderer writes as it
+        is."""
         zone = _output_zone()
-        write_time = _utc_writer(zone) or functools.partial(_datetime, zone=zone)
-        representations: list[dict | orjson.Fragment] = []
-        for (
-            book_id,
-            title,
-            subtitle,
-            author_list,
-            genre_list,
-            isbn13,
-            price,
-            description,
-            publication_year,
-            language,
-            page_count,
-            cover_image_url,
-            average_rating,
-            ratings_count,
-            stock_quantity,
-            reserved_quantity,
-            created_at,
-            updated_at,
-            *_,
-        ) in rows:
-            available = max(stock_quantity - reserved_quantity, 0)
-            representations.append(
-                {
-                    "id": book_id,
-                    "title": title,
-                    "subtitle": subtitle,
-                    "authors": author_list,
-                    "genres": genre_list,
-                    "isbn13": isbn13,
-                    "price": _decimal(price, _PRICE),
-                    "description": description,
-                    "publication_year": publication_year,
-                    "language": language,
-                    "page_count": page_count,
-                    "cover_image_url": cover_image_url,
-                    "average_rating": _decimal(average_rating, _RATING),
-                    "ratings_count": ratings_count,
-                    "available_quantity": available,
-                    "in_stock": available > 0,
-                    "created_at": write_time(created_at),
-                    "updated_at": write_time(updated_at),
-                }
-            )
+        writers = _public_writers(_utc_writer(zone) or functools.partial(_datetime, zone=zone))
+        representations = []
+        for row in rows:
+            # Columns after the public fields' (a search's count) are left out by zip.
+            book = dict(zip(BOOK_PUBLIC_KEYS, row, strict=False))
+            for key, write in writers:
+                book[key] = write(book[key])
+            representations.append(book)
         return representations
 
-    def _output_timezone(self):
-        """The zone DRF's DateTimeField writes in, once per serializer, not per value."""
+    def _writers(self):
+        """The public fields' writers, for the zone DRF's DateTimeField writes in: once per
+        serializer, not per book."""
         try:
-            return self._zone
+            return self._public_writers
         except AttributeError:
-            self._zone = _output_zone()
-            return self._zone
+            write_time = functools.partial(_datetime, zone=_output_zone())
+            self._public_writers = _public_writers(write_time)
+            return self._public_writers
 
 
 class StaffBookSerializer(BookSerializer):

@@ -15,7 +15,9 @@ from .inventory import Lines
 from .models import Author, Book, BookAuthor, Genre
 from .search import book_popularity_refresh, book_search_refresh
 
-BIBLIOGRAPHIC_FIELDS = [
+# The book's own columns staff set through book_update (authors, genres and stock have their
+# own arguments).
+STAFF_EDITABLE_FIELDS = [
     "title",
     "subtitle",
     "isbn13",
@@ -230,7 +232,7 @@ def book_update(
     **fields: Any,
 ) -> Book:
     for name, value in fields.items():
-        if name not in BIBLIOGRAPHIC_FIELDS:
+        if name not in STAFF_EDITABLE_FIELDS:
             raise ValueError(f"{name} is not a book field staff may set")
         setattr(book, name, value)
     if fields:

@@ -4,6 +4,7 @@ The project package composes the apps: its URLs import them, and the admin dashb
 metrics read their selectors; no other module of it imports an app."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,170 @@ def test_the_project_package_imports_apps_only_where_it_composes_them():
             if parts[1] != allowed:
                 offenders.append(f"{relative}: {name}")
     assert offenders == []
+
+
+# --- Inside an app, and what the type checker alone sees -----------------------------------
+
+
+def _source_files(app):
+    """An app's application modules (tests and migrations aside): {path: dotted module}."""
+    files = {}
+    for path in sorted((ROOT / app).rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if {"tests", "migrations"} & set(parts):
+            continue
+        files[path] = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    return files
+
+
+def _imported_modules(path, module):
+    """Every module `path` (the module `module`) imports, relative imports resolved, imports
+    inside functions and `if TYPE_CHECKING:` blocks included: a circle is one in any of them."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)
+
+
+def _app_module_graph(app):
+    """{module: {modules of the same app it imports}}, a package's modules counted as the
+    package (its own circles are its business): `catalog.search.queries` is `catalog.search`."""
+    files = _source_files(app)
+    packages = {module for path, module in files.items() if path.name == "__init__.py"}
+
+    def node(module):
+        parts = module.split(".")
+        # The outermost package below the app, else the module itself.
+        for length in range(2, len(parts)):
+            if ".".join(parts[:length]) in packages:
+                return ".".join(parts[:length])
+        return module
+
+    known = set(files.values())
+    graph = {}
+    for path, module in files.items():
+        source = node(module)
+        targets = graph.setdefault(source, set())
+        for name in _imported_modules(path, module):
+            # `from . import caching` names the app's package too, which only holds them.
+            if name in known and name != app and node(name) != source:
+                targets.add(node(name))
+    return graph
+
+
+def _circles(graph):
+    """The import circles of `graph`, each as the modules around it."""
+    found, done = [], set()
+
+    def visit(module, trail):
+        if module in trail:
+            found.append([*trail[trail.index(module) :], module])
+            return
+        if module in done:
+            return
+        for target in sorted(graph.get(module, ())):
+            visit(target, [*trail, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])
+    return found
+
+
+def test_the_catalogs_read_path_flows_one_way():
+    """View → selectors → search → rows: search never reaches back into selectors, and no
+    other circle joins the catalogue's modules."""
+    graph = _app_module_graph("catalog")
+    assert "catalog.search" in graph["catalog.selectors"]
+    assert _circles(graph) == []
+
+
+def test_a_circle_between_modules_is_caught():
+    graph = {
+        "catalog.selectors": {"catalog.search"},
+        "catalog.search": {"catalog.rows", "catalog.selectors"},
+    }
+    assert _circles(graph) == [["catalog.search", "catalog.selectors", "catalog.search"]]
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_reading_does_not_depend_on_presentation(app):
+    """Selectors (and the catalogue's search and rows, which they read through) never import
+    serializers or views, at run time or for the type checker."""
+    readers = {f"{app}.selectors", "catalog.search", "catalog.rows"}
+    offenders = [
+        f"{module}: {name}"
+        for path, module in _source_files(app).items()
+        if any(module == reader or module.startswith(f"{reader}.") for reader in readers)
+        for name in _imported_modules(path, module)
+        if name.split(".")[0] in FIRST_PARTY and {"serializers", "views"} & set(name.split(".")[1:])
+    ]
+    assert offenders == []
+
+
+_TESTS_PATH = re.compile(r"(^|[/\\.])tests([/\\.]|$)")
+
+
+def test_application_code_reads_nothing_under_tests():
+    """No module outside the tests opens a file under a tests/ folder or imports from one:
+    what production needs (a data file, a factory) lives with the production code."""
+    offenders = []
+    for app in FIRST_PARTY:
+        for path, module in _source_files(app).items():
+            if path.is_relative_to(ROOT / "bookstore" / "settings"):
+                continue
+            tree = ast.parse(path.read_text(), str(path))
+            for node in ast.walk(tree):
+                if (
+                    isinstance(node, ast.Constant)
+                    and isinstance(node.value, str)
+                    and _TESTS_PATH.search(node.value)
+                    and " " not in node.value
+                ):
+                    offenders.append(f"{module}: {node.value!r}")
+            offenders += [
+                f"{module}: import {name}"
+                for name in _imported_modules(path, module)
+                if _TESTS_PATH.search(name)
+            ]
+    assert offenders == []
+
+
+def _type_checking_imports(tree):
+    """Imported module names inside `if TYPE_CHECKING:` blocks only."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            for child in node.body:
+                yield from _runtime_imports(ast.Module(body=[child], type_ignores=[]))
+
+
+# Crossings made for the type checker only that moving the shared kernel into core removes
+# (issue 26, item 4): known, and no new one may join them.
+KNOWN_TYPE_CHECKING_CROSSINGS = {"core: orders.models"}
+
+
+def test_type_checking_imports_keep_the_layers():
+    """An import made only for the type checker is still a dependency: the rules above hold
+    for those too."""
+    crossings = set()
+    for app in APPS:
+        for path in _source_files(app):
+            for name in _type_checking_imports(ast.parse(path.read_text(), str(path))):
+                parts = name.split(".")
+                if parts[0] not in FIRST_PARTY or parts[0] == app or len(parts) < 2:
+                    continue
+                module = ".".join(parts[:2])
+                if (
+                    parts[1] in PRIVATE_MODULES
+                    or (app == "core" and parts[0] in APPS)
+                    or (app == "orders" and parts[0] == "payments")
+                ):
+                    crossings.add(f"{app}: {module}")
+    assert crossings - KNOWN_TYPE_CHECKING_CROSSINGS == set()

@@ -5,8 +5,8 @@ import time
 import pytest
 from django.conf import settings
 
+from benchmarks.relevance import TARGET_HIT_AT_3, TARGET_MRR_AT_10, relevance_measure
 from catalog.importer import books_import
-from catalog.relevance import TARGET_HIT_AT_3, TARGET_MRR_AT_10, relevance_measure
 
 DEMO_CATALOGUE = settings.BASE_DIR / "data" / "goodbooks-10k" / "books.csv"
 

@@ -6,7 +6,6 @@ import zoneinfo
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import orjson
 import pytest
 from django.test import override_settings
 from django.utils import timezone
@@ -111,7 +110,7 @@ def test_decimal_settings_are_honoured(books):
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Paris"])
 def test_rows_render_as_the_books_do(books, zone):
-    """The customers' list and search pages read rows, not models (selectors.book_rows): their
+    """The customers' list and search pages read rows, not models (catalog.rows): their
     JSON must be the books' JSON, key order and all. The `authors` and `genres` of a row are the
     stored JSON text, which the API's renderer writes out as it is."""
     BookFactory(
@@ -135,54 +134,13 @@ def _page_from_rows_and_from_books(active):
     return from_rows, json.loads(JSONRenderer().render(books_data))
 
 
-@pytest.mark.postgres_only
-def test_the_books_json_postgresql_writes_is_the_serializers(settings):
-    """On PostgreSQL the hot path reads each book's JSON as the database writes it: it must be
-    the serializer's JSON, for every kind of value (nulls, escapes, whole seconds, trailing
-    zeros, every copy reserved), key order and all."""
-    tricky = BookFactory(
-        title='Quote " back\\slash \\n tab\t line\u2028 end',
-        subtitle="",
-        authors=[AuthorFactory(name='Émile "Zola"')],
-        genres=[],
-        isbn13=None,
-        price=Decimal("1234.50"),
-        description="Line one\nline two \x01 </script> 🐉",
-        publication_year=None,
-        language="fr",
-        page_count=None,
-        cover_image_url="",
-        average_rating=None,
-        ratings_count=None,
-        stock_quantity=2,
-    )
-    Book.objects.filter(pk=tricky.pk).update(
-        reserved_quantity=2, created_at=datetime(2024, 5, 1, 10, 20, 30, tzinfo=UTC)
-    )
-    plain = BookFactory(
-        price=Decimal("5.00"), average_rating=Decimal("4.10"), stock_quantity=3, ratings_count=7
-    )
-    Book.objects.filter(pk=plain.pk).update(
-        created_at=datetime(2024, 5, 2, 1, 2, 3, 120000, tzinfo=UTC),
-        updated_at=datetime(2024, 5, 2, 1, 2, 3, 5, tzinfo=UTC),
-    )
-    assert isinstance(selectors.book_page_rows(offset=0, limit=1)[0][0], orjson.Fragment)
-    active = list(Book.objects.for_display().filter(is_active=True))
-    from_rows, from_books = _page_from_rows_and_from_books(active)
-    assert [list(book.items()) for book in from_rows] == [list(book.items()) for book in from_books]
-    assert from_rows[1]["created_at"] == "2024-05-01T10:20:30Z"
-    assert from_rows[0]["created_at"] == "2024-05-02T01:02:03.120000Z"
-    assert (from_rows[1]["available_quantity"], from_rows[1]["in_stock"]) == (0, False)
-
-
 @pytest.mark.parametrize(
     "output",
     [{"COERCE_DECIMAL_TO_STRING": False}, {"DATETIME_FORMAT": "%Y-%m-%d %H:%M"}],
     ids=["decimals as numbers", "another time format"],
 )
-def test_rows_are_read_as_columns_where_the_database_would_write_other_json(books, output):
-    """Only the serializer's default output may come written by the database: with decimals as
-    numbers or another time format, the rows are columns, written by the serializer."""
+def test_rows_render_as_the_books_do_with_other_output_settings(books, output):
+    """With decimals as numbers or another time format, the rows' JSON is still the books'."""
     from rest_framework.settings import api_settings
 
     with override_settings(REST_FRAMEWORK=output):

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from catalog.search import _edit_distance, _is_near, words_corrected
+from catalog.search.typos import _edit_distance, _is_near, words_corrected
 from catalog.tests.factories import AuthorFactory, BookFactory
 
 

@@ -1,19 +1,19 @@
 """Search quality on the demo catalogue: hit@3 and MRR@10 over the relevance test set.
 
-`catalog/tests/relevance_queries.json` holds everyday queries with the goodbooks ids a reader
+`benchmarks/data/relevance_queries.json` holds everyday queries with the goodbooks ids a reader
 expects among the first three results. Each query goes through the public API
 (`GET /api/books/?search=`); a query is a hit when any expected book is in the top 3, and its
 reciprocal rank is 1/rank of the first expected book in the top 10 (0 when none is there).
-The relevance test and `manage.py bench_catalog` both report these figures.
+The relevance test (catalog/tests/test_relevance.py) and `make bench` both report these figures.
 """
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .models import Book
+from catalog.models import Book
 
-RELEVANCE_QUERIES = Path(__file__).resolve().parent / "tests" / "relevance_queries.json"
+RELEVANCE_QUERIES = Path(__file__).resolve().parent / "data" / "relevance_queries.json"
 TARGET_HIT_AT_3 = 0.90
 TARGET_MRR_AT_10 = 0.80
 

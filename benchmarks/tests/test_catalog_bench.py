@@ -1,5 +1,6 @@
-"""The cheap parts of `manage.py bench_catalog`: its refusals, the variant generator at a small
-size, and the measuring helpers. The 100,000-book run itself is `make bench`."""
+"""The cheap parts of the catalogue benchmark (benchmarks/catalog_bench.py): its refusals, the
+variant generator at a small size, and the measuring helpers. The 100,000-book run itself is
+`make bench`."""
 
 from pathlib import Path
 from unittest import mock
@@ -8,19 +9,21 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from catalog import benchmark, filters
+from benchmarks import catalogue as benchmark
+from benchmarks.catalog_command import Command as BenchCatalog
+from catalog import filters
 from catalog.importer import books_import
 from catalog.models import Book, BookAuthor
 from catalog.search import book_search
 from catalog.tests.factories import AuthorFactory, BookFactory
 
-DIRTY_BOOKS = Path(__file__).parent / "fixtures" / "dirty_books.csv"
+DIRTY_BOOKS = Path(__file__).parents[2] / "catalog" / "tests" / "fixtures" / "dirty_books.csv"
 
 
 def test_refuses_to_run_without_an_explicit_database(monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     with pytest.raises(CommandError, match="--database-url or set DATABASE_URL"):
-        call_command("bench_catalog")
+        call_command(BenchCatalog())
 
 
 @pytest.mark.parametrize("option", ["--database-url", "DATABASE_URL"])
@@ -32,7 +35,7 @@ def test_refuses_sqlite(monkeypatch, tmp_path, option):
     else:
         arguments = ["--database-url", url]
     with pytest.raises(CommandError, match="needs a PostgreSQL database"):
-        call_command("bench_catalog", *arguments)
+        call_command(BenchCatalog(), *arguments)
     assert not (tmp_path / "bench.sqlite3").exists()
 
 

@@ -1,5 +1,5 @@
-"""The catalogue benchmark behind `manage.py bench_catalog`: a 100,000-book PostgreSQL catalogue,
-and the latency of the book API on it.
+"""The catalogue benchmark behind `make bench` (benchmarks/catalog_bench.py): a 100,000-book
+PostgreSQL catalogue, and the latency of the book API on it.
 
 The catalogue is the 10,000 real goodbooks books, imported with `catalog.importer`, plus 90,000
 generated variants of them: "<title> (Edition N)" or the real title's words reshuffled, by the
@@ -36,9 +36,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from psycopg2 import sql
 
-from .importer import books_import, derived_price, derived_stock
-from .models import Author, Book, BookAuthor, Genre, SearchWord
-from .search import book_search_refresh
+from catalog.importer import books_import, derived_price, derived_stock
+from catalog.models import Author, Book, BookAuthor, Genre, SearchWord
+from catalog.search import book_search_refresh
 
 GOODBOOKS_CSV = Path(settings.BASE_DIR) / "data" / "goodbooks-10k" / "books.csv"
 DEFAULT_BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bookstore_bench"

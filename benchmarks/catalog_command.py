@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
-from catalog import benchmark
-from catalog.benchmark import (
+from benchmarks import catalogue as benchmark
+from benchmarks.catalogue import (
     BROWSE_PAGE_SIZES,
     CATALOGUE_SIZE,
     SEARCH_TERMS,
@@ -17,8 +17,8 @@ from catalog.benchmark import (
     TARGET_SUGGEST_MEDIAN_MS,
     BenchDatabaseError,
 )
+from benchmarks.relevance import TARGET_HIT_AT_3, TARGET_MRR_AT_10, relevance_measure
 from catalog.models import Book
-from catalog.relevance import TARGET_HIT_AT_3, TARGET_MRR_AT_10, relevance_measure
 
 PASS, FAIL = "✓", "✗"
 NAIVE_REPEAT = 10
@@ -33,7 +33,7 @@ class Command(BaseCommand):
     help = (
         "Measure the book API on a 100,000-book PostgreSQL catalogue: indexed search against a "
         "naive unindexed one, and list and detail pages. Runs only in a database of its own "
-        "(created if missing, built once, then reused); see catalog/benchmark.py."
+        "(created if missing, built once, then reused); see benchmarks/catalogue.py."
     )
 
     def add_arguments(self, parser):
@@ -118,8 +118,8 @@ class Command(BaseCommand):
         url = database_url or os.environ.get("DATABASE_URL")
         if not url:
             raise BenchDatabaseError(
-                "bench_catalog fills a database with 100,000 books, so it runs only where it is "
-                "told to: pass --database-url or set DATABASE_URL, e.g. "
+                "The catalogue benchmark fills a database with 100,000 books, so it runs only "
+                "where it is told to: pass --database-url or set DATABASE_URL, e.g. "
                 f"DATABASE_URL={benchmark.DEFAULT_BENCH_DATABASE_URL} (what `make bench` does)."
             )
         config = benchmark.bench_database_config(url)
@@ -193,7 +193,7 @@ class Command(BaseCommand):
         counts = benchmark.catalogue_counts()
         database = settings.DATABASES["default"]
         write("")
-        write("Catalogue benchmark (manage.py bench_catalog)")
+        write("Catalogue benchmark (python -m benchmarks.catalog_bench)")
         write(f"  CPUs:        {os.cpu_count()}")
         write(
             f"  PostgreSQL:  {facts['version']}, database {database['NAME']} on "
@@ -278,7 +278,7 @@ class Command(BaseCommand):
         relevance = report["relevance"]
         write("")
         write(
-            "Relevance: the test set (catalog/tests/relevance_queries.json) on this catalogue; "
+            "Relevance: the test set (benchmarks/data/relevance_queries.json) on this catalogue; "
             "an edition of an expected book counts as that book"
         )
         write(

@@ -1,0 +1,135 @@
+"""Searches as queries: a queryset filtered and ranked (the general path), and a customer's
+search page read as rows in one query (the hot path, catalog.selectors)."""
+
+import functools
+import re
+from typing import Any
+
+from django.db import connection
+from django.db.models import BooleanField, Count, FloatField, QuerySet, Value, Window
+from django.db.models.expressions import RawSQL
+
+from .. import isbn, rows
+from ..models import Book
+from .matching import is_postgres, match_condition, matching, uses_fts5
+from .ranking import relevance_expression, relevance_sql
+from .text import normalise
+from .typos import correction
+
+MAX_QUERY_WORDS = 10
+
+
+def is_ranked_search(queryset) -> bool:
+    """`queryset` is a search sorted by relevance unless told otherwise: the database ranks (or
+    sorts) every match before it can return a page."""
+    return "relevance" in queryset.query.annotations
+
+
+def isbn_candidate(text):
+    digits = isbn.clean(text)
+    if re.fullmatch(r"\d{9}[\dX]|\d{13}", digits):
+        return isbn.to_isbn13(digits)
+    return None
+
+
+def book_search(queryset: QuerySet[Book], text: str) -> QuerySet[Book]:
+    """Filter `queryset` to books matching `text`, annotated with `relevance` (higher first)."""
+    text = " ".join(text.split())
+    if not text:
+        return queryset
+    isbn13 = isbn_candidate(text)
+    if isbn13:
+        return queryset.filter(isbn13=isbn13).annotate(relevance=Value(1.0, FloatField()))
+    words = normalise(text).split()[:MAX_QUERY_WORDS]
+    if not words:
+        return queryset.none().annotate(relevance=Value(0.0, FloatField()))
+    matches = queryset.filter(matching([[word] for word in words], prefix_last=True))
+    variants = [words]
+    if not matches.exists():
+        reading = correction(words)
+        if reading is not None:
+            corrected, variants = reading
+            matches = queryset.filter(matching(corrected, prefix_last=True))
+    return matches.annotate(relevance=relevance_expression(variants))
+
+
+def book_search_page(
+    *, text: str, offset: int, limit: int, known_count: int | None = None
+) -> tuple[int, list[tuple[Any, ...]]] | None:
+    """How many books match a customer's search, and a page of them: rows of the public fields
+    (catalog.rows), active books in `book_search`'s order. One query where
+    book_search and a page of it take three: the count, the order and the rows come together,
+    and an empty first page shows a typo. `known_count`, a count of this search shared between
+    readers (catalog.caching), spares the database the counting for a page that has books.
+    None where `book_search` must answer (an ISBN, or SQLite without FTS5)."""
+    text = " ".join(text.split())
+    if isbn_candidate(text) or not (is_postgres() or uses_fts5()):
+        return None
+    words = normalise(text).split()[:MAX_QUERY_WORDS]
+    if not words:
+        return 0, []
+    as_typed = [[word] for word in words]
+    if known_count is not None:
+        # The count is known: the page alone, which the database need not count around.
+        page = _ranked_page(as_typed, [words], offset=offset, limit=limit, counted=False)[1]
+        if page:
+            return known_count, page
+    count, page = _ranked_page(as_typed, [words], offset=offset, limit=limit)
+    if page:
+        return count, page
+    if offset:
+        count = _matching_count(as_typed)
+        if count:
+            return count, []  # past the last page of the matches as typed
+    reading = correction(words)
+    if reading is None:
+        return 0, []
+    corrected, variants = reading
+    count, page = _ranked_page(corrected, variants, offset=offset, limit=limit)
+    if not page and offset:
+        count = _matching_count(corrected)
+    return count, page
+
+
+def _ranked_page(
+    alternatives: list[list[str]],
+    variants: list[list[str]],
+    *,
+    offset: int,
+    limit: int,
+    counted: bool = True,
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """The page's rows, and (when `counted`) how many books match; 0 for an empty page."""
+    match_sql, match_params = match_condition(alternatives, prefix_last=True)  # type: ignore[misc]
+    relevance, relevance_params = relevance_sql(variants)
+    query = _ranked_page_query(
+        connection.vendor, match_sql, len(match_params), relevance, len(relevance_params), counted
+    )
+    page = rows.fetch(query, [*match_params, *relevance_params], limit=limit, offset=offset)
+    return (page[0][-1] if page and counted else 0), page
+
+
+@functools.lru_cache(maxsize=256)
+def _ranked_page_query(
+    vendor: str,
+    match_sql: str,
+    match_arity: int,
+    relevance: str,
+    relevance_arity: int,
+    counted: bool,
+) -> rows.RowsQuery:
+    """The page query of _ranked_page, composed with the ORM and compiled once per process for
+    each shape of search (the SQL of its match condition and ranking; the words are
+    parameters, given on each run), not on every page. When `counted`, the number of matches
+    is the last column, after the book's."""
+    slots = [rows.Slot() for _ in range(match_arity + relevance_arity)]
+    # Constant SQL (see match_condition and relevance_sql): the words are parameters.
+    matches = RawSQL(match_sql, slots[:match_arity], output_field=BooleanField())  # nosec B611
+    rank = RawSQL(relevance, slots[match_arity:], output_field=FloatField())  # nosec B611
+    books = Book.objects.active().filter(matches).order_by(rank.desc(), "-id")
+    extra = {"matches_count": Window(Count("*"))} if counted else {}
+    return rows.compile_rows(rows.public_rows(books, **extra), slots)
+
+
+def _matching_count(alternatives: list[list[str]]) -> int:
+    return Book.objects.active().filter(matching(alternatives, prefix_last=True)).count()

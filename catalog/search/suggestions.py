@@ -1,0 +1,78 @@
+"""Search-as-you-type suggestions: authors and titles."""
+
+from django.db.models import QuerySet
+
+from ..models import Book
+from .matching import matching
+from .queries import MAX_QUERY_WORDS
+from .text import normalise
+from .typos import MAX_CORRECTED_WORDS, words_corrected
+
+# --- Suggestions -----------------------------------------------------------------------------
+
+MAX_SUGGESTIONS = 10
+MAX_AUTHOR_SUGGESTIONS = 3
+SUGGESTION_POOL = 30  # the most popular matches looked at, for their authors and titles
+
+
+def book_suggestions(*, text: str, queryset: QuerySet[Book]) -> list[dict]:
+    """Search-as-you-type: up to 10 authors and titles whose words start with what was typed
+    (the last word as a prefix), the most popular first; authors whose name matches come first.
+    A prefix that matches nothing is corrected as a search is."""
+    words = normalise(text).split()[:MAX_QUERY_WORDS]
+    if not words:
+        return []
+    pool = _suggestion_pool(queryset, [[word] for word in words])
+    if not pool:
+        corrected = words_corrected(words[:MAX_CORRECTED_WORDS])
+        if corrected != [[word] for word in words]:
+            pool = _suggestion_pool(queryset, corrected)
+            words = [
+                alternatives[1] if len(alternatives) > 1 else alternatives[0]
+                for alternatives in corrected
+            ]
+    suggestions, authors_seen = [], set()
+    for book in pool:
+        for author in book["author_list"][:1]:
+            name_words = normalise(author["name"]).split()
+            if author["id"] in authors_seen or not _words_start(words, name_words):
+                continue
+            authors_seen.add(author["id"])
+            if len(authors_seen) <= MAX_AUTHOR_SUGGESTIONS:
+                suggestions.append(
+                    {
+                        "type": "author",
+                        "id": author["id"],
+                        "text": author["name"],
+                        "slug": author["slug"],
+                    }
+                )
+    for book in pool:
+        if len(suggestions) >= MAX_SUGGESTIONS:
+            break
+        suggestions.append(
+            {
+                "type": "book",
+                "id": book["pk"],
+                "text": book["title"],
+                "slug": None,
+                "authors": book["authors_text"],
+            }
+        )
+    return suggestions[:MAX_SUGGESTIONS]
+
+
+def _words_start(typed: list[str], name_words: list[str]) -> bool:
+    """Every typed word is a word of the name, the last one possibly unfinished."""
+    *whole, last = typed
+    return all(word in name_words for word in whole) and any(
+        name_word.startswith(last) for name_word in name_words
+    )
+
+
+def _suggestion_pool(queryset, alternatives):
+    return list(
+        queryset.filter(matching(alternatives, prefix_last=True))
+        .order_by("-popularity", "-pk")
+        .values("pk", "title", "authors_text", "author_list")[:SUGGESTION_POOL]
+    )
