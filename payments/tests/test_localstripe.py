@@ -164,3 +164,25 @@ def test_payment_intent_carries_the_total_shipping_address_and_order_number(shop
     )
     assert confirmed.status_code == 200, confirmed.json()
     assert wait_for(lambda: order_status(order["id"]) == "paid")
+
+
+def test_another_card_after_a_decline_pays_the_same_payment(shop, local_stripe_url):
+    book = BookFactory(stock_quantity=4)
+    client, order_id = buyer_with_order(book, quantity=1)
+    started = client.post("/api/payments/", {"order": order_id})
+    assert started.status_code == 201, started.json()
+    payment_id, declined = pay_started(
+        client, started.json(), "4000000000000341", local_stripe_url
+    )
+    assert assert_problem(declined, 402, "payment_failed")["decline_code"] == "card_declined"
+
+    # The same payment and card form, as the failure email's link and the pay page offer it.
+    again = client.post("/api/payments/", {"order": order_id})
+    assert again.json()["id"] == payment_id
+    _, confirmed = pay_started(client, again.json(), "4242424242424242", local_stripe_url)
+    assert confirmed.status_code == 200, confirmed.json()
+    assert confirmed.json()["next_step"] == "succeeded"
+    assert wait_for(lambda: order_status(order_id) == "paid"), "no webhook marked the order paid"
+    assert Payment.objects.get(pk=payment_id).status == "succeeded"
+    book.refresh_from_db()
+    assert (book.stock_quantity, book.reserved_quantity) == (3, 0)
