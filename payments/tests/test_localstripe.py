@@ -9,8 +9,9 @@ import pytest
 import stripe
 from django.conf import settings
 from django.core.management import call_command
+from djstripe.models import WebhookEventTrigger
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from catalog.tests.factories import BookFactory
 from orders.models import Order
@@ -171,9 +172,7 @@ def test_another_card_after_a_decline_pays_the_same_payment(shop, local_stripe_u
     client, order_id = buyer_with_order(book, quantity=1)
     started = client.post("/api/payments/", {"order": order_id})
     assert started.status_code == 201, started.json()
-    payment_id, declined = pay_started(
-        client, started.json(), "4000000000000341", local_stripe_url
-    )
+    payment_id, declined = pay_started(client, started.json(), "4000000000000341", local_stripe_url)
     assert assert_problem(declined, 402, "payment_failed")["decline_code"] == "card_declined"
 
     # The same payment and card form, as the failure email's link and the pay page offer it.
@@ -186,3 +185,17 @@ def test_another_card_after_a_decline_pays_the_same_payment(shop, local_stripe_u
     assert Payment.objects.get(pk=payment_id).status == "succeeded"
     book.refresh_from_db()
     assert (book.stock_quantity, book.reserved_quantity) == (3, 0)
+
+
+def test_closing_the_account_deletes_the_stripe_customer_and_its_webhook_is_applied(
+    shop, local_stripe_url
+):
+    book = BookFactory(stock_quantity=2)
+    client, order_id = buyer_with_order(book)
+    pay(client, order_id, "4242424242424242", local_stripe_url)
+    assert wait_for(lambda: order_status(order_id) == "paid")
+
+    closed = client.delete("/api/users/me/", {"password": DEFAULT_PASSWORD})
+    assert closed.status_code == 204
+    assert wait_for(webhook_received("customer.deleted")), "customer.deleted was not applied"
+    assert not WebhookEventTrigger.objects.exclude(exception="").exists()
