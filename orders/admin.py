@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 
-from accounts.models import address_lines
+from accounts.addresses import address_lines
 from bookstore.errors import ApplicationError
 from core.admin_mixins import ReadOnlyTabularInline
 from core.models import OutboxEmail

@@ -16,7 +16,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.models import address_lines
+from accounts.addresses import address_lines
 from bookstore import parsers as json_body
 from bookstore.errors import ApplicationError, not_found
 from bookstore.exceptions import problem_json_response

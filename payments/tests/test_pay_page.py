@@ -130,7 +130,7 @@ def test_pay_page_shows_address_shipping_and_tax(fake, client):
     assert "Tax (Tax US-NY 8.875%)" in html and "2.22" in html
     assert "27.21 USD" in html
     assert 'id="shipping-address"' in html
-    assert "1 Library Way" in html and "Apt 7" in html and "12207 Albany NY" in html
+    assert "1 Library Way" in html and "Apt 7" in html and "Albany, NY 12207" in html
     payment = Payment.objects.get(order=order)
     assert fake.objects[payment.stripe_payment_intent_id]["amount"] == 2721
     [(_, _, sent)] = [call for call in fake.calls if call[1] == "/v1/payment_intents"]
