@@ -103,8 +103,7 @@ def user_update_profile(*, user: User, password: str | None = None, **fields: st
 def _user_from_link(
     uid: str, token: str, *, generator: PasswordResetTokenGenerator, field: str = "token"
 ) -> User:
-    user_id = uid_decode(uid)
-    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    user = _user_of_link(uid)
     if user is None or not generator.check_token(user, token):
         raise field_error(field, "invalid", "This link is not valid or has expired.")
     return user
@@ -134,12 +133,26 @@ def user_password_reset_confirm(*, uid: str, token: str, new_password: str) -> U
     return user
 
 
+def _user_of_link(uid: str) -> User | None:
+    user_id = uid_decode(uid)
+    return User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+
+
 @transaction.atomic
-def user_email_verify(*, uid: str, token: str) -> User:
+def user_email_verify(*, uid: str, token: str) -> bool:
+    """Verify the address a link was sent to. Returns False when that link already did (the
+    address is confirmed: opening the link again is no error); raises for any other link."""
+    if email_verification_tokens.check_used_token(_user_of_link(uid), token):
+        return False
     user = _user_from_link(uid, token, generator=email_verification_tokens)
     user.email_verified = True
     user.save(update_fields=["email_verified"])
-    return user
+    return True
+
+
+def user_email_verification_link_used(*, uid: str, token: str) -> bool:
+    """Whether the link already verified its address (the page says so instead of an error)."""
+    return email_verification_tokens.check_used_token(_user_of_link(uid), token)
 
 
 @transaction.atomic
