@@ -2,10 +2,17 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.template.response import TemplateResponse
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from . import services
 from .forms import UserChangeForm, UserCreationForm
 from .models import ADDRESS_FIELDS, Address, User
+
+# Sign-in tokens are revoked through the services (logout, password change, closing the
+# account); their rows are nothing to browse or edit by hand.
+for _model in (OutstandingToken, BlacklistedToken):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 
 class AddressInline(admin.StackedInline):
