@@ -182,7 +182,14 @@ def pay_page_result(request, token):
     return render(
         request,
         "payments/result.html",
-        {"payment": payment, "order": order, "outcome": outcome, "shop_name": settings.SHOP_NAME},
+        {
+            "payment": payment,
+            "order": order,
+            "outcome": outcome,
+            "items": order.items.all(),
+            "shipping_lines": address_lines(order.shipping_address),
+            "shop_name": settings.SHOP_NAME,
+        },
     )
 
 

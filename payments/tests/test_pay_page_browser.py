@@ -84,3 +84,21 @@ def test_another_card_after_a_decline_pays_on_the_same_page(shop, browser_page):
     assert wait_for(lambda: order_status(order_id) == "paid"), "the second card did not pay"
     page.reload()
     page.wait_for_selector("#outcome[data-outcome=paid]", timeout=15_000)
+
+
+def test_a_long_title_wraps_and_stays_out_of_the_quantity_column(shop, browser_page):
+    book = BookFactory(title="A Very Long Title " + "Unbreakable" * 12, stock_quantity=2)
+    client, order_id = buyer_with_order(book)
+    payment = client.post("/api/payments/", {"order": order_id}).json()
+
+    page = browser_page
+    page.set_viewport_size({"width": 420, "height": 900})  # a phone
+    page.goto(payment["payment_url"])
+    title = page.locator("td.title").first.bounding_box()
+    quantity = page.locator("td.qty").first.bounding_box()
+    assert title["x"] + title["width"] <= quantity["x"] + 1
+    one_line = page.locator("th.qty").bounding_box()["height"]
+    assert title["height"] > 2 * one_line  # wrapped onto several lines
+    assert page.locator("#shop-header .shop-name").inner_text() == "Bookstore"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "pay-page-long-title.png"), full_page=True)
