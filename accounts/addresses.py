@@ -128,7 +128,8 @@ def address_check(values: Mapping[str, Any], *, field_prefix: str = "") -> dict[
                 ),
             ) from None
         normalized = {"postal_code": given["postal_code"].upper(), "country_area": ""}
-    values["postal_code"] = normalized["postal_code"]
+    # A country whose post uses no postal codes keeps whatever was written.
+    values["postal_code"] = normalized["postal_code"] or given["postal_code"]
     # The post's own code for the region where it has one; a region of a country whose post
     # does not use one is kept as the customer wrote it.
     values["region"] = (
