@@ -56,13 +56,10 @@ class OrderItemInline(ReadOnlyTabularInline):
 
 class OrderEventInline(ReadOnlyTabularInline):
     model = OrderEvent
-    fields = ["created_at", "change_shown", "actor_label", "note"]
+    # Each row is captioned with the change itself ("Paid → Shipped", the event's str).
+    fields = ["created_at", "actor_label", "note"]
     readonly_fields = fields
     verbose_name_plural = "timeline"
-
-    @admin.display(description="change")
-    def change_shown(self, event):
-        return event.change
 
 
 class OutboxEmailInline(ReadOnlyTabularInline):
