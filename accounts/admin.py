@@ -6,11 +6,18 @@ from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from . import lockout, services
 from .forms import UserChangeForm, UserCreationForm
 from .models import ADDRESS_FIELDS, Address, User
 from .throttles import CurrentPasswordThrottle
+
+# Sign-in tokens are revoked through the services (logout, password change, closing the
+# account); their rows are nothing to browse or edit by hand.
+for _model in (OutstandingToken, BlacklistedToken):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 
 class AddressInline(admin.StackedInline):

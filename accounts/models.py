@@ -4,7 +4,6 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django_countries import countries
 from django_countries.fields import CountryField
 
 
@@ -125,10 +124,6 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.first_name or self.email
 
 
-# Countries whose addresses must name a region (state, province), as an ISO 3166-2 subdivision
-# code: sales tax there depends on it (US states, Canadian provinces, Indian and Brazilian
-# states), or the postal service expects it (Australia, Mexico).
-REGION_REQUIRED_COUNTRIES = frozenset({"US", "CA", "AU", "IN", "BR", "MX"})
 MAX_ADDRESSES_PER_USER = 50
 # What a customer fills in for an address: the admin shows it, the API and the export return it.
 ADDRESS_FIELDS = (
@@ -205,27 +200,3 @@ def address_snapshot(values):
     snapshot = {field: str(values.get(field) or "") for field in ADDRESS_SNAPSHOT_FIELDS}
     snapshot["country"] = getattr(values.get("country"), "code", None) or snapshot["country"]
     return snapshot
-
-
-def address_lines(address):
-    """An address snapshot as the lines of a label (emails, the pay page, packing slips)."""
-    if not address:
-        return []
-    city_line = " ".join(
-        part
-        for part in (address.get("postal_code"), address.get("city"), address.get("region"))
-        if part
-    )
-    country = address.get("country", "")
-    lines = [
-        address.get("full_name"),
-        address.get("company"),
-        address.get("line1"),
-        address.get("line2"),
-        city_line,
-        str(countries.name(country) or country),
-        address.get("phone"),
-    ]
-    # Cleaned here too: snapshots taken before names were cleaned on input are still shown.
-    cleaned = (single_line(line) for line in lines)
-    return [line for line in cleaned if line]

@@ -78,11 +78,13 @@ def verify_email_page(request):
     # Opening the link only shows a button: mail scanners that fetch links verify nothing.
     if request.method == "POST":
         try:
-            services.user_email_verify(uid=uid, token=token)
+            newly_verified = services.user_email_verify(uid=uid, token=token)
         except ApplicationError as error:
             context["errors"] = _messages(error)
         else:
-            context["verified"] = True
+            context["verified" if newly_verified else "already_verified"] = True
+    elif services.user_email_verification_link_used(uid=uid, token=token):
+        context["already_verified"] = True
     elif not _link_is_valid(uid, token, email_verification_tokens):
         context["errors"] = ["This link is not valid or has expired."]
     return render(request, "accounts/verify_email.html", context)

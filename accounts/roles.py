@@ -20,7 +20,9 @@ STORE_MANAGER_PERMISSIONS = {
         "taxrate": ["view", "add", "change", "delete"],
     },
     "core": {"outboxemail": ["view"]},
-    "payments": {"payment": ["view"], "refund": ["view"]},
+    "payments": {"payment": ["view"], "refund": ["view"], "stripecustomer": ["view"]},
+    # dj-stripe's copies of what Stripe said (read-only in the admin).
+    "djstripe": {"dispute": ["view"], "event": ["view"], "webhookendpoint": ["view"]},
 }
 
 

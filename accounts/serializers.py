@@ -9,7 +9,6 @@ from rest_framework_simplejwt.settings import api_settings
 from .models import (
     ADDRESS_FIELDS,
     NON_ASCII_EMAIL_MESSAGE,
-    REGION_REQUIRED_COUNTRIES,
     Address,
     User,
     email_is_storable,
@@ -144,11 +143,18 @@ class AddressInputSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        help_text="ISO 3166-2 subdivision code (NY, ON, NSW); required for "
-        + ", ".join(sorted(REGION_REQUIRED_COUNTRIES))
-        + ".",
+        help_text="State or province, as its ISO 3166-2 subdivision code (NY, ON, NSW), where "
+        "the country's post requires one (Google's address data: the US, Canada, Australia, "
+        "Japan, Italy, Spain...).",
     )
-    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    postal_code = serializers.CharField(
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required, and checked against the country's format, where its post uses "
+        "postal codes (a ZIP code in the US).",
+    )
     country = Alpha2CountryField(help_text="ISO 3166-1 alpha-2 code, such as US, DE or GB.")
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
 

@@ -1,7 +1,6 @@
 from collections.abc import Mapping
 from typing import Any
 
-import pycountry
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
@@ -18,9 +17,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from bookstore.errors import ApplicationError, field_error
 
 from . import emails, signals
+from .addresses import address_check
 from .models import (
+    ADDRESS_SNAPSHOT_FIELDS,
     MAX_ADDRESSES_PER_USER,
-    REGION_REQUIRED_COUNTRIES,
     Address,
     User,
     closed_account_email,
@@ -103,8 +103,7 @@ def user_update_profile(*, user: User, password: str | None = None, **fields: st
 def _user_from_link(
     uid: str, token: str, *, generator: PasswordResetTokenGenerator, field: str = "token"
 ) -> User:
-    user_id = uid_decode(uid)
-    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    user = _user_of_link(uid)
     if user is None or not generator.check_token(user, token):
         raise field_error(field, "invalid", "This link is not valid or has expired.")
     return user
@@ -134,12 +133,26 @@ def user_password_reset_confirm(*, uid: str, token: str, new_password: str) -> U
     return user
 
 
+def _user_of_link(uid: str) -> User | None:
+    user_id = uid_decode(uid)
+    return User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+
+
 @transaction.atomic
-def user_email_verify(*, uid: str, token: str) -> User:
+def user_email_verify(*, uid: str, token: str) -> bool:
+    """Verify the address a link was sent to. Returns False when that link already did (the
+    address is confirmed: opening the link again is no error); raises for any other link."""
+    if email_verification_tokens.check_used_token(_user_of_link(uid), token):
+        return False
     user = _user_from_link(uid, token, generator=email_verification_tokens)
     user.email_verified = True
     user.save(update_fields=["email_verified"])
-    return user
+    return True
+
+
+def user_email_verification_link_used(*, uid: str, token: str) -> bool:
+    """Whether the link already verified its address (the page says so instead of an error)."""
+    return email_verification_tokens.check_used_token(_user_of_link(uid), token)
 
 
 @transaction.atomic
@@ -254,30 +267,10 @@ def user_close(*, user: User, actor: User, password: str | None = None) -> User:
 
 
 def address_clean(*, values: Mapping[str, Any], field_prefix: str = "") -> dict[str, Any]:
-    """Check the rules a serializer cannot: the region where the country needs one (an ISO
-    3166-2 subdivision code of that country, "NY" or "US-NY", stored as "NY"). Returns the
-    values with the region normalised; raises validation_error naming the field."""
-    values = dict(values)
-    country = str(getattr(values.get("country"), "code", values.get("country")) or "").upper()
-    region = (values.get("region") or "").strip()
-    if country in REGION_REQUIRED_COUNTRIES:
-        field = f"{field_prefix}region"
-        if not region:
-            raise field_error(
-                field, "required", f"Addresses in {country} need a region (state or province)."
-            )
-        code = region.upper()
-        if not code.startswith(f"{country}-"):
-            code = f"{country}-{code}"
-        if pycountry.subdivisions.get(code=code) is None:
-            raise field_error(
-                field,
-                "invalid",
-                f"{region!r} is not a region of {country}; use its ISO 3166-2 code (such as NY).",
-            )
-        region = code.split("-", 1)[1]
-    values["region"] = region
-    return values
+    """Check an address against its country's rules (accounts.addresses): the fields the
+    country's post requires, the postal code's shape, the region. Returns the values with the
+    region and postal code normalised; raises validation_error naming the field."""
+    return address_check(values, field_prefix=field_prefix)
 
 
 def _address_make_default(address: Address) -> None:
@@ -310,10 +303,11 @@ def address_create(*, user: User, **values: Any) -> Address:
 @transaction.atomic
 def address_update(*, address: Address, **values: Any) -> Address:
     User.objects.select_for_update().filter(pk=address.user_id).first()
-    merged = address_clean(values={"country": address.country, "region": address.region, **values})
+    current = {field: getattr(address, field) for field in ADDRESS_SNAPSHOT_FIELDS}
+    merged = address_clean(values={**current, **values})
     for field in values:
         setattr(address, field, merged[field])
-    address.region = merged["region"]
+    address.region, address.postal_code = merged["region"], merged["postal_code"]
     if address.is_default_shipping:
         _address_make_default(address)
     address.save()

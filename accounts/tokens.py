@@ -1,3 +1,5 @@
+import copy
+
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -25,6 +27,15 @@ class EmailVerificationTokenGenerator(PasswordResetTokenGenerator):
 
     def _make_hash_value(self, user, timestamp):
         return f"{user.pk}{user.email}{user.email_verified}{timestamp}"
+
+    def check_used_token(self, user, token) -> bool:
+        """Whether `token` is a link of ours that already verified the user's current address
+        (it was made while the address was unverified, and it has not expired)."""
+        if user is None or not user.email_verified:
+            return False
+        unverified = copy.copy(user)
+        unverified.email_verified = False
+        return self.check_token(unverified, token)
 
 
 password_reset_tokens = PasswordResetTokenGenerator()

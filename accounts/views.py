@@ -228,6 +228,7 @@ class AddressViewSet(
 RESET_ACCEPTED = (
     "If an account uses this address, we have emailed it a link to choose a new password."
 )
+ALREADY_VERIFIED = "This email address is already confirmed."
 VERIFICATION_ACCEPTED = "If your address is not verified yet, we have emailed you a new link."
 
 
@@ -273,12 +274,19 @@ class EmailVerifyView(APIView):
     authentication_classes = []
     throttle_classes = [AccountLinkThrottle]
 
-    @extend_schema(request=EmailVerifySerializer, responses={204: None}, tags=["users"])
+    @extend_schema(
+        request=EmailVerifySerializer,
+        responses={204: None, 200: AcceptedSerializer},
+        description="204: the address is now verified. 200 with a `detail`: the link was "
+        "used before and the address is already verified.",
+        tags=["users"],
+    )
     def post(self, request):
         serializer = EmailVerifySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_email_verify(**serializer.validated_data)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        if services.user_email_verify(**serializer.validated_data):
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response({"detail": ALREADY_VERIFIED})
 
 
 class EmailVerifyResendView(APIView):

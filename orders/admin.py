@@ -7,11 +7,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 
-from accounts.models import address_lines
+from accounts.addresses import address_lines
 from bookstore.errors import ApplicationError
 from core.admin_mixins import ReadOnlyTabularInline
 from core.models import OutboxEmail
@@ -55,7 +56,8 @@ class OrderItemInline(ReadOnlyTabularInline):
 
 class OrderEventInline(ReadOnlyTabularInline):
     model = OrderEvent
-    fields = ["created_at", "from_status", "to_status", "actor_label", "note"]
+    # Each row is captioned with the change itself ("Paid → Shipped", the event's str).
+    fields = ["created_at", "actor_label", "note"]
     readonly_fields = fields
     verbose_name_plural = "timeline"
 
@@ -124,11 +126,11 @@ class OrderAdmin(admin.ModelAdmin):
         "customer",
         "status_shown",
         "total",
-        "currency",
+        "currency_shown",
         "shipping_country",
         "shipping_method_name",
         "paid_at",
-        "hold_expires_at",
+        "hold_ends_at",
         "created_at",
     ]
     list_filter = ["status", "shipping_country", "shipping_method_code", "created_at", "paid_at"]
@@ -143,14 +145,14 @@ class OrderAdmin(admin.ModelAdmin):
             "Money",
             {
                 "fields": [
-                    "currency",
+                    "currency_shown",
                     "subtotal",
                     "discount_code",
                     "discount_amount",
                     "shipping_amount",
                     "tax_rate_name",
                     "tax_amount",
-                    "prices_include_tax",
+                    "prices_included_tax",
                     "total",
                 ]
             },
@@ -162,34 +164,34 @@ class OrderAdmin(admin.ModelAdmin):
                     "shipping_address_shown",
                     "billing_address_shown",
                     "shipping_method_name",
-                    "carrier",
+                    "carrier_shown",
                     "tracking_shown",
                     "shipped_at",
                 ]
             },
         ),
-        ("Payment", {"fields": ["hold_expires_at", "paid_at"]}),
+        ("Payment", {"fields": ["hold_ends_at", "paid_at"]}),
     ]
     readonly_fields = [
         "number",
         "user",
         "status",
-        "currency",
+        "currency_shown",
         "subtotal",
         "discount_code",
         "discount_amount",
         "shipping_amount",
         "tax_rate_name",
         "tax_amount",
-        "prices_include_tax",
+        "prices_included_tax",
         "total",
         "shipping_address_shown",
         "billing_address_shown",
         "shipping_method_name",
-        "carrier",
+        "carrier_shown",
         "tracking_shown",
         "shipped_at",
-        "hold_expires_at",
+        "hold_ends_at",
         "paid_at",
         "created_at",
         "updated_at",
@@ -229,6 +231,26 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="billing address")
     def billing_address_shown(self, order):
         return address_html(order.billing_address)
+
+    @admin.display(description="currency", ordering="currency")
+    def currency_shown(self, order):
+        return order.currency.upper()
+
+    @admin.display(description="prices included tax")
+    def prices_included_tax(self, order):
+        # Said as a fact about this order ("no": tax was added on top of the prices).
+        return "yes" if order.prices_include_tax else "no"
+
+    @admin.display(description="carrier")
+    def carrier_shown(self, order):
+        return order.carrier_name or "-"
+
+    @admin.display(description="hold expires at", ordering="hold_expires_at")
+    def hold_ends_at(self, order):
+        # Only while the order is pending: afterwards there is no hold.
+        if order.hold_ends_at is None:
+            return self.get_empty_value_display()
+        return formats.localize(timezone.template_localtime(order.hold_ends_at))
 
     @admin.display(description="tracking")
     def tracking_shown(self, order):

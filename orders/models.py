@@ -29,10 +29,23 @@ CARRIER_TRACKING_URLS = {
     "royal-mail": "https://www.royalmail.com/track-your-item#/tracking-results/{number}",
     "dpd": "https://track.dpd.co.uk/parcels/{number}",
 }
+# How people write the names of the carriers above (staff type "ups"; customers read "UPS").
+CARRIER_NAMES = {
+    "ups": "UPS",
+    "usps": "USPS",
+    "fedex": "FedEx",
+    "dhl": "DHL",
+    "royal-mail": "Royal Mail",
+    "dpd": "DPD",
+}
+
+
+def carrier_key(carrier):
+    return (carrier or "").strip().lower().replace(" ", "-")
 
 
 def tracking_url(carrier, number):
-    template = CARRIER_TRACKING_URLS.get((carrier or "").strip().lower().replace(" ", "-"))
+    template = CARRIER_TRACKING_URLS.get(carrier_key(carrier))
     if not template or not number:
         return ""
     return template.format(number=quote(number, safe=""))
@@ -276,6 +289,18 @@ class Order(models.Model):
         return self.number
 
     @property
+    def hold_ends_at(self):
+        """When the copies held for this pending order go back on sale; None once the hold is
+        over (paid, shipped, cancelled, expired...)."""
+        if self.display_status != OrderStatus.PENDING:
+            return None
+        return self.hold_expires_at
+
+    @property
+    def carrier_name(self):
+        return CARRIER_NAMES.get(carrier_key(self.carrier), self.carrier.strip())
+
+    @property
     def hold_lapsed(self):
         return self.status == OrderStatus.PENDING and self.hold_expires_at <= timezone.now()
 
@@ -366,4 +391,11 @@ class OrderEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self):
-        return f"{self.order}: {self.from_status or '-'} -> {self.to_status}"
+        return self.change
+
+    @property
+    def change(self):
+        """ "Paid → Shipped", as a person says it."""
+        labels = dict(OrderStatus.choices)
+        statuses = (self.from_status, self.to_status)
+        return " → ".join(str(labels.get(status, status)) for status in statuses if status)

@@ -4,7 +4,7 @@ transaction that made the change, and queues through the outbox."""
 from django.conf import settings
 from django.urls import reverse
 
-from accounts.models import address_lines
+from accounts.addresses import address_lines
 from core.outbox import email_queue
 
 

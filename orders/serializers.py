@@ -139,6 +139,13 @@ class OrderSerializer(serializers.ModelSerializer):
         help_text="The percent applied; null when no rate matched the address (no tax).",
     )
     tracking_url = serializers.CharField(read_only=True)
+    hold_expires_at = serializers.DateTimeField(
+        source="hold_ends_at",
+        read_only=True,
+        allow_null=True,
+        help_text="Until when the books are held for this pending order; null once the hold is "
+        "over (paid, shipped, cancelled, expired).",
+    )
     payment_url = serializers.SerializerMethodField(
         help_text="Where to send the customer to pay, while the order is payable."
     )

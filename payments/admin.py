@@ -6,10 +6,13 @@ Orders never import payments, so the payments side of the order page is contribu
 through the same confirmation page as the other order actions.
 """
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from djstripe import models as djstripe_models
+from djstripe.admin.admin import WebhookEventTriggerAdmin
 
 from core.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from orders.models import OrderStatus
@@ -136,6 +139,58 @@ class StripeCustomerAdmin(ReadOnlyAdmin):
     @admin.display(description="Stripe customer")
     def stripe_link(self, customer):
         return stripe_link(f"customers/{customer.stripe_id}", customer.stripe_id)
+
+
+# --- dj-stripe's records -------------------------------------------------------------------
+# dj-stripe registers an admin for each of its ~45 models, most with "Add" links that would
+# create objects at Stripe. The back office keeps what staff read (disputes, the events Stripe
+# sent, the webhook endpoint), read-only; the raw webhook deliveries stay for superusers (no
+# role grants them); the rest is Stripe's dashboard's business.
+for _model in apps.get_app_config("djstripe").get_models():
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(djstripe_models.Dispute)
+class DisputeAdmin(ReadOnlyAdmin):
+    list_display = ["id", "amount", "currency", "reason", "status", "created", "livemode"]
+    list_filter = ["created", "livemode"]
+    search_fields = ["id"]
+    fields = ["id", "amount", "currency", "reason", "status", "created", "livemode", "stripe"]
+    readonly_fields = fields
+
+    @admin.display(description="Stripe")
+    def stripe(self, dispute):
+        return stripe_link(f"disputes/{dispute.id}", dispute.id)
+
+
+@admin.register(djstripe_models.Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "type", "created", "livemode"]
+    list_filter = ["type", "created"]
+    search_fields = ["id", "type"]
+    fields = ["id", "type", "created", "livemode", "request_id", "idempotency_key", "data"]
+    readonly_fields = fields
+
+
+@admin.register(djstripe_models.WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    """Where Stripe sends its events (`manage.py stripe_setup` makes it). The signing secret is
+    never shown."""
+
+    list_display = ["id", "url", "status", "livemode", "created"]
+    fields = ["id", "url", "status", "enabled_events", "api_version", "livemode", "created"]
+    readonly_fields = fields
+
+
+@admin.register(djstripe_models.WebhookEventTrigger)
+class WebhookDeliveryAdmin(WebhookEventTriggerAdmin):
+    """Each delivery as received, with the error of one that failed: for superusers."""
+
+    actions = None
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # --- The order page: its payments and the refund action ----------------------------------

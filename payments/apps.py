@@ -13,6 +13,7 @@ class PaymentsConfig(AppConfig):
     REFUND_EVENTS = ["refund.created", "refund.updated", "refund.failed"]
 
     def ready(self):
+        from djstripe.event_handlers import handle_customer_event
         from djstripe.models import Event
         from djstripe.signals import WEBHOOK_SIGNALS
 
@@ -31,5 +32,11 @@ class PaymentsConfig(AppConfig):
             )
         WEBHOOK_SIGNALS["charge.refunded"].connect(
             receivers.charge_refunded, sender=Event, dispatch_uid="payments.charge.refunded"
+        )
+        # dj-stripe's handler fetches the customer from Stripe first, which fails for a deleted
+        # one: ours applies the event without asking.
+        WEBHOOK_SIGNALS["customer.deleted"].disconnect(handle_customer_event, sender=Event)
+        WEBHOOK_SIGNALS["customer.deleted"].connect(
+            receivers.customer_deleted, sender=Event, dispatch_uid="payments.customer.deleted"
         )
         account_closing.connect(receivers.account_closing, dispatch_uid="payments.account_closing")

@@ -62,6 +62,47 @@ def _accept_payment_intent_shipping(resources):
     PaymentIntent._accepts_shipping = True
 
 
+def _retry_payment_intent_after_decline(resources):
+    """localstripe keeps a declined charge as the PaymentIntent's latest one, so an intent back
+    at `requires_payment_method` stays there: a new card set by an update still leaves it
+    unconfirmable (confirm answers "400 Bad request"). Stripe forgets the declined card: a new
+    payment method makes the intent `requires_confirmation` again, and the next confirm charges
+    the new card. Do the same here; `last_payment_error` still tells of the decline until then."""
+    PaymentIntent = resources.PaymentIntent
+    if getattr(PaymentIntent, "_retries_after_decline", False):
+        return
+    original_update = PaymentIntent._update
+    original_confirm = PaymentIntent._confirm
+    last_payment_error = PaymentIntent.last_payment_error
+
+    def _update(self, **data):
+        declined = self.latest_charge is not None and self.latest_charge.status == "failed"
+        original_update(self, **data)
+        if data.get("payment_method") and declined and not self._canceled:
+            self._declined_charge = self.latest_charge
+            self.latest_charge = None
+
+    def _confirm(self, on_failure_now):
+        self._declined_charge = None
+        original_confirm(self, on_failure_now)
+
+    def _last_payment_error(self):
+        error = last_payment_error.fget(self)
+        declined = getattr(self, "_declined_charge", None)
+        if error is None and declined is not None:
+            return {
+                "charge": declined.id,
+                "code": declined.failure_code,
+                "message": declined.failure_message,
+            }
+        return error
+
+    PaymentIntent._update = _update
+    PaymentIntent._confirm = _confirm
+    PaymentIntent.last_payment_error = property(_last_payment_error)
+    PaymentIntent._retries_after_decline = True
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -75,6 +116,7 @@ def main(argv=None):
     from localstripe import resources, server
 
     _accept_payment_intent_shipping(resources)
+    _retry_payment_intent_after_decline(resources)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     _use_data_file(resources, args.data_dir / "localstripe.pickle")
     if not args.from_scratch:

@@ -26,5 +26,9 @@ def charge_refunded(sender: type, event: Event, **kwargs: Any) -> None:
     services.refunds_refresh(refund_ids=services.refund_ids_of_charge(event.data["object"]))
 
 
+def customer_deleted(sender: type, event: Event, **kwargs: Any) -> None:
+    services.stripe_customer_deleted(customer_id=event.data["object"]["id"])
+
+
 def account_closing(sender: type, user: User, actor: User, **kwargs: Any) -> None:
     services.payments_account_closing(user=user)

@@ -13,6 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
+from djstripe.models import Customer as DjstripeCustomer
 
 from accounts.models import User
 from bookstore.errors import ApplicationError, field_error, not_found
@@ -472,3 +474,15 @@ def payments_account_closing(*, user: User) -> None:
             logger.warning("Stripe customer %s of a closed account is left at Stripe", stripe_id)
 
     transaction.on_commit(forget_at_stripe)
+
+
+@transaction.atomic
+def stripe_customer_deleted(*, customer_id: str) -> None:
+    """Stripe says a Customer is gone (our own account closing, or deleted in Stripe's
+    dashboard): forget it here too, without asking Stripe about it (a deleted customer cannot be
+    fetched, which made dj-stripe's own handling of the event fail on every delivery)."""
+    StripeCustomer.objects.filter(stripe_id=customer_id).delete()
+    # dj-stripe's copy, if it has one, is marked purged as its own handler would.
+    DjstripeCustomer.objects.filter(id=customer_id, date_purged__isnull=True).update(
+        subscriber=None, date_purged=timezone.now()
+    )

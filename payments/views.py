@@ -16,7 +16,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.models import address_lines
+from accounts.addresses import address_lines
 from bookstore import parsers as json_body
 from bookstore.errors import ApplicationError, not_found
 from bookstore.exceptions import problem_json_response
@@ -182,7 +182,14 @@ def pay_page_result(request, token):
     return render(
         request,
         "payments/result.html",
-        {"payment": payment, "order": order, "outcome": outcome, "shop_name": settings.SHOP_NAME},
+        {
+            "payment": payment,
+            "order": order,
+            "outcome": outcome,
+            "items": order.items.all(),
+            "shipping_lines": address_lines(order.shipping_address),
+            "shop_name": settings.SHOP_NAME,
+        },
     )
 
 

@@ -35,7 +35,9 @@ def test_create_list_update_delete(user_client):
     assert body["is_default_shipping"] is True  # the first address is the default
     assert [a["id"] for a in user_client.get(URL).json()["results"]] == [body["id"]]
 
-    changed = user_client.patch(f"{URL}{body['id']}/", {"line2": "Apt 4", "region": "US-NJ"})
+    changed = user_client.patch(
+        f"{URL}{body['id']}/", {"line2": "Apt 4", "region": "US-NJ", "postal_code": "07030"}
+    )
     assert changed.status_code == 200, changed.json()
     assert (changed.json()["line2"], changed.json()["region"]) == ("Apt 4", "NJ")
     assert changed.json()["full_name"] == "Ada Reader"
@@ -70,12 +72,62 @@ def test_anonymous_is_401(api_client):
         ({"country": "CA", "region": "NY"}, "region"),  # not a Canadian province
         ({"line1": ""}, "line1"),
         ({"full_name": "x" * 201}, "full_name"),
+        ({"postal_code": ""}, "postal_code"),  # a US address needs a ZIP code
+        ({"postal_code": "1220"}, "postal_code"),
+        ({"postal_code": "ABCDE"}, "postal_code"),
+        ({"postal_code": "90210"}, "postal_code"),  # a California ZIP code, not New York's
+        ({"city": ""}, "city"),
+        ({"country": "GB", "region": "", "postal_code": "12207"}, "postal_code"),
+        ({"country": "DE", "region": "", "postal_code": "1011"}, "postal_code"),
+        ({"country": "DE", "region": "", "postal_code": ""}, "postal_code"),
+        ({"country": "JP", "region": "", "postal_code": "100-0001"}, "region"),
     ],
 )
 def test_invalid_addresses_are_400_naming_the_field(user_client, change, field):
     body = assert_problem(user_client.post(URL, {**NEW_YORK, **change}), 400, "validation_error")
     assert field in field_errors(body)
     assert not Address.objects.exists()
+
+
+def test_a_us_address_without_a_zip_code_is_refused(user_client):
+    body = assert_problem(
+        user_client.post(URL, {**NEW_YORK, "postal_code": ""}), 400, "validation_error"
+    )
+    assert body["errors"] == [
+        {
+            "field": "postal_code",
+            "code": "required",
+            "message": "Addresses in US need a postal code.",
+        }
+    ]
+
+
+def test_a_bad_postal_code_is_named_with_an_example(user_client):
+    body = assert_problem(
+        user_client.post(URL, {**NEW_YORK, "postal_code": "1220"}), 400, "validation_error"
+    )
+    assert body["errors"][0]["code"] == "invalid"
+    assert "'1220'" in body["detail"] and "95014" in body["detail"]
+
+
+def test_postal_codes_and_regions_are_stored_as_the_post_writes_them(user_client):
+    london = {"full_name": "L", "line1": "1 Strand", "city": "London", "country": "GB"}
+    created = user_client.post(URL, {**london, "postal_code": " wc2n 5hr "})
+    assert created.status_code == 201, created.json()
+    assert created.json()["postal_code"] == "WC2N 5HR"
+    named = user_client.post(URL, {**NEW_YORK, "region": "New York"})
+    assert named.json()["region"] == "NY"
+    mumbai = {"full_name": "M", "line1": "1 Marine Drive", "city": "Mumbai", "country": "IN"}
+    india = user_client.post(URL, {**mumbai, "region": "Maharashtra", "postal_code": "400001"})
+    assert india.json()["region"] == "MH"  # the ISO 3166-2 code tax rates are keyed by
+
+
+def test_a_change_is_checked_with_the_rest_of_the_address(user_client):
+    created = user_client.post(URL, NEW_YORK).json()
+    # Moving to New Jersey with New York's ZIP code: the stored ZIP no longer fits.
+    moved = user_client.patch(f"{URL}{created['id']}/", {"region": "NJ"})
+    assert field_errors(assert_problem(moved, 400, "validation_error")) == {"postal_code"}
+    assert Address.objects.get().region == "NY"
 
 
 def test_region_is_optional_where_tax_does_not_need_it(user_client):

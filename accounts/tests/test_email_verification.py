@@ -48,8 +48,23 @@ def test_verification_link_marks_the_address_verified_once():
     link = link_from_outbox("verify_email", "reader@example.com")
     assert verify(uid=link["uid"], token=link["token"]).status_code == 204
     assert User.objects.get().email_verified
-    # Bound to the unverified state: the same link does not work twice.
-    assert_problem(verify(uid=link["uid"], token=link["token"]), 400, "validation_error")
+    # Opened again, the link says the address is already confirmed (no error, nothing changes).
+    again = verify(uid=link["uid"], token=link["token"])
+    assert again.status_code == 200
+    assert again.json() == {"detail": "This email address is already confirmed."}
+    assert User.objects.get().email_verified
+
+
+def test_a_used_link_of_another_account_or_a_forged_one_is_still_refused():
+    register("first@example.com")
+    register("second@example.com")
+    first = link_from_outbox("verify_email", "first@example.com")
+    second = link_from_outbox("verify_email", "second@example.com")
+    assert verify(uid=first["uid"], token=first["token"]).status_code == 204
+    # The first account's used token with the second account's uid: not a link of the second.
+    assert_problem(verify(uid=second["uid"], token=first["token"]), 400, "validation_error")
+    assert_problem(verify(uid=first["uid"], token="1-forged"), 400, "validation_error")
+    assert not User.objects.get(email="second@example.com").email_verified
 
 
 @pytest.mark.parametrize("uid, token", [("MQ", "nope"), ("", ""), ("%%", "1-2")])
@@ -97,6 +112,22 @@ def test_verify_page_confirms_on_post_only(client):
     done = client.post("/account/verify-email/", {"uid": link["uid"], "token": link["token"]})
     assert b'data-outcome="verified"' in done.content
     assert User.objects.get().email_verified
+
+
+def test_the_verify_page_of_a_used_link_says_the_address_is_already_confirmed(client):
+    register()
+    link = link_from_outbox("verify_email", "reader@example.com")
+    client.post("/account/verify-email/", {"uid": link["uid"], "token": link["token"]})
+    for reopened in (
+        client.get(f"/account/verify-email/?uid={link['uid']}&token={link['token']}"),
+        client.post("/account/verify-email/", {"uid": link["uid"], "token": link["token"]}),
+    ):
+        html = reopened.content.decode()
+        assert reopened.status_code == 200
+        assert 'data-outcome="already-verified"' in html and "already confirmed" in html
+        assert "not valid" not in html and 'id="verify"' not in html
+    forged = client.get(f"/account/verify-email/?uid={link['uid']}&token=1-forged").content
+    assert b"not valid or has expired" in forged
 
 
 @pytest.fixture

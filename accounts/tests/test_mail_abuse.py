@@ -4,7 +4,8 @@ line and out of the shop's own sentences."""
 
 import pytest
 
-from accounts.models import Address, User, address_lines
+from accounts.addresses import address_lines
+from accounts.models import Address, User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from core.models import OutboxEmail

@@ -14,6 +14,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SHOP_NAME = env_str("SHOP_NAME", "Bookstore")
+# The shop's home page for customers (a storefront on its own site, say): the pay and account
+# pages link back to it.
+SHOP_URL = env_str("SHOP_URL", SITE_URL)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -76,6 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "bookstore.context_processors.shop",
             ],
         },
     },

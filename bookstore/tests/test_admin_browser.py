@@ -91,6 +91,6 @@ def test_a_store_manager_adjusts_stock_and_ships_a_paid_order(live_server, brows
     page.click(f"#result_list a:text-is('{order.number}')")
     page.wait_for_selector("#events-group")
     timeline = page.inner_text("#events-group")
-    assert "shipped" in timeline and manager.email in timeline
+    assert "Paid → Shipped" in timeline and manager.email in timeline
     page.screenshot(path=str(ARTIFACTS / "admin-order.png"), full_page=True)
     assert Order.objects.get(pk=order.pk).status == OrderStatus.SHIPPED

@@ -35,6 +35,43 @@ def test_order_changelist_and_change_page_load(admin_client):
     assert admin_client.get("/admin/orders/discountcode/").status_code == 200
 
 
+def readonly_value(html, label):
+    """The value the admin shows next to a read-only field's label."""
+    import re
+
+    found = re.search(
+        rf"<label>{re.escape(label)}:</label>\s*<div class=\"readonly\">(.*?)</div>", html, re.S
+    )
+    assert found, f"no read-only field {label!r} on the page"
+    return found.group(1).strip()
+
+
+def test_order_page_says_it_as_a_person_would(admin_client):
+    order = paid_order(BookFactory())
+    staff = StaffFactory()
+    services.order_ship(order=order, actor=staff, carrier="ups", tracking_number="1Z999AA1")
+    html = admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert readonly_value(html, "Prices included tax") == "no"
+    assert "Prices include tax" not in html and "Prices were gross" not in html
+    assert readonly_value(html, "Currency") == "USD"
+    assert readonly_value(html, "Carrier") == "UPS"
+    # Once paid there is no hold left to expire.
+    assert readonly_value(html, "Hold expires at") == "-"
+    assert html.count("Pending → Paid") == 1 and html.count("Paid → Shipped") == 1
+    assert "-&gt;" not in html and f"{order.number}: paid" not in html
+
+    listed = admin_client.get("/admin/orders/order/").content.decode()
+    assert ">USD<" in listed and ">usd<" not in listed
+
+
+def test_a_pending_order_shows_until_when_its_books_are_held(admin_client):
+    order = services.order_place(
+        user=UserFactory(), items=[{"book": BookFactory().pk, "quantity": 1}]
+    )
+    html = admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert readonly_value(html, "Hold expires at") != "-"
+
+
 def test_ship_action_goes_through_the_service(admin_client):
     order = paid_order(BookFactory())
     response = admin_client.post(

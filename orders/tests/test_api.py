@@ -232,6 +232,26 @@ def test_pending_order_read_after_its_hold_shows_expired(user_client):
     assert user_client.get(f"/api/orders/{order_id}/").json()["status"] == "expired"
 
 
+def test_hold_expires_at_is_null_once_the_hold_is_over(user_client, staff_client):
+    def hold(order_id):
+        return user_client.get(f"/api/orders/{order_id}/").json()["hold_expires_at"]
+
+    paid_id = place(user_client, [BookFactory()]).json()["id"]
+    assert hold(paid_id) is not None  # pending: the books are held until then
+    services.order_mark_paid(order_id=paid_id)
+    assert hold(paid_id) is None
+    shipped = staff_client.post(f"/api/orders/{paid_id}/ship/", {"carrier": "ups"}).json()
+    assert shipped["hold_expires_at"] is None
+    assert user_client.get("/api/orders/").json()["results"][0]["hold_expires_at"] is None
+
+    cancelled_id = place(user_client, [BookFactory()]).json()["id"]
+    assert user_client.post(f"/api/orders/{cancelled_id}/cancel/").json()["hold_expires_at"] is None
+
+    lapsed_id = place(user_client, [BookFactory()]).json()["id"]
+    Order.objects.filter(pk=lapsed_id).update(hold_expires_at=timezone.now() - timedelta(minutes=1))
+    assert hold(lapsed_id) is None  # shown as expired: nothing is held any more
+
+
 def test_list_query_budget(user_client, django_assert_max_num_queries):
     for _ in range(15):
         services.order_place(

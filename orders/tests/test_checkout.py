@@ -214,6 +214,9 @@ def test_someone_elses_address_id_is_refused_like_a_missing_one(user_client, met
     ("address", "field"),
     [
         ({**TEST_ADDRESS, "region": ""}, "shipping_address.region"),
+        ({**TEST_ADDRESS, "postal_code": ""}, "shipping_address.postal_code"),
+        ({**TEST_ADDRESS, "postal_code": "1220"}, "shipping_address.postal_code"),
+        ({**BERLIN, "postal_code": "1011"}, "shipping_address.postal_code"),
         ({**TEST_ADDRESS, "country": "ZZ"}, "shipping_address.country"),
         ({**TEST_ADDRESS, "line1": None}, "shipping_address.line1"),
         ("1 Library Way", "shipping_address"),
@@ -264,14 +267,27 @@ def test_tax_exclusive_by_region_then_country(user_client, methods, rates):
     assert (ny["tax_rate"], ny["tax_amount"], ny["total"]) == ("8.875", "1.33", "16.32")
     assert ny["tax_rate_name"] == "Tax US-NY 8.875%"
     # New Jersey has no rate of its own: the US rate. 5% of 14.99 = 0.7495 -> 0.75 (half up)
-    nj = place(user_client, book, {**TEST_ADDRESS, "region": "NJ"})
+    nj = place(user_client, book, {**TEST_ADDRESS, "region": "NJ", "postal_code": "07030"})
     assert (nj["tax_rate"], nj["tax_amount"], nj["total"]) == ("5.000", "0.75", "15.74")
     # GB: shipping not taxed, 20% of 10.00
-    london = {"full_name": "L", "line1": "1 Strand", "city": "London", "country": "GB"}
+    london = {
+        "full_name": "L",
+        "line1": "1 Strand",
+        "city": "London",
+        "postal_code": "WC2N 5HR",
+        "country": "GB",
+    }
     gb = place(user_client, book, london)
     assert (gb["tax_amount"], gb["total"]) == ("2.00", "16.99")
     # No rate for Japan: no tax, documented
-    tokyo = {"full_name": "T", "line1": "1-1 Chiyoda", "city": "Tokyo", "country": "JP"}
+    tokyo = {
+        "full_name": "T",
+        "line1": "1-1 Chiyoda",
+        "city": "Chiyoda-ku",
+        "region": "Tokyo",
+        "postal_code": "100-0001",
+        "country": "JP",
+    }
     jp = place(user_client, book, tokyo)
     assert (jp["tax_rate"], jp["tax_amount"], jp["total"]) == (None, "0.00", "14.99")
     order = Order.objects.get(pk=ny["id"])

@@ -15,13 +15,13 @@ from catalog.tests.factories import BookFactory
 from orders.models import DiscountCode, Order, ShippingMethod, TaxRate
 
 ADDRESSES = [
-    {"country": "US", "region": "NY"},
-    {"country": "US", "region": "NJ"},
-    {"country": "US", "region": "CA"},
-    {"country": "CA", "region": "ON"},
-    {"country": "DE", "region": ""},
-    {"country": "GB", "region": ""},
-    {"country": "JP", "region": ""},
+    {"country": "US", "region": "NY", "postal_code": "12207"},
+    {"country": "US", "region": "NJ", "postal_code": "07030"},
+    {"country": "US", "region": "CA", "postal_code": "94103"},
+    {"country": "CA", "region": "ON", "postal_code": "M5V 2T6"},
+    {"country": "DE", "region": "", "postal_code": "10117"},
+    {"country": "GB", "region": "", "postal_code": "SW1A 2AA"},
+    {"country": "JP", "region": "13", "postal_code": "100-0001"},
 ]
 RATE_PLACES = [("US", "NY"), ("US", ""), ("CA", "ON"), ("CA", ""), ("DE", ""), ("GB", "")]
 AMOUNTS = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("150"), places=2)

@@ -1,11 +1,14 @@
 """Payments in the back office: a read-only history with Stripe dashboard links, the order page's
 payments section, and the order "Refund" action (same effects as the API's refund)."""
 
+import re
+
 import pytest
 from django.core import mail
 from django.test import Client
+from djstripe.models import WebhookEndpoint
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import StaffFactory, UserFactory
 from catalog.tests.factories import BookFactory
 from core.models import OutboxEmail
 from orders import services as order_services
@@ -168,3 +171,55 @@ def test_refund_skips_orders_without_captured_money(fake, manager_client):
     refund_action(manager_client, [paid_elsewhere])  # posted anyway: refused, not crashed
     assert Order.objects.get(pk=paid_elsewhere.pk).status == OrderStatus.PAID
     assert not fake.calls_to("POST", "/v1/refunds")
+
+
+# --- The admin index: what staff see of Stripe ----------------------------------------------
+
+STAFF_STRIPE_PAGES = {
+    "/admin/payments/payment/",
+    "/admin/payments/refund/",
+    "/admin/payments/stripecustomer/",
+    "/admin/djstripe/dispute/",
+    "/admin/djstripe/event/",
+    "/admin/djstripe/webhookendpoint/",
+}
+
+
+def index_links(client):
+    """The model pages the admin index links to, and its "Add" links."""
+    html = client.get("/admin/").content.decode()
+    links = set(re.findall(r'href="(/admin/[a-z_]+/[a-z_]+/)"', html))
+    adds = set(re.findall(r'href="(/admin/[a-z_]+/[a-z_]+/add/)"', html))
+    return links, adds
+
+
+def test_the_superusers_index_lists_only_the_stripe_records_that_matter(webhook_endpoint):
+    client = Client()
+    client.force_login(StaffFactory(is_superuser=True))
+    links, adds = index_links(client)
+    stripe_links = {link for link in links if link.startswith("/admin/djstripe/")}
+    assert stripe_links == {
+        "/admin/djstripe/dispute/",
+        "/admin/djstripe/event/",
+        "/admin/djstripe/webhookendpoint/",
+        "/admin/djstripe/webhookeventtrigger/",  # raw deliveries: superusers only
+    }
+    assert links >= STAFF_STRIPE_PAGES
+    assert not {link for link in adds if "/djstripe/" in link or "/payments/" in link}
+    assert not {link for link in links if "/token_blacklist/" in link}
+    assert len(links) <= 25, sorted(links)  # was about 70 with dj-stripe's own admin
+
+
+def test_a_store_manager_sees_the_stripe_records_read_only(manager_client, webhook_endpoint):
+    links, adds = index_links(manager_client)
+    assert links >= STAFF_STRIPE_PAGES
+    assert "/admin/djstripe/webhookeventtrigger/" not in links
+    assert not {link for link in adds if "/djstripe/" in link or "/payments/" in link}
+    for page in STAFF_STRIPE_PAGES:
+        assert manager_client.get(page).status_code == 200, page
+    endpoint = WebhookEndpoint.objects.get()
+    page = manager_client.get(f"/admin/djstripe/webhookendpoint/{endpoint.pk}/change/")
+    assert page.status_code == 200
+    assert endpoint.secret and endpoint.secret not in page.content.decode()
+    assert manager_client.get("/admin/djstripe/webhookendpoint/add/").status_code == 403
+    assert manager_client.get("/admin/djstripe/customer/").status_code == 404

@@ -9,8 +9,9 @@ import pytest
 import stripe
 from django.conf import settings
 from django.core.management import call_command
+from djstripe.models import WebhookEventTrigger
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from catalog.tests.factories import BookFactory
 from orders.models import Order
@@ -164,3 +165,37 @@ def test_payment_intent_carries_the_total_shipping_address_and_order_number(shop
     )
     assert confirmed.status_code == 200, confirmed.json()
     assert wait_for(lambda: order_status(order["id"]) == "paid")
+
+
+def test_another_card_after_a_decline_pays_the_same_payment(shop, local_stripe_url):
+    book = BookFactory(stock_quantity=4)
+    client, order_id = buyer_with_order(book, quantity=1)
+    started = client.post("/api/payments/", {"order": order_id})
+    assert started.status_code == 201, started.json()
+    payment_id, declined = pay_started(client, started.json(), "4000000000000341", local_stripe_url)
+    assert assert_problem(declined, 402, "payment_failed")["decline_code"] == "card_declined"
+
+    # The same payment and card form, as the failure email's link and the pay page offer it.
+    again = client.post("/api/payments/", {"order": order_id})
+    assert again.json()["id"] == payment_id
+    _, confirmed = pay_started(client, again.json(), "4242424242424242", local_stripe_url)
+    assert confirmed.status_code == 200, confirmed.json()
+    assert confirmed.json()["next_step"] == "succeeded"
+    assert wait_for(lambda: order_status(order_id) == "paid"), "no webhook marked the order paid"
+    assert Payment.objects.get(pk=payment_id).status == "succeeded"
+    book.refresh_from_db()
+    assert (book.stock_quantity, book.reserved_quantity) == (3, 0)
+
+
+def test_closing_the_account_deletes_the_stripe_customer_and_its_webhook_is_applied(
+    shop, local_stripe_url
+):
+    book = BookFactory(stock_quantity=2)
+    client, order_id = buyer_with_order(book)
+    pay(client, order_id, "4242424242424242", local_stripe_url)
+    assert wait_for(lambda: order_status(order_id) == "paid")
+
+    closed = client.delete("/api/users/me/", {"password": DEFAULT_PASSWORD})
+    assert closed.status_code == 204
+    assert wait_for(webhook_received("customer.deleted")), "customer.deleted was not applied"
+    assert not WebhookEventTrigger.objects.exclude(exception="").exists()

@@ -130,7 +130,7 @@ def test_pay_page_shows_address_shipping_and_tax(fake, client):
     assert "Tax (Tax US-NY 8.875%)" in html and "2.22" in html
     assert "27.21 USD" in html
     assert 'id="shipping-address"' in html
-    assert "1 Library Way" in html and "Apt 7" in html and "12207 Albany NY" in html
+    assert "1 Library Way" in html and "Apt 7" in html and "Albany, NY 12207" in html
     payment = Payment.objects.get(order=order)
     assert fake.objects[payment.stripe_payment_intent_id]["amount"] == 2721
     [(_, _, sent)] = [call for call in fake.calls if call[1] == "/v1/payment_intents"]
@@ -185,3 +185,78 @@ def test_the_pay_page_allows_scripts_from_us_and_stripe_js_only(fake, client, se
 def test_the_admin_has_the_policy_and_the_json_api_does_not(manager_client, client):
     assert csp(manager_client.get("/admin/"))["script-src"][0] == "'self'"
     assert "Content-Security-Policy" not in client.get("/api/health/")
+
+
+# --- The page's frame: the shop's header, wrapped titles, the result page, the favicon -------
+
+LONG_TITLE = "The Extraordinarily Long and Unbroken Title " + "Supercalifragilistic" * 6
+
+
+def _order_with_address(fake, settings, title="Dune"):
+    from accounts.tests.factories import UserFactory
+    from catalog.tests.factories import BookFactory
+    from orders.tests.factories import TEST_ADDRESS, ShippingMethodFactory
+
+    settings.SHOP_NAME = "Paper Lantern Books"
+    settings.SHOP_URL = "https://shop.example.com/"
+    ShippingMethodFactory(code="standard", name="Standard post", price=Decimal("4.99"))
+    order = order_services.order_place(
+        user=UserFactory(),
+        items=[{"book": BookFactory(title=title, price=Decimal("10.00")).pk, "quantity": 2}],
+        shipping_address=TEST_ADDRESS,
+        shipping_method="standard",
+    )
+    return Payment.objects.create(
+        order=order,
+        amount=order.total,
+        currency=order.currency,
+        stripe_payment_intent_id=f"pi_frame_{uuid.uuid4().hex[:8]}",
+        stripe_client_secret="pi_frame_secret",
+        stripe_setup_client_secret="seti_frame_secret",
+    )
+
+
+def test_pages_have_the_shops_header_a_way_back_and_a_favicon(fake, client, settings):
+    from django.contrib.staticfiles import finders
+
+    payment = _order_with_address(fake, settings)
+    for path in (f"/pay/{payment.token}/", f"/pay/{payment.token}/result/"):
+        html = client.get(path).content.decode()
+        assert '<header id="shop-header">' in html
+        assert (
+            '<a class="shop-name" href="https://shop.example.com/">Paper Lantern Books</a>' in html
+        )
+        assert 'class="back" href="https://shop.example.com/"' in html
+        assert '<link rel="icon" href="/static/payments/favicon.svg"' in html
+        # Styles come from a file: nothing inline for the Content-Security-Policy to allow.
+        assert "<style" not in html and " style=" not in html
+        assert '<link rel="stylesheet" href="/static/payments/pages.css">' in html
+    assert finders.find("payments/favicon.svg") and finders.find("payments/pages.css")
+
+
+def test_long_titles_wrap_in_their_own_column(fake, client, settings):
+    from django.contrib.staticfiles import finders
+
+    payment = _order_with_address(fake, settings, title=LONG_TITLE)
+    html = client.get(f"/pay/{payment.token}/").content.decode()
+    assert f'<td class="title">{LONG_TITLE}</td><td class="qty">2</td>' in html
+    with open(finders.find("payments/pages.css")) as css:
+        rules = css.read()
+    assert "table-layout: fixed" in rules and "overflow-wrap: anywhere" in rules
+
+
+def test_the_result_page_says_what_was_bought_where_it_ships_and_what_happens_next(
+    fake, client, settings
+):
+    payment = _order_with_address(fake, settings)
+    order = payment.order
+    Order.objects.filter(pk=order.pk).update(status="paid")
+    Payment.objects.filter(pk=payment.pk).update(status="succeeded")
+    html = client.get(f"/pay/{payment.token}/result/").content.decode()
+    assert f"<h1>Order {order.number}</h1>" in html
+    assert '<td class="title">Dune</td><td class="qty">2</td>' in html
+    assert f"{order.total} USD" in html
+    assert 'id="shipping-address"' in html and "Albany, NY 12207" in html
+    assert 'id="next-steps"' in html
+    assert "emailed you a receipt" in html and "by Standard post" in html
+    assert "tracking number" in html

@@ -5,14 +5,14 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from djstripe.models import Event, WebhookEventTrigger
+from djstripe.models import Customer, Event, WebhookEventTrigger
 
 from bookstore.testing import assert_problem
 from catalog.tests.factories import BookFactory
 from core.money import to_minor_units
 from orders import services as order_services
 from orders.models import Order
-from payments.models import Payment, Refund
+from payments.models import Payment, Refund, StripeCustomer
 from payments.tests.factories import payment_for_new_order
 from payments.tests.fake_stripe import payment_intent
 
@@ -334,3 +334,31 @@ def test_unknown_endpoint_is_404(client, webhook_endpoint):
         HTTP_STRIPE_SIGNATURE="t=1,v1=0",
     )
     assert_problem(response, 404, "not_found")
+
+
+def _customer_deleted(customer_id):
+    return {"id": customer_id, "object": "customer", "deleted": True}
+
+
+def test_an_already_deleted_customer_is_applied_as_done(fake, post_event, user):
+    """A closed account's Stripe Customer is deleted before Stripe tells us: Stripe cannot show
+    it any more, and the event is still applied (it used to fail with 502 on every delivery)."""
+    Customer.sync_from_stripe_data(
+        {"id": "cus_closed1", "object": "customer", "livemode": False, "created": 1700000000}
+    )
+    answered = post_event("customer.deleted", _customer_deleted("cus_closed1"))
+    assert answered.status_code == 200, answered.content
+    trigger = WebhookEventTrigger.objects.get()
+    assert (trigger.processed, trigger.exception) == (True, "")
+    assert Event.objects.filter(type="customer.deleted").exists()
+    assert Customer.objects.get(id="cus_closed1").date_purged is not None
+    assert not fake.calls_to("GET", "/v1/customers")
+    assert not fake.calls_to("DELETE", "/v1/customers")
+
+
+def test_a_customer_deleted_at_stripe_is_forgotten(fake, post_event, user):
+    StripeCustomer.objects.create(user=user, stripe_id="cus_dashboard1")
+    answered = post_event("customer.deleted", _customer_deleted("cus_dashboard1"))
+    assert answered.status_code == 200, answered.content
+    # The next payment makes a new Stripe Customer instead of naming the deleted one.
+    assert not StripeCustomer.objects.filter(user=user).exists()

@@ -1,0 +1,16 @@
+from django.db import migrations
+
+from accounts.roles import store_managers_sync
+
+
+def sync(apps, schema_editor):
+    store_managers_sync(apps)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("payments", "0003_drop_unfilled_payment_intent_link"),
+        ("djstripe", "0003_2_11"),
+    ]
+
+    operations = [migrations.RunPython(sync, migrations.RunPython.noop)]
