@@ -172,6 +172,12 @@ def address_lines(address: Mapping[str, Any] | None) -> list[str]:
     (its Latin-script layout), then the country's name and the phone number."""
     if not address:
         return []
+    # Cleaned here too: snapshots taken before names were cleaned on input are still shown, and a
+    # line break inside a field must not make a line of its own on the label.
+    address = {
+        key: single_line(value) if isinstance(value, str) else value
+        for key, value in address.items()
+    }
     country = _country_code(address)
     fields = _google_fields(address, region=str(address.get("region") or ""))
     try:
@@ -190,5 +196,4 @@ def address_lines(address: Mapping[str, Any] | None) -> list[str]:
     lines.append(str(countries.name(country) or country))
     if address.get("phone"):
         lines.append(str(address["phone"]))
-    # Cleaned here too: snapshots taken before names were cleaned on input are still shown.
-    return [line for line in map(single_line, lines) if line]
+    return lines
