@@ -56,9 +56,7 @@ class BookOrderingFilter(django_filters.OrderingFilter):
         field_name = self.param_map[param.removeprefix("-")]
         if field_name in self.NULLS_LAST:
             column = F(field_name)
-            return (
-                column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
-            )
+            return column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
         return f"-{field_name}" if descending else field_name
 
     def filter(self, qs, value):
