@@ -110,12 +110,13 @@ class AutoSchema(openapi.AutoSchema):
             self.method = "DELETE"
 
     def get_auth(self):
-        # Public reads take a token too (staff see more), but need none: say both, so that
-        # generated clients do not demand one.
-        auth = super().get_auth()
-        if auth and {} not in auth and self._allows_anonymous():
-            auth.append({})
-        return auth
+        # Operations anyone may call declare no security requirement, so that generated clients
+        # (openapi-python-client makes any non-empty `security`, even `[{}]`, demand an
+        # authenticated client) call them with or without a token. A token sent is still read:
+        # staff see more of the catalogue with one.
+        if self._allows_anonymous():
+            return []
+        return super().get_auth()
 
     def _error_status_codes(self):
         """The statuses every operation of its kind can answer, plus the business-rule ones its
