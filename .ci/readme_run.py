@@ -1,6 +1,6 @@
 """Run the README's shell examples, in order, against a live demo shop, as a reader would.
 
-    python .ci/readme_run.py [README.md]
+    python .ci/readme_run.py [--demo-db PATH] [README.md]
 
 It starts the shop as `make run` does (migrations, the search index, the demo data, the local
 Stripe server, `stripe_setup`, the development server) in a temporary directory of its own (its
@@ -20,15 +20,21 @@ Marking the README:
   comment `# expect <status>` (for example `# expect 409`); such a call may leave out `-f`, and
   the runner then checks that its last line printed that status (`-w '%{http_code}'`).
 
+Working on the README: `--demo-db PATH` keeps a copy of the freshly built demo database at
+PATH and, when PATH exists, starts from a copy of it instead of building one (migrations and
+the demo data take most of the run's time). CI never passes it.
+
 The README's shop address, `http://127.0.0.1:8000`, is replaced by the address of the shop
 started here, and `LOCAL_STRIPE_URL` (which the README's paying steps read) is exported as the
 address of the local Stripe server started here.
 """
 
+import argparse
 import os
 import re
 import shlex
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -147,8 +153,18 @@ def manage(*args: str, env: dict[str, str]) -> None:
     print(f"   ({time.monotonic() - started:.0f} s)", flush=True)
 
 
+def sqlite_copy(source: Path, target: Path) -> None:
+    """A consistent copy of an SQLite database (the backup API, not a file copy)."""
+    with sqlite3.connect(source) as origin, sqlite3.connect(target) as copy:
+        origin.backup(copy)
+
+
 def main() -> int:
-    readme = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "README.md"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("readme", nargs="?", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--demo-db", type=Path, help="keep (or start from) this demo database")
+    arguments = parser.parse_args()
+    readme, demo_db = arguments.readme, arguments.demo_db
     blocks = readme_blocks(readme)
     to_run = [block for block in blocks if not block.skipped]
     lenient = [problem for block in to_run for problem in unannounced_lenient_curls(block)]
@@ -178,9 +194,15 @@ def main() -> int:
         for variable in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "REDIS_URL", "CACHE_URL"):
             env.pop(variable, None)
         # As `make run`: migrate, index, demo data; then the Stripe server, stripe_setup, serve.
-        manage("migrate", "--noinput", "-v", "0", env=env)
-        manage("search_reindex", "--missing", env=env)
-        manage("seed_demo", env=env)
+        if demo_db and demo_db.exists():
+            print(f"-- the demo database copied from {demo_db}", flush=True)
+            sqlite_copy(demo_db, work / "db.sqlite3")
+        else:
+            manage("migrate", "--noinput", "-v", "0", env=env)
+            manage("search_reindex", "--missing", env=env)
+            manage("seed_demo", env=env)
+            if demo_db:
+                sqlite_copy(work / "db.sqlite3", demo_db)
         processes, status = [], 1
         try:
             stripe_server = subprocess.Popen(  # nosec B603

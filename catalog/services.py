@@ -299,23 +299,23 @@ def book_genres_fill(*, genres_by_source_id: dict[int, list[str]]) -> int:
     (found or created), unless staff already gave them some; returns how many books got genres.
     """
     # Filtered here rather than with an IN list: SQLite takes at most 999 parameters.
-    books = [
-        book
-        for book in Book.objects.filter(source_id__isnull=False, genres__isnull=True).only(
-            "pk", "source_id"
-        )
-        if book.source_id in genres_by_source_id
-    ]
-    names = {name for book in books for name in genres_by_source_id[book.source_id]}
+    genres_of_book = {
+        book_id: genres_by_source_id[source_id]
+        for book_id, source_id in Book.objects.filter(
+            source_id__isnull=False, genres__isnull=True
+        ).values_list("pk", "source_id")
+        if source_id in genres_by_source_id
+    }
+    names = {name for genres in genres_of_book.values() for name in genres}
     by_key = _genres_get_or_create(names=sorted(names))
     links = [
-        Book.genres.through(book_id=book.pk, genre_id=by_key[name.casefold()].pk)
-        for book in books
-        for name in genres_by_source_id[book.source_id]
+        Book.genres.through(book_id=book_id, genre_id=by_key[name.casefold()].pk)
+        for book_id, genres in genres_of_book.items()
+        for name in genres
     ]
     Book.genres.through.objects.bulk_create(links, batch_size=LOOKUP_BATCH)
-    book_reindex(book_ids=[book.pk for book in books])
-    return len(books)
+    book_reindex(book_ids=list(genres_of_book))
+    return len(genres_of_book)
 
 
 @transaction.atomic
