@@ -247,7 +247,8 @@ def run_blocks(blocks: list[Block], *, shop: str, env: dict[str, str], cwd: Path
     ]
     for block in blocks:
         script.append(f"README_LINE={block.line}")
-        script.append(f"echo {shlex.quote(f'-- README line {block.line}')}")
+        # A blank line first: the answers curl prints end without one.
+        script.append(f"echo; echo {shlex.quote(f'-- README line {block.line}')}")
         script.append(announced_failures_checked(block.text.replace(README_SHOP, shop)))
     result = subprocess.run(  # nosec B603 B607: bash runs the README's own commands
         ["bash", "-c", "\n".join(script)], cwd=cwd, env=env, timeout=600
