@@ -4,8 +4,6 @@ from drf_spectacular import openapi
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import permissions, serializers
 
-from orders.models import OrderStatus
-
 from .permissions import ModelPermissionsOrReadOnly
 
 
@@ -42,6 +40,12 @@ class ProblemBooksField(serializers.ListField):
     pass
 
 
+# The orders app's status enum, by reference: this package does not import the apps.
+@extend_schema_field({"$ref": "#/components/schemas/OrderStatusEnum"})
+class OrderStatusField(serializers.CharField):
+    pass
+
+
 class ProblemSerializer(serializers.Serializer):
     """RFC 9457 problem details, as every error response of this API is rendered."""
 
@@ -64,15 +68,11 @@ class ProblemSerializer(serializers.Serializer):
     limit = serializers.IntegerField(
         required=False, help_text="hold_limit_exceeded: the most copies one customer may hold."
     )
-    current_status = serializers.ChoiceField(
-        choices=OrderStatus.choices,
-        required=False,
-        help_text="invalid_status_transition: the order's status.",
+    current_status = OrderStatusField(
+        required=False, help_text="invalid_status_transition: the order's status."
     )
-    requested_status = serializers.ChoiceField(
-        choices=OrderStatus.choices,
-        required=False,
-        help_text="invalid_status_transition: the status asked for.",
+    requested_status = OrderStatusField(
+        required=False, help_text="invalid_status_transition: the status asked for."
     )
 
 
