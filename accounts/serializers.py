@@ -6,6 +6,8 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.settings import api_settings
 
+from orders.models import OrderStatus
+
 from .models import (
     ADDRESS_FIELDS,
     NON_ASCII_EMAIL_MESSAGE,
@@ -286,9 +288,30 @@ class ExportPaymentSerializer(serializers.Serializer):
     refunds = ExportRefundSerializer(many=True)
 
 
+def _export_address_serializer(name: str, fields: tuple[str, ...], doc: str) -> type:
+    """An address of the export, with the address book's fields (ADDRESS_FIELDS)."""
+    declared = {
+        field: serializers.BooleanField()
+        if field == "is_default_shipping"
+        else serializers.CharField(allow_blank=True)
+        for field in fields
+    }
+    return type(name, (serializers.Serializer,), {"__doc__": doc, **declared})
+
+
+ExportAddressSerializer = _export_address_serializer(
+    "ExportAddressSerializer", ADDRESS_FIELDS, "An address of the address book."
+)
+ExportOrderAddressSerializer = _export_address_serializer(
+    "ExportOrderAddressSerializer",
+    tuple(field for field in ADDRESS_FIELDS if field != "is_default_shipping"),
+    "The copy of an address an order keeps.",
+)
+
+
 class ExportOrderSerializer(serializers.Serializer):
     number = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
     currency = serializers.CharField()
     subtotal = serializers.DecimalField(max_digits=10, decimal_places=2)
     discount_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
@@ -297,8 +320,8 @@ class ExportOrderSerializer(serializers.Serializer):
     tax_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
     total = serializers.DecimalField(max_digits=10, decimal_places=2)
     shipping_method = serializers.CharField()
-    shipping_address = serializers.DictField(allow_null=True)
-    billing_address = serializers.DictField(allow_null=True)
+    shipping_address = ExportOrderAddressSerializer(allow_null=True)
+    billing_address = ExportOrderAddressSerializer(allow_null=True)
     created_at = serializers.DateTimeField()
     paid_at = serializers.DateTimeField(allow_null=True)
     items = ExportItemSerializer(many=True)
@@ -321,6 +344,6 @@ class DataExportSerializer(serializers.Serializer):
 
     exported_at = serializers.DateTimeField()
     profile = ExportProfileSerializer()
-    addresses = serializers.ListField(child=serializers.DictField())
+    addresses = ExportAddressSerializer(many=True)
     orders = ExportOrderSerializer(many=True)
     emails = ExportEmailSerializer(many=True)

@@ -29,15 +29,35 @@ class BookFilterForm(forms.Form):
 class BookOrderingFilter(django_filters.OrderingFilter):
     """The documented sort keys; without one, a search sorts by relevance, a list by newest."""
 
+    # Older spellings of a sort key, still read and documented as deprecated.
+    DEPRECATED_ALIASES = {"published_year": "publication_year"}
+    # Keys whose column may be empty: books without a value come last, ascending or descending,
+    # on every database (PostgreSQL alone would put them first when descending).
+    NULLS_LAST = {"publication_year"}
+
     def __init__(self):
         super().__init__(
             fields={
                 "price": "price",
                 "title": "title",
-                "publication_year": "published_year",
+                "publication_year": "publication_year",
                 "created_at": "created_at",
             }
         )
+        for alias, key in self.DEPRECATED_ALIASES.items():
+            self.param_map[alias] = self.param_map[key]
+            self.extra["choices"] += [
+                (alias, f"{key} (deprecated name)"),
+                (f"-{alias}", f"{key} (descending, deprecated name)"),
+            ]
+
+    def get_ordering_value(self, param):
+        descending = param.startswith("-")
+        field_name = self.param_map[param.removeprefix("-")]
+        if field_name in self.NULLS_LAST:
+            column = F(field_name)
+            return column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
+        return f"-{field_name}" if descending else field_name
 
     def filter(self, qs, value):
         if not value:

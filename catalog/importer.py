@@ -29,7 +29,8 @@ Price and stock are not in the file. New books get them derived from the source 
 import of the same file gives the same shop:
 
     price = (4 + source_id * 7919 % 26) + 0.99     # 4.99 ... 29.99, always ending in .99
-    stock = source_id * 31 % 40                     # 0 ... 39 copies; 1 book in 40 has none
+    stock: see derived_stock; 5 to 20 copies, more of the most-read books, a few running low
+           (1 to 4 copies, 1 book in 50) and 1 book in 200 out of stock
 
 Authors are found or created by `services.AuthorDirectory`, as the staff services do: the same
 name (ignoring case) always maps to the same Author, including authors stored by earlier imports
@@ -168,8 +169,17 @@ def derived_price(*, source_id):
 
 
 def derived_stock(*, source_id):
-    """0 to 39 copies; ids that are multiples of 40 are out of stock, so the demo has some."""
-    return source_id * 31 % 40
+    """Copies on the shelf as a bookshop keeps them: 5 to 20, 12 more of the 1,000 most-read
+    books and 24 more of the 100 most-read (the file's book_id ranks by readers); 1 book in 50
+    is running low (1 to 4 copies) and 1 in 200 is out of stock. 7907 is a prime that spreads
+    neighbouring ids over the thousand slots (exactly 5 and 20 of every 1,000 ids)."""
+    slot = source_id * 7907 % 1000
+    if slot < 5:
+        return 0
+    if slot < 25:
+        return 1 + slot % 4
+    bestseller_extra = 24 if source_id <= 100 else 12 if source_id <= 1000 else 0
+    return 5 + source_id * 31 % 16 + bestseller_extra
 
 
 # --- Reading and cleaning rows ------------------------------------------------------------

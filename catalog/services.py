@@ -296,6 +296,31 @@ def _refresh_relation_columns(book_ids: list[int]) -> None:
 
 
 @transaction.atomic
+def book_genres_fill(*, genres_by_source_id: dict[int, list[str]]) -> int:
+    """Give the books with these source ids (the import file's book_id) these genres, by name
+    (found or created), unless staff already gave them some; returns how many books got genres.
+    """
+    # Filtered here rather than with an IN list: SQLite takes at most 999 parameters.
+    genres_of_book = {
+        book_id: genres_by_source_id[source_id]
+        for book_id, source_id in Book.objects.filter(
+            source_id__isnull=False, genres__isnull=True
+        ).values_list("pk", "source_id")
+        if source_id in genres_by_source_id
+    }
+    names = {name for genres in genres_of_book.values() for name in genres}
+    by_key = _genres_get_or_create(names=sorted(names))
+    links = [
+        Book.genres.through(book_id=book_id, genre_id=by_key[name.casefold()].pk)
+        for book_id, genres in genres_of_book.items()
+        for name in genres
+    ]
+    Book.genres.through.objects.bulk_create(links, batch_size=LOOKUP_BATCH)
+    book_reindex(book_ids=list(genres_of_book))
+    return len(genres_of_book)
+
+
+@transaction.atomic
 def author_update(*, author: Author, name: str, slug: str | None = None) -> Author:
     """Rename an author (and re-slug them, from the admin); their books show the new name."""
     book_ids = author.book_links.values_list("book_id", flat=True)

@@ -2,7 +2,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Model, QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -12,7 +17,7 @@ from bookstore.permissions import ModelPermissionsOrReadOnly, staff_may
 from bookstore.renderers import FastJSONRenderer
 
 from . import caching, search, selectors, services
-from .filters import MAX_TEXT, BookFilter
+from .filters import MAX_TEXT, BookFilter, BookOrderingFilter
 from .models import Book
 from .pagination import BookPagination
 from .serializers import (
@@ -44,10 +49,44 @@ def _is_staff(request):
     return staff_may(request.user, "catalog.view_book")
 
 
+@extend_schema_serializer(component_name="Book")
+class BookAsReadSerializer(StaffBookSerializer):
+    """For the schema only: a book as the list and detail answer it. The stock internals and
+    `is_active` are there for staff (who may view books in the admin) only."""
+
+    # Not read-only, which the schema would make required: optional in the answer.
+    stock_quantity = serializers.IntegerField(required=False, help_text="Staff only: on hand.")
+    reserved_quantity = serializers.IntegerField(
+        required=False, help_text="Staff only: copies held by unpaid orders."
+    )
+    is_active = serializers.BooleanField(
+        required=False, help_text="Staff only: on sale (archived books: false)."
+    )
+
+
+def _ordering_pattern():
+    """The `ordering` value the filter reads: keys, each optionally descending, by commas."""
+    keys = "|".join(sorted(BookOrderingFilter().param_map))
+    return rf"^-?({keys})(,-?({keys}))*$"
+
+
+ORDERING_PARAMETER = OpenApiParameter(
+    "ordering",
+    {"type": "string", "pattern": _ordering_pattern()},
+    description="Sort keys, comma-separated, `-` for descending: `price`, `title`, "
+    "`publication_year` (books without a year last), `created_at`; for example "
+    "`-price,title`. `published_year` is a deprecated name of `publication_year`. Without "
+    "one: relevance when searching, newest first otherwise.",
+)
+
+
 @extend_schema_view(
     list=extend_schema(
-        description="Books for sale. Staff also see archived books and stock internals."
+        description="Books for sale. Staff also see archived books and stock internals.",
+        responses=BookAsReadSerializer(many=True),
+        parameters=[ORDERING_PARAMETER],
     ),
+    retrieve=extend_schema(responses=BookAsReadSerializer),
     create=extend_schema(request=BookWriteSerializer, responses={201: StaffBookSerializer}),
     update=extend_schema(request=BookWriteSerializer, responses={200: StaffBookSerializer}),
     partial_update=extend_schema(request=BookWriteSerializer, responses={200: StaffBookSerializer}),
@@ -57,6 +96,8 @@ class BookViewSet(viewsets.ModelViewSet):
     renderer_classes = [FastJSONRenderer]
     filterset_class = BookFilter
     pagination_class = BookPagination
+    # For the schema (bookstore/schema.py): 409 book_has_orders.
+    problem_statuses = {"destroy": ("409",)}
 
     # Anonymous reads are the same for everyone: served from a one-second cache.
     def list(self, request, *args, **kwargs):

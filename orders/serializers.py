@@ -126,7 +126,9 @@ class OrderEventSerializer(serializers.ModelSerializer):
 
 
 class OrderSerializer(serializers.ModelSerializer):
-    status = serializers.CharField(source="display_status", read_only=True)
+    status = serializers.ChoiceField(
+        choices=OrderStatus.choices, source="display_status", read_only=True
+    )
     shipping_address = AddressSnapshotSerializer(read_only=True, allow_null=True)
     billing_address = AddressSnapshotSerializer(read_only=True, allow_null=True)
     shipping_method = serializers.CharField(source="shipping_method_code", read_only=True)

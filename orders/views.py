@@ -43,6 +43,15 @@ class OrderViewSet(
     permission_classes = [IsOwnerOrHasPerm]
     owner_id_attribute = "user_id"
     filterset_class = OrderFilter
+    # The business-rule answers each action can give, for the schema (bookstore/schema.py):
+    # 409 insufficient_stock, hold_limit_exceeded, request_in_progress, invalid_status_transition;
+    # 422 idempotency_key_reused.
+    problem_statuses = {
+        "create": ("409", "422"),
+        "cancel": ("409",),
+        "ship": ("409",),
+        "deliver": ("409",),
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user

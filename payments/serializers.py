@@ -70,7 +70,8 @@ class PaymentSerializer(serializers.ModelSerializer):
 
 
 class PaymentConfirmResultSerializer(PaymentSerializer):
-    next_step = serializers.CharField(
+    next_step = serializers.ChoiceField(
+        choices=["succeeded", "requires_action", "processing"],
         read_only=True,
         help_text='"succeeded" (the order is marked paid by the webhook), "requires_action" '
         '(run stripe.confirmCardPayment(client_secret)) or "processing".',

@@ -58,6 +58,15 @@ class PaymentViewSet(
     permission_classes = [IsOwnerOrHasPerm]
     owner_id_attribute = "order.user_id"
     filterset_fields = ["status", "order"]
+    # The business-rule answers each action can give, for the schema (bookstore/schema.py):
+    # 402 payment_failed (a declined card); 409 order_not_payable, order_expired,
+    # order_below_minimum, request_in_progress; 422 idempotency_key_reused; 502
+    # payment_provider_error (Stripe failed or could not be reached).
+    problem_statuses = {
+        "create": ("409", "422", "502"),
+        "confirm": ("402", "409", "502"),
+        "refund": ("409", "502"),
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user

@@ -119,7 +119,10 @@ def test_filter_by_language_and_years(api_client):
         ("price", ["b", "c", "a"]),
         ("-price", ["a", "c", "b"]),
         ("title", ["a", "b", "c"]),
+        ("publication_year", ["c", "a", "b"]),
+        ("-publication_year", ["b", "a", "c"]),
         ("published_year", ["c", "a", "b"]),
+        ("-published_year", ["b", "a", "c"]),
         ("-created_at", ["c", "b", "a"]),
     ],
 )
@@ -131,6 +134,32 @@ def test_ordering(api_client, ordering, expected):
     }
     by_id = {book.pk: key for key, book in books.items()}
     assert [by_id[i] for i in ids(api_client.get(f"/api/books/?ordering={ordering}"))] == expected
+
+
+@pytest.mark.parametrize(
+    "ordering", ["publication_year", "-publication_year", "published_year", "-published_year"]
+)
+def test_books_without_a_year_sort_last_both_ways(api_client, ordering):
+    """On both databases (PostgreSQL alone puts nulls first when descending)."""
+    undated = BookFactory(title="Undated", publication_year=None)
+    old = BookFactory(title="Old", publication_year=1850)
+    new = BookFactory(title="New", publication_year=1990)
+    expected = [new.pk, old.pk] if ordering.startswith("-") else [old.pk, new.pk]
+    assert ids(api_client.get(f"/api/books/?ordering={ordering}")) == [*expected, undated.pk]
+
+
+def test_year_ordering_combines_with_other_keys(api_client):
+    first = BookFactory(title="B", price=Decimal("5"), publication_year=2000)
+    second = BookFactory(title="A", price=Decimal("5"), publication_year=None)
+    third = BookFactory(title="C", price=Decimal("9"), publication_year=1900)
+    response = api_client.get("/api/books/?ordering=price,-publication_year")
+    assert ids(response) == [first.pk, second.pk, third.pk]
+
+
+def test_unknown_ordering_key_is_a_400(api_client):
+    response = api_client.get("/api/books/?ordering=publication_years")
+    assert response.status_code == 400
+    assert "ordering" in str(response.json())
 
 
 def test_page_size_is_clamped_to_100(api_client):

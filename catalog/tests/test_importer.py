@@ -147,11 +147,21 @@ def test_ratings_counts_and_covers(summary):
 
 @pytest.mark.parametrize(
     ("source_id", "price", "stock"),
-    [(1, Decimal("19.99"), 31), (2, Decimal("8.99"), 22), (40, Decimal("6.99"), 0)],
+    [(1, Decimal("19.99"), 44), (2, Decimal("8.99"), 43), (40, Decimal("6.99"), 37)],
 )
 def test_price_and_stock_are_derived_from_the_source_id(summary, source_id, price, stock):
     stored = book(source_id)
     assert (stored.price, stored.stock_quantity, stored.reserved_quantity) == (price, stock, 0)
+
+
+def test_derived_stock_is_a_believable_shelf_for_the_ten_thousand_books():
+    stock = [importer.derived_stock(source_id=source_id) for source_id in range(1, 10_001)]
+    assert sum(copies == 0 for copies in stock) == 50  # 1 in 200 out of stock
+    assert sum(0 < copies < 5 for copies in stock) == 200  # 1 in 50 running low
+    assert max(stock) <= 44
+    most_read = stock[:100]
+    rest = stock[1000:]
+    assert sum(most_read) / len(most_read) > 2 * sum(rest) / len(rest)
 
 
 def test_every_derived_price_is_a_realistic_99_price(summary):

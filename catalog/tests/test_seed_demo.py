@@ -28,11 +28,10 @@ def test_seed_demo_loads_the_shop_once():
     assert not reader.is_staff
     assert DiscountCode.objects.filter(code="WELCOME10").exists()
 
-    assert set(ShippingMethod.objects.values_list("code", flat=True)) == {
-        "standard",
-        "express",
-        "free-standard",
-    }
+    assert set(ShippingMethod.objects.values_list("code", flat=True)) == {"standard", "express"}
+    # Genres only where readers' shelves name one (2,712 books have shelf data).
+    assert Book.objects.filter(genres__isnull=False).distinct().count() == 2712
+    assert Book.objects.filter(stock_quantity=0).count() == 50
     assert set(TaxRate.objects.values_list("country", "region")) == {
         ("US", "NY"),
         ("DE", ""),
@@ -47,7 +46,7 @@ def test_seed_demo_loads_the_shop_once():
     call_command("seed_demo", stdout=StringIO())
     assert Book.objects.count() == 10_000
     assert User.objects.count() == 3
-    assert (ShippingMethod.objects.count(), TaxRate.objects.count()) == (3, 3)
+    assert (ShippingMethod.objects.count(), TaxRate.objects.count()) == (2, 3)
     assert reader.addresses.count() == 1
 
 
@@ -65,8 +64,14 @@ def test_demo_customer_can_quote_and_place_with_shipping_and_tax():
     }
     quote = client.post("/api/orders/quote/", body).json()
     options = {option["code"]: option["price"] for option in quote["shipping_options"]}
-    assert options == {"standard": "4.99", "express": "14.99", "free-standard": "4.99"}
+    # One standard option below 50, not a second, slower one at the same price.
+    assert options == {"standard": "4.99", "express": "14.99"}
     # 20.00 + 4.99 + 8.875% NY tax of 24.99 (2.2178... -> 2.22)
     assert (quote["tax_amount"], quote["total"]) == ("2.22", "27.21")
     placed = client.post("/api/orders/", body).json()
     assert (placed["tax_amount"], placed["total"], placed["status"]) == ("2.22", "27.21", "pending")
+
+    body["items"] = [{"book": book.pk, "quantity": 5}]  # 50.00: standard is now free
+    quote = client.post("/api/orders/quote/", body).json()
+    options = {option["code"]: option["price"] for option in quote["shipping_options"]}
+    assert options == {"standard": "0.00", "express": "14.99"}

@@ -9,7 +9,7 @@ import pytest
 from catalog import services
 from catalog.importer import books_import
 from catalog.models import Author, Book, Genre
-from catalog.tests.factories import AuthorFactory
+from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +87,29 @@ def test_renaming_an_author_or_a_genre_renews_the_books_that_show_it():
     assert book.authors_text == "Jane Austen"
     assert book.author_list[0]["slug"] == "austen"
     assert [genre["name"] for genre in book.genre_list] == ["Classics"]
+
+
+def test_book_genres_fill_gives_genres_by_source_id_and_keeps_staff_genres(api_client):
+    shelved = BookFactory(source_id=1)
+    staff_chose = BookFactory(source_id=2, genres=[GenreFactory(name="Poetry", slug="poetry")])
+    unshelved = BookFactory(source_id=3)
+    staff_book = BookFactory(source_id=None)
+
+    filled = services.book_genres_fill(
+        genres_by_source_id={1: ["Fantasy", "Young Adult"], 2: ["Classics"], 9: ["Horror"]}
+    )
+
+    assert filled == 1
+    assert sorted(shelved.genres.values_list("slug", flat=True)) == ["fantasy", "young-adult"]
+    assert list(staff_chose.genres.values_list("name", flat=True)) == ["Poetry"]
+    assert not unshelved.genres.exists() and not staff_book.genres.exists()
+    assert not Genre.objects.filter(name__in=["Classics", "Horror"]).exists()
+    shelved.refresh_from_db()
+    assert [genre["name"] for genre in shelved.genre_list] == ["Fantasy", "Young Adult"]
+    found = api_client.get("/api/books/?genre=young-adult").json()["results"]
+    assert [book["id"] for book in found] == [shelved.pk]
+    assert [
+        book["id"] for book in api_client.get("/api/books/?search=fantasy").json()["results"]
+    ] == [shelved.pk]
+
+    assert services.book_genres_fill(genres_by_source_id={1: ["Horror"]}) == 0  # already has some
