@@ -6,7 +6,7 @@ from datetime import timedelta
 import dj_database_url
 from corsheaders.defaults import default_headers as cors_default_headers
 
-from .env import BASE_DIR, email_settings_from_url, env_bool, env_int, env_list, env_str
+from .env import BASE_DIR, email_settings_from_url, env_bool, env_float, env_int, env_list, env_str
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-secret-key-change-me")
 DEBUG = env_bool("DEBUG", False)
@@ -137,12 +137,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Redis may fail without taking the shop down (core/cache.py): an error is a cache miss, each
+# connect and reply waits at most CACHE_TIMEOUT_SECONDS (no retries), and after a failure a
+# process leaves Redis alone for CACHE_RETRY_SECONDS.
+CACHE_TIMEOUT_SECONDS = env_float("CACHE_TIMEOUT_SECONDS", 0.25)
+CACHE_RETRY_SECONDS = env_float("CACHE_RETRY_SECONDS", 1.0)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "bookstore"),
+            "OPTIONS": {
+                "socket_connect_timeout": CACHE_TIMEOUT_SECONDS,
+                "socket_timeout": CACHE_TIMEOUT_SECONDS,
+                "retry_seconds": CACHE_RETRY_SECONDS,
+            },
         }
     }
 else:
