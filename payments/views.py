@@ -85,7 +85,9 @@ class PaymentViewSet(
                 status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
             )
 
-        return idempotent(request, scope="payments.create", handler=start)
+        # payment_start calls Stripe between short transactions, and a retry after a crash
+        # returns the order's open payment (Stripe's own idempotency keys make it one intent).
+        return idempotent(request, scope="payments.create", handler=start, atomic=False)
 
     @extend_schema(
         request=PaymentConfirmSerializer, responses={200: PaymentConfirmResultSerializer}
