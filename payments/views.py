@@ -172,7 +172,8 @@ def pay_page_confirm(request, token):
 @require_GET
 def pay_page_result(request, token):
     payment = get_object_or_404(Payment.objects.select_related("order"), token=token)
-    order = payment.order
+    payment = services.payment_refresh_unsettled(payment=payment)
+    order = Order.objects.get(pk=payment.order_id)
     if order.status in PAID_STATUSES:
         outcome = "paid"
     elif payment.status == PaymentStatus.FAILED:

@@ -418,6 +418,9 @@ STRIPE_REQUEST_BUDGET = env_int("STRIPE_REQUEST_BUDGET", 10)
 STRIPE_WEBHOOK_MAX_BYTES = env_int("STRIPE_WEBHOOK_MAX_BYTES", 256 * 1024)
 # Payments still open this many minutes after they started are checked by reconcile_payments.
 PAYMENT_RECONCILE_AFTER_MINUTES = env_int("PAYMENT_RECONCILE_AFTER_MINUTES", 10)
+# ... and payments confirmed but not yet settled ("processing") after this many seconds, so an
+# order whose webhook was lost is paid within about a minute.
+PAYMENT_RECONCILE_PROCESSING_SECONDS = env_int("PAYMENT_RECONCILE_PROCESSING_SECONDS", 60)
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 
