@@ -9,9 +9,9 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 from catalog.tests.factories import BookFactory
+from core.models import OutboxEmail
 from orders import services as order_services
 from orders.models import Order
-from core.models import OutboxEmail
 from payments.models import Payment, StripeCustomer
 from payments.tests.factories import payment_for_new_order
 from payments.tests.fake_stripe import card_declined
