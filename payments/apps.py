@@ -17,6 +17,7 @@ class PaymentsConfig(AppConfig):
         from djstripe.signals import WEBHOOK_SIGNALS
 
         from accounts.signals import account_closing
+        from orders.signals import order_cancelling
 
         from . import gateway, receivers
 
@@ -33,3 +34,6 @@ class PaymentsConfig(AppConfig):
             receivers.charge_refunded, sender=Event, dispatch_uid="payments.charge.refunded"
         )
         account_closing.connect(receivers.account_closing, dispatch_uid="payments.account_closing")
+        order_cancelling.connect(
+            receivers.order_cancelling, dispatch_uid="payments.order_cancelling"
+        )

@@ -10,6 +10,7 @@ from typing import Any
 from djstripe.models import Event
 
 from accounts.models import User
+from orders.models import Order
 
 from . import services
 
@@ -24,6 +25,10 @@ def refund_changed(sender: type, event: Event, **kwargs: Any) -> None:
 
 def charge_refunded(sender: type, event: Event, **kwargs: Any) -> None:
     services.refunds_refresh(refund_ids=services.refund_ids_of_charge(event.data["object"]))
+
+
+def order_cancelling(sender: type, order: Order, **kwargs: Any) -> None:
+    services.payments_check_none_in_flight(order=order)
 
 
 def account_closing(sender: type, user: User, actor: User, **kwargs: Any) -> None:

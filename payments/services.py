@@ -201,6 +201,25 @@ def _confirm(*, payment: Payment, payment_method: str) -> tuple[Payment, str]:
     return payment, intent.status
 
 
+def payments_check_none_in_flight(*, order: Order) -> None:
+    """Refuse to let a pending order be cancelled while one of its payments is in flight:
+    confirmed and not yet settled at Stripe ("processing"), or being confirmed right now.
+    Cancelling then would charge the customer and refund them moments later."""
+    for payment in order.payments.filter(status__in=OPEN_STATUSES):
+        if payment.status == PaymentStatus.PROCESSING:
+            in_flight = True
+        else:
+            with _ConfirmLock(payment.pk) as confirming_alone:
+                in_flight = not confirming_alone
+        if in_flight:
+            raise ApplicationError(
+                "payment_in_progress",
+                f"A payment for order {order.number} is being processed; it cannot be cancelled "
+                "now. If the payment fails, cancel again; if it succeeds, ask for a refund.",
+                extra={"payment": payment.pk},
+            )
+
+
 @transaction.atomic
 def _record_failure(payment: Payment, *, code: str, message: str) -> Payment:
     payment = Payment.objects.select_for_update().select_related("order").get(pk=payment.pk)

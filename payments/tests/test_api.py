@@ -309,3 +309,35 @@ def test_reconcile_settles_a_processing_payment_after_a_minute(fake, user):
     payment.refresh_from_db()
     assert payment.status == "succeeded"
     assert Order.objects.get(pk=payment.order_id).status == "paid"
+
+
+# --- Cancelling while paying -----------------------------------------------------------------
+
+
+def test_an_order_whose_payment_is_processing_cannot_be_cancelled(fake, user, staff_client):
+    book = BookFactory(stock_quantity=3)
+    payment = payment_for_new_order(fake=fake, user=user, book=book)
+    fake.confirm_status = "processing"
+    client = client_for(user)
+    client.post(f"/api/payments/{payment.pk}/confirm/", {"payment_method": "pm_x"})
+
+    for canceller in (client, staff_client):
+        refused = canceller.post(f"/api/orders/{payment.order_id}/cancel/")
+        body = assert_problem(refused, 409, "payment_in_progress")
+        assert body["payment"] == payment.pk
+    assert Order.objects.get(pk=payment.order_id).status == "pending"
+    book.refresh_from_db()
+    assert book.reserved_quantity == 1
+    assert not fake.calls_to("POST", "/v1/refunds")
+
+    # Once Stripe says the payment failed, the order may be cancelled.
+    intent = fake.objects[payment.stripe_payment_intent_id]
+    intent["status"] = "requires_payment_method"
+    intent["last_payment_error"] = {"code": "card_declined", "message": "Declined"}
+    from payments import services
+
+    services.payment_intent_apply(intent=intent)
+    assert client.post(f"/api/orders/{payment.order_id}/cancel/").status_code == 200
+    assert Order.objects.get(pk=payment.order_id).status == "cancelled"
+    book.refresh_from_db()
+    assert book.reserved_quantity == 0
