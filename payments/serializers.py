@@ -72,8 +72,9 @@ class PaymentSerializer(serializers.ModelSerializer):
 class PaymentConfirmResultSerializer(PaymentSerializer):
     next_step = serializers.CharField(
         read_only=True,
-        help_text='"succeeded" (the order is marked paid by the webhook), "requires_action" '
-        '(run stripe.confirmCardPayment(client_secret)) or "processing".',
+        help_text='"succeeded" (`status` is then "succeeded" and the order is already paid), '
+        '"requires_action" (run stripe.confirmCardPayment(client_secret)) or "processing" '
+        "(settled by Stripe's webhook, or by reconciliation within about a minute).",
     )
 
     class Meta(PaymentSerializer.Meta):
