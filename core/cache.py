@@ -94,27 +94,29 @@ class ResilientRedisCache(RedisCache):
                 error,
             )
 
-    def _recovered(self) -> None:
+    def _recover(self) -> None:
+        """After a failure: make good the writes that did not reach Redis (or, with none,
+        PING it), and only then count it as answering. Raises RedisError while it does not."""
         outage = self._outage
         with outage.lock:
-            down_since, outage.down_since = outage.down_since, None
-            unsent, outage.unsent = outage.unsent, set()
-            outage.last_warning = 0.0
-        if down_since is not None:
-            logger.warning(
-                "The cache (Redis) answers again after %.1f s", time.monotonic() - down_since
-            )
+            unsent = set(outage.unsent)
         if unsent:
             # Entries older than the writes that failed: gone, so the next read is a miss.
             by_version: dict[int | None, list[str]] = {}
             for key, version in unsent:
                 by_version.setdefault(version, []).append(key)
-            try:
-                for version, keys in by_version.items():
-                    super().delete_many(keys, version=version)
-            except RedisError:
-                self._remember_unsent(unsent)
-                raise
+            for version, keys in by_version.items():
+                super().delete_many(keys, version=version)
+        else:
+            self._cache.get_client().ping()
+        with outage.lock:
+            down_since, outage.down_since = outage.down_since, None
+            outage.unsent -= unsent
+            outage.last_warning = 0.0
+        if down_since is not None:
+            logger.warning(
+                "The cache (Redis) answers again after %.1f s", time.monotonic() - down_since
+            )
 
     def _remember_unsent(self, keys: Iterable[tuple[str, int | None]]) -> None:
         outage = self._outage
@@ -129,7 +131,7 @@ class ResilientRedisCache(RedisCache):
             return fallback
         try:
             if self._outage.down_since is not None:
-                self._recovered()
+                self._recover()
             return operation()
         except RedisError as error:
             self._failed(error)

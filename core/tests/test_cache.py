@@ -1,6 +1,7 @@
 """The shop keeps answering when Redis goes away or freezes (core/cache.py), against a real
 redis-server that each test starts on a free port of its own, then stops or freezes."""
 
+import logging
 import os
 import shutil
 import signal
@@ -115,7 +116,8 @@ def health():
     return response.json()
 
 
-def test_a_stopped_redis_is_a_cache_miss_and_health_says_degraded(redis_process):
+def test_a_stopped_redis_is_a_cache_miss_and_health_says_degraded(redis_process, caplog):
+    caplog.set_level(logging.WARNING, logger="core.cache")
     book = BookFactory()
     user = UserFactory()
     anonymous = ProblemCheckingAPIClient()
@@ -135,10 +137,19 @@ def test_a_stopped_redis_is_a_cache_miss_and_health_says_degraded(redis_process)
     webhook = anonymous.post(f"/stripe/webhook/{uuid.uuid4()}/", b"{}", content_type="text/plain")
     assert_problem(webhook, 404, "not_found")
     assert health() == {"status": "degraded", "database": "ok", "cache": "degraded"}
+    _wait_for_retry()  # asked again, still down: no new warning within the minute
+    assert anonymous.get(f"/api/books/{book.pk}/").status_code == 200
+    assert health()["cache"] == "degraded"
+    messages = [record.getMessage() for record in caplog.records if record.name == "core.cache"]
+    assert len(messages) == 1
+    assert messages[0].startswith("The cache (Redis) does not answer")
 
     redis_process.start()
     _wait_for_retry()
     assert health() == {"status": "ok", "database": "ok", "cache": "ok"}
+    messages = [record.getMessage() for record in caplog.records if record.name == "core.cache"]
+    assert len(messages) == 2
+    assert messages[1].startswith("The cache (Redis) answers again")
     cache.set("after-the-outage", 1)
     assert cache.get("after-the-outage") == 1
     assert anonymous.get(f"/api/books/{book.pk}/").status_code == 200
