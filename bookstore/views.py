@@ -7,8 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.cache import cache_status
-
+from .cache import cache_status
 from .errors import problem_body
 from .exceptions import PROBLEM_CONTENT_TYPE
 
@@ -19,7 +18,7 @@ class HealthView(APIView):
     """Liveness and readiness: 200 when the database answers, 503 when it does not.
 
     The cache (Redis) is reported beside it: "degraded" while it does not answer, which the
-    shop survives (core/cache.py), so the answer stays 200 with `"status": "degraded"` for an
+    shop survives (bookstore/cache.py), so the answer stays 200 with `"status": "degraded"` for an
     operator or a monitor to see, without a load balancer taking every instance out."""
 
     permission_classes = [AllowAny]

@@ -137,7 +137,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
-# Redis may fail without taking the shop down (core/cache.py): an error is a cache miss, each
+# Redis may fail without taking the shop down (bookstore/cache.py): an error is a cache miss, each
 # connect and reply waits at most CACHE_TIMEOUT_SECONDS (no retries), and after a failure a
 # process leaves Redis alone for CACHE_RETRY_SECONDS.
 CACHE_TIMEOUT_SECONDS = env_float("CACHE_TIMEOUT_SECONDS", 0.25)
@@ -145,7 +145,7 @@ CACHE_RETRY_SECONDS = env_float("CACHE_RETRY_SECONDS", 1.0)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "core.cache.ResilientRedisCache",
+            "BACKEND": "bookstore.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "bookstore"),
             "OPTIONS": {

@@ -1,4 +1,4 @@
-"""The shop keeps answering when Redis goes away or freezes (core/cache.py), against a real
+"""The shop keeps answering when Redis goes away or freezes (bookstore/cache.py), against a real
 redis-server that each test starts on a free port of its own, then stops or freezes."""
 
 import logging
@@ -78,7 +78,7 @@ def redis_process():
     server.start()
     caches = {
         "default": {
-            "BACKEND": "core.cache.ResilientRedisCache",
+            "BACKEND": "bookstore.cache.ResilientRedisCache",
             "LOCATION": f"redis://127.0.0.1:{server.port}/0",
             "OPTIONS": {
                 "socket_connect_timeout": TIMEOUT,
@@ -117,7 +117,7 @@ def health():
 
 
 def test_a_stopped_redis_is_a_cache_miss_and_health_says_degraded(redis_process, caplog):
-    caplog.set_level(logging.WARNING, logger="core.cache")
+    caplog.set_level(logging.WARNING, logger="bookstore.cache")
     book = BookFactory()
     user = UserFactory()
     anonymous = ProblemCheckingAPIClient()
@@ -140,14 +140,18 @@ def test_a_stopped_redis_is_a_cache_miss_and_health_says_degraded(redis_process,
     _wait_for_retry()  # asked again, still down: no new warning within the minute
     assert anonymous.get(f"/api/books/{book.pk}/").status_code == 200
     assert health()["cache"] == "degraded"
-    messages = [record.getMessage() for record in caplog.records if record.name == "core.cache"]
+    messages = [
+        record.getMessage() for record in caplog.records if record.name == "bookstore.cache"
+    ]
     assert len(messages) == 1
     assert messages[0].startswith("The cache (Redis) does not answer")
 
     redis_process.start()
     _wait_for_retry()
     assert health() == {"status": "ok", "database": "ok", "cache": "ok"}
-    messages = [record.getMessage() for record in caplog.records if record.name == "core.cache"]
+    messages = [
+        record.getMessage() for record in caplog.records if record.name == "bookstore.cache"
+    ]
     assert len(messages) == 2
     assert messages[1].startswith("The cache (Redis) answers again")
     cache.set("after-the-outage", 1)
