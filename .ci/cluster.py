@@ -25,6 +25,14 @@ exactly), each paid order's stock committed once, exactly one receipt per paid o
 failure email per failed payment (two clocks sending), every lapsed order expired once (and
 told once), every webhook applied once, anonymous reads never staler than
 CATALOGUE_CACHE_SECONDS after a change, and no 5xx anywhere (client side and access logs).
+
+Then two faults, and every check above still holds with their orders counted in:
+- a Redis outage: the run's own redis-server (started by this script when `redis-server` is on
+  the PATH; else the shared one given by --redis, and the outage is skipped) is killed while a
+  customer buys and anonymous readers browse on every instance: all answers 2xx, every
+  instance's /api/health/ says "degraded"; after a restart on the same port, "ok" again;
+- a killed worker: one gunicorn worker of instance 2 is killed (SIGKILL); a customer's order
+  with an Idempotency-Key is sent there and retried on instance 3: one order, replayed.
 """
 
 import argparse
@@ -33,6 +41,8 @@ import itertools
 import os
 import re
 import secrets
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -71,6 +81,7 @@ STRIPE_SECRET_KEY = "sk_test_localstripe0000000000000000"
 STRIPE_PUBLISHABLE_KEY = "pk_test_localstripe0000000000000000"
 STRIPE_WEBHOOK_SECRET = "whsec_cluster_localstripe"
 METRICS_TOKEN = secrets.token_urlsafe(24)
+REDIS_OUTAGE_SECONDS = 4
 # Views whose requests the script does not send itself (so not in its own tally).
 NOT_OURS = {"health", "stripe-webhook", "metrics"}
 
@@ -108,10 +119,21 @@ class Cluster:
         self._lock = threading.Lock()
         self.responses = []  # (label, instance, status, seconds)
 
-    def request(self, method, path, *, label, body=None, token=None, client_ip=None, instance=None):
+    def request(
+        self,
+        method,
+        path,
+        *,
+        label,
+        body=None,
+        token=None,
+        client_ip=None,
+        instance=None,
+        headers=None,
+    ):
         with self._lock:
             index = next(self._next) if instance is None else instance
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **(headers or {})}
         data = None
         if body is not None:
             data = json_dumps(body)
@@ -178,6 +200,49 @@ def process(command, *, env, log_name):
             proc.wait()
 
 
+class RedisServer:
+    """The run's own redis-server, on a free port, which the faults phase kills and restarts."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+            + ["--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def answers():
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                    sock.sendall(b"PING\r\n")
+                    return sock.recv(16).startswith(b"+PONG")
+            except OSError:
+                return False
+
+        wait_until(answers, timeout=10, what="redis-server")
+
+    def kill(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+def health(url):
+    try:
+        with urllib.request.urlopen(f"{url}/api/health/", timeout=5) as response:  # nosec B310
+            return response.status, json_loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json_loads(error.read())
+    except OSError:
+        return None, None
+
+
 def web_up(url):
     try:
         with urllib.request.urlopen(f"{url}/api/health/", timeout=2) as response:  # nosec B310
@@ -189,7 +254,7 @@ def web_up(url):
 # --- The scenario ---------------------------------------------------------------------------
 
 
-GROUP_NETWORKS = {"storm": 1, "buy": 2, "decline": 3, "cancel": 4, "lapse": 5}
+GROUP_NETWORKS = {"storm": 1, "buy": 2, "decline": 3, "cancel": 4, "lapse": 5, "fault": 6}
 
 
 class Customer:
@@ -335,13 +400,18 @@ class CatalogueReader(threading.Thread):
         super().__init__(daemon=True)
         self.cluster, self.book_id = cluster, book_id
         self.reads = []  # (started, available)
+        self.lost = 0
         self.stop = threading.Event()
 
     def run(self):
         while not self.stop.is_set():
-            status, body, started, _ = self.cluster.request(
-                "GET", f"/api/books/{self.book_id}/", label="anonymous book read"
-            )
+            try:
+                status, body, started, _ = self.cluster.request(
+                    "GET", f"/api/books/{self.book_id}/", label="anonymous book read"
+                )
+            except OSError:  # the worker that had the connection was killed (faults phase)
+                self.lost += 1
+                continue
             if status == 200:
                 self.reads.append((started, body["available_quantity"]))
             time.sleep(0.02)
@@ -423,6 +493,8 @@ def main():
     )
     args = parser.parse_args()
     started = time.monotonic()
+    redis_server = RedisServer() if shutil.which("redis-server") else None
+    redis_url = redis_server.url if redis_server else args.redis
 
     ports = [free_port() for _ in range(INSTANCES)]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
@@ -438,7 +510,7 @@ def main():
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": f"{args.postgres}/{args.database}",
-        "REDIS_URL": args.redis,
+        "REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": f"cluster-{secrets.token_hex(4)}",
         "SITE_URL": urls[0],  # the webhook goes to the first instance only
         "SECURE_SSL_REDIRECT": "false",
@@ -467,7 +539,7 @@ def main():
     env.pop("DEBUG", None)
     os.environ.update({k: v for k, v in env.items() if k != "PATH"})
 
-    say(f"== Fresh database {args.database}, Redis {args.redis}")
+    say(f"== Fresh database {args.database}, Redis {redis_url}")
     admin_db = args.postgres + "/postgres"
     subprocess.run(
         ["psql", admin_db, "-qc", f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)"],
@@ -485,6 +557,9 @@ def main():
 
     failures = []
     with ExitStack() as stack:
+        if redis_server:
+            redis_server.start()
+            stack.callback(redis_server.kill)
         stack.enter_context(
             localstripe_server.running(
                 port=stripe_port, data_dir=LOG_DIR / "localstripe", from_scratch=True
@@ -515,16 +590,19 @@ def main():
 
         email_folders = []
         web_logs = []
+        webs = []
         for number, port in enumerate(ports, 1):
             folder = LOG_DIR / f"emails-web{number}"
             email_folders.append(folder)
             web_logs.append(LOG_DIR / f"web{number}.log")
             command = ["bash", "-c", "exec " + procfile_command("web")]
-            stack.enter_context(
-                process(
-                    command,
-                    env={**env, "PORT": str(port), "EMAIL_FILE_PATH": str(folder)},
-                    log_name=f"web{number}.log",
+            webs.append(
+                stack.enter_context(
+                    process(
+                        command,
+                        env={**env, "PORT": str(port), "EMAIL_FILE_PATH": str(folder)},
+                        log_name=f"web{number}.log",
+                    )
                 )
             )
         for number in range(1, CLOCKS + 1):
@@ -545,7 +623,8 @@ def main():
         wait_until(lambda: all(web_up(url) for url in urls), timeout=90, what="3 web instances")
         say(f"== Up: web {', '.join(urls)}; {CLOCKS} clocks; Stripe {stripe_url}")
 
-        failures = drive_and_check(Cluster(urls), stripe_url, email_folders, web_logs)
+        faults = Faults(redis_server=redis_server, webs=webs)
+        failures = drive_and_check(Cluster(urls), stripe_url, email_folders, web_logs, faults)
         total = time.monotonic() - started
         say(f"   total wall time {total:.0f} s (release: {release_seconds:.0f} s)")
 
@@ -560,7 +639,137 @@ def main():
     say("\nMulti-instance proof passed.")
 
 
-def drive_and_check(cluster, stripe_url, email_folders, web_logs):
+class Faults:
+    def __init__(self, *, redis_server, webs):
+        self.redis_server, self.webs = redis_server, webs
+
+
+def gunicorn_workers(master_pid):
+    """The worker processes of a gunicorn master (its children)."""
+    path = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+    return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+
+
+def faults_run(check, cluster, stripe_url, faults, *, book_id):
+    """A Redis outage and a killed worker, each while customers buy: returns the customers."""
+    redis_buyer, retrier = Customer(0, "fault"), Customer(1, "fault")
+    for customer in (redis_buyer, retrier):
+        customer_create(customer)
+    if faults.redis_server is None:
+        say("== Redis outage: skipped (redis-server is not installed; the shared Redis is kept)")
+        status, _ = place_order(cluster, redis_buyer, book_id, label="order (fault)")
+        if status != 201:
+            raise Violation(f"order for {redis_buyer.email}: {status}")
+    else:
+        say(f"== Redis outage: redis-server killed for {REDIS_OUTAGE_SECONDS} s")
+        faults.redis_server.kill()
+        outage_started = time.monotonic()
+        answers = []
+        for instance in range(INSTANCES):
+            status, _, _, _ = cluster.request(
+                "GET", "/api/books/", label="read (redis down)", instance=instance
+            )
+            answers.append(status)
+            status, _, _, _ = cluster.request(
+                "GET",
+                f"/api/books/{book_id}/",
+                label="read (redis down)",
+                instance=instance,
+            )
+            answers.append(status)
+        status, _ = place_order(cluster, redis_buyer, book_id, label="order (redis down)")
+        answers.append(status)
+        answers.append(pay(cluster, redis_buyer, stripe_url, CARD_OK))
+        states = [health(url) for url in cluster.urls]
+        check(
+            all(200 <= s < 300 for s in answers),
+            f"with Redis down every request answers 2xx: {answers}",
+        )
+        check(
+            all(
+                status == 200
+                and body == {"status": "degraded", "database": "ok", "cache": "degraded"}
+                for status, body in states
+            ),
+            f"with Redis down each instance's health is 200 and degraded: {[b for _, b in states]}",
+        )
+        time.sleep(max(0.0, outage_started + REDIS_OUTAGE_SECONDS - time.monotonic()))
+        faults.redis_server.start()
+        restarted = time.monotonic()
+        wait_until(
+            lambda: all(
+                health(url)[1] == {"status": "ok", "database": "ok", "cache": "ok"}
+                for url in cluster.urls
+            ),
+            timeout=15,
+            what="every instance's health to say ok after Redis came back",
+        )
+        say(f"   every instance ok {time.monotonic() - restarted:.1f} s after the restart")
+
+    say("== Killed workers: instance 2's gunicorn workers get SIGKILL while placing an order")
+    key = {"Idempotency-Key": f"cluster-kill-{secrets.token_hex(4)}"}
+    order_body = {
+        "items": [{"book": book_id, "quantity": 1}],
+        "shipping_address": SHIPPING_ADDRESS,
+        "shipping_method": SHIPPING_METHOD,
+    }
+
+    def first_attempt():
+        try:
+            return cluster.request(
+                "POST",
+                "/api/orders/",
+                label="order (worker killed)",
+                body=order_body,
+                token=retrier.token,
+                client_ip=retrier.ip,
+                instance=1,
+                headers=key,
+            )
+        except OSError:  # the worker died with the connection: the client retries
+            return None
+
+    workers = gunicorn_workers(faults.webs[1].pid)
+    check(bool(workers), f"instance 2 has workers to kill: {workers}")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        attempt = pool.submit(first_attempt)
+        time.sleep(0.1)
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        first = attempt.result()
+    say(f"   first attempt: {'connection lost' if first is None else first[0]}")
+    retry = cluster.request(
+        "POST",
+        "/api/orders/",
+        label="order (retry)",
+        body=order_body,
+        token=retrier.token,
+        client_ip=retrier.ip,
+        instance=2,
+        headers=key,
+    )
+    from orders.models import Order
+
+    mine = Order.objects.filter(user__email=retrier.email)
+    check(
+        retry[0] == 201
+        and (first is None or (first[0] == 201 and first[1]["id"] == retry[1]["id"]))
+        and list(mine.values_list("pk", flat=True)) == [retry[1]["id"]],
+        f"an order retried with its Idempotency-Key after its worker was killed: one order "
+        f"({mine.count()} in the database)",
+    )
+    if retry[0] == 201:
+        retrier.order_id = retry[1]["id"]
+        pay(cluster, retrier, stripe_url, CARD_OK)
+    wait_until(
+        lambda: all(web_up(url) for url in cluster.urls), timeout=60, what="instance 2's workers"
+    )
+    for customer in (redis_buyer, retrier):
+        customer.outcome = "paid"
+    return [c for c in (redis_buyer, retrier) if c.order_id]
+
+
+def drive_and_check(cluster, stripe_url, email_folders, web_logs, faults):
     from catalog.services import book_create
 
     failures = []
@@ -692,6 +901,8 @@ def drive_and_check(cluster, stripe_url, email_folders, web_logs):
         list(pool.map(customer_run, involved))
     mixed_seconds = time.monotonic() - mixed_started
 
+    involved += faults_run(check, cluster, stripe_url, faults, book_id=plenty.pk)
+
     from orders.models import Order, OrderEvent, OrderStatus
 
     ours = {c.order_id: c for c in involved}
@@ -712,6 +923,8 @@ def drive_and_check(cluster, stripe_url, email_folders, web_logs):
     time.sleep(max(0.0, storm_started + HOLD_SECONDS - time.monotonic()))
     reader.stop.set()
     reader.join()
+    if reader.lost:
+        say(f"   {reader.lost} anonymous read(s) lost with the killed worker's connection")
 
     say(f"== Waiting for the clocks to expire lapsed orders (hold {HOLD_SECONDS} s) and send email")
     lapse_ids = [i for i, c in ours.items() if c.outcome == "expired"]

@@ -120,7 +120,8 @@ def main():
 
         status, headers, body = fetch(f"{base}/api/health/")
         check(
-            status == 200 and json.loads(body) == {"status": "ok", "database": "ok"}, "health 200"
+            status == 200 and json.loads(body) == {"status": "ok", "database": "ok", "cache": "ok"},
+            "health 200",
         )
         check(bool(headers.get("X-Request-ID")), "responses carry a request id")
 

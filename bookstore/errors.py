@@ -23,6 +23,7 @@ ERROR_CODES = {
     "order_below_minimum": (409, "Order below the minimum charge"),
     "book_has_orders": (409, "Book is on orders"),
     "request_in_progress": (409, "Request in progress"),
+    "payment_in_progress": (409, "Payment in progress"),
     "hold_limit_exceeded": (409, "Too many copies held"),
     "price_changed": (409, "Price changed"),
     "payload_too_large": (413, "Payload too large"),

@@ -10,6 +10,9 @@ The lock belongs to the database connection, so when the process holding it dies
 key takes over at once instead of waiting for a timeout. A claim row records the request's
 body hash and, once done, its response. Other databases (SQLite in development) have no such
 lock: there a claim with no response is taken over once it is ABANDONED_AFTER old.
+
+The response is recorded in the same transaction as the handler's own writes (the order), so a
+crash between the two cannot leave an order whose key has no response.
 """
 
 import hashlib
@@ -17,6 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any
 
@@ -133,23 +137,34 @@ def _claim(
             continue  # another request (no lock to stop it) claimed it meanwhile
 
 
-def _run(record: IdempotencyKey, handler: Callable[[], Response]) -> Response:
+def _run(record: IdempotencyKey, handler: Callable[[], Response], *, atomic: bool) -> Response:
     try:
-        response = handler()
+        # In one transaction with what the handler writes, the response is kept if and only if
+        # the order is: a process that dies in between (killed, out of memory) leaves neither,
+        # and the retry runs the request as if for the first time.
+        with transaction.atomic() if atomic else nullcontext():
+            response = handler()
+            if 200 <= response.status_code < 300:
+                IdempotencyKey.objects.filter(pk=record.pk).update(
+                    status_code=response.status_code, response_body=response.data
+                )
     except BaseException:
         IdempotencyKey.objects.filter(pk=record.pk).delete()
         raise
-    if 200 <= response.status_code < 300:
-        IdempotencyKey.objects.filter(pk=record.pk).update(
-            status_code=response.status_code, response_body=response.data
-        )
-    else:
+    if not 200 <= response.status_code < 300:
         IdempotencyKey.objects.filter(pk=record.pk).delete()
     return response
 
 
-def idempotent(request: Request, *, scope: str, handler: Callable[[], Response]) -> Response:
-    """Run `handler()` (which returns a DRF Response) at most once per Idempotency-Key."""
+def idempotent(
+    request: Request, *, scope: str, handler: Callable[[], Response], atomic: bool = True
+) -> Response:
+    """Run `handler()` (which returns a DRF Response) at most once per Idempotency-Key.
+
+    `atomic`: the handler runs in the transaction that records its response. Pass False only
+    for a handler that must call out (Stripe) between transactions of its own and is safe to
+    run again by itself; a crash after its work and before the record is then answered by the
+    handler's own idempotency on the retry."""
     key = request.headers.get(HEADER)
     if key is None:
         return handler()
@@ -165,7 +180,7 @@ def idempotent(request: Request, *, scope: str, handler: Callable[[], Response])
                     user=user, scope=scope, key=key, request_hash=request_hash, lock=lock
                 )
                 if outcome == "run":
-                    return _run(record, handler)
+                    return _run(record, handler, atomic=atomic)
                 if outcome == "replay":
                     return _replay(record)
             finally:

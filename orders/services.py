@@ -174,10 +174,12 @@ def _locked_unless_busy(order_id: int) -> Order | None:
 @transaction.atomic
 def order_cancel(*, order: Order, actor: User) -> Order:
     """The owner cancels a pending order, or staff allowed to change orders do. Paid orders are
-    refunded instead."""
+    refunded instead; an order whose payment is in flight is refused (order_cancelling)."""
     order = _locked(order.pk)
     if order.user_id != actor.pk and not staff_may(actor, "orders.change_order"):
         raise not_found()
+    if order.status == OrderStatus.PENDING:
+        signals.order_cancelling.send(sender=Order, order=order)
     event = order.set_status(OrderStatus.CANCELLED, actor=actor)
     _give_back_discount(order)
     signals.order_cancelled.send(sender=Order, order=order, lines=order.lines)

@@ -9,4 +9,7 @@ from django.dispatch import Signal
 order_placed = Signal()  # a new pending order: its copies must be held
 order_paid = Signal()  # the held copies are sold
 order_cancelled = Signal()  # cancelled or expired while pending: the held copies are free again
+# An owner or staff is about to cancel a pending order (sent with the order locked, before the
+# change, without `lines`): a receiver refuses by raising ApplicationError (a payment in flight).
+order_cancelling = Signal()
 order_refunded = Signal()  # also carries `restock_lines`: copies that come back on hand

@@ -18,6 +18,7 @@ class PaymentsConfig(AppConfig):
         from djstripe.signals import WEBHOOK_SIGNALS
 
         from accounts.signals import account_closing
+        from orders.signals import order_cancelling
 
         from . import gateway, receivers
 
@@ -40,3 +41,6 @@ class PaymentsConfig(AppConfig):
             receivers.customer_deleted, sender=Event, dispatch_uid="payments.customer.deleted"
         )
         account_closing.connect(receivers.account_closing, dispatch_uid="payments.account_closing")
+        order_cancelling.connect(
+            receivers.order_cancelling, dispatch_uid="payments.order_cancelling"
+        )

@@ -10,6 +10,7 @@ from typing import Any
 from djstripe.models import Event
 
 from accounts.models import User
+from orders.models import Order
 
 from . import services
 
@@ -28,6 +29,10 @@ def charge_refunded(sender: type, event: Event, **kwargs: Any) -> None:
 
 def customer_deleted(sender: type, event: Event, **kwargs: Any) -> None:
     services.stripe_customer_deleted(customer_id=event.data["object"]["id"])
+
+
+def order_cancelling(sender: type, order: Order, **kwargs: Any) -> None:
+    services.payments_check_none_in_flight(order=order)
 
 
 def account_closing(sender: type, user: User, actor: User, **kwargs: Any) -> None:

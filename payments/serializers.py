@@ -73,8 +73,9 @@ class PaymentConfirmResultSerializer(PaymentSerializer):
     next_step = serializers.ChoiceField(
         choices=["succeeded", "requires_action", "processing"],
         read_only=True,
-        help_text='"succeeded" (the order is marked paid by the webhook), "requires_action" '
-        '(run stripe.confirmCardPayment(client_secret)) or "processing".',
+        help_text='"succeeded" (`status` is then "succeeded" and the order is already paid), '
+        '"requires_action" (run stripe.confirmCardPayment(client_secret)) or "processing" '
+        "(settled by Stripe's webhook, or by reconciliation within about a minute).",
     )
 
     class Meta(PaymentSerializer.Meta):

@@ -5,6 +5,7 @@ which is idempotent and does not care in which order events arrive.
 Lock order: the order, then the payment (the orders services then lock books).
 """
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from djstripe.models import Customer as DjstripeCustomer
 
@@ -119,13 +120,55 @@ def payment_start(*, user: User, order_id: int) -> tuple[Payment, bool]:
     return payment, True
 
 
+class _ConfirmLock:
+    """On PostgreSQL, a session advisory lock per payment while its card is being confirmed
+    at Stripe, so that a second confirm of the same payment (a double click, two tabs) is
+    told so at once instead of racing the first one at Stripe. It belongs to the connection:
+    a process that dies drops it. Other databases (SQLite in development) go without."""
+
+    def __init__(self, payment_id: int) -> None:
+        digest = hashlib.sha256(f"payment-confirm:{payment_id}".encode()).digest()
+        self.id = int.from_bytes(digest[:8], "big", signed=True)
+        self.supported = connection.vendor == "postgresql"
+        self.held = False
+
+    def __enter__(self) -> bool:
+        if self.supported:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_lock(%s)", [self.id])
+                self.held = bool(cursor.fetchone()[0])
+            return self.held
+        return True
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [self.id])
+
+
 def payment_confirm(*, payment: Payment, payment_method: str) -> tuple[Payment, str]:
     """Attach the customer's card to the PaymentIntent and confirm it.
 
-    Returns (payment, next_step): "succeeded" (the webhook will mark the order paid),
-    "requires_action" (3-D Secure in the browser) or "processing". A decline is recorded on the
-    payment and raised as payment_failed; the customer may retry while the hold lasts.
+    Returns (payment, next_step): "succeeded" (the payment and its order are then already
+    succeeded and paid, through the same `payment_intent_apply` as the webhook, so a lost
+    webhook costs nothing), "requires_action" (3-D Secure in the browser) or "processing"
+    (settled later by the webhook, or by reconciliation after a minute). A decline is recorded
+    on the payment and raised as payment_failed; the customer may retry while the hold lasts.
+    A confirm of a payment that another request is confirming right now is refused with
+    payment_in_progress.
     """
+    with _ConfirmLock(payment.pk) as confirming_alone:
+        if not confirming_alone:
+            logger.warning("Payment %s is already being confirmed; refused a second", payment.pk)
+            raise ApplicationError(
+                "payment_in_progress",
+                "This payment is being confirmed by another request; check its status shortly.",
+                extra={"payment": payment.pk},
+            )
+        return _confirm(payment=payment, payment_method=payment_method)
+
+
+def _confirm(*, payment: Payment, payment_method: str) -> tuple[Payment, str]:
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("order").get(pk=payment.pk)
         if payment.status not in CONFIRMABLE_STATUSES:
@@ -146,16 +189,37 @@ def payment_confirm(*, payment: Payment, payment_method: str) -> tuple[Payment, 
             extra={"decline_code": declined.code, "payment": payment.pk},
         ) from None
 
+    if intent.status == "succeeded":
+        applied = payment_intent_apply(intent=intent.to_dict())
+        return (applied or payment), intent.status
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        if payment.status in CONFIRMABLE_STATUSES:
-            if intent.status in ("succeeded", "processing"):
-                payment.status = PaymentStatus.PROCESSING
-                payment.last_error_code = payment.last_error_message = ""
+        if payment.status in CONFIRMABLE_STATUSES and intent.status == "processing":
+            payment.status = PaymentStatus.PROCESSING
+            payment.last_error_code = payment.last_error_message = ""
             payment.save(
                 update_fields=["status", "last_error_code", "last_error_message", "updated_at"]
             )
     return payment, intent.status
+
+
+def payments_check_none_in_flight(*, order: Order) -> None:
+    """Refuse to let a pending order be cancelled while one of its payments is in flight:
+    confirmed and not yet settled at Stripe ("processing"), or being confirmed right now.
+    Cancelling then would charge the customer and refund them moments later."""
+    for payment in order.payments.filter(status__in=OPEN_STATUSES):
+        if payment.status == PaymentStatus.PROCESSING:
+            in_flight = True
+        else:
+            with _ConfirmLock(payment.pk) as confirming_alone:
+                in_flight = not confirming_alone
+        if in_flight:
+            raise ApplicationError(
+                "payment_in_progress",
+                f"A payment for order {order.number} is being processed; it cannot be cancelled "
+                "now. If the payment fails, cancel again; if it succeeds, ask for a refund.",
+                extra={"payment": payment.pk},
+            )
 
 
 @transaction.atomic
@@ -220,6 +284,19 @@ def payment_intent_refresh(*, intent_id: str) -> Payment | None:
     """Apply the PaymentIntent `intent_id` as Stripe's API returns it now."""
     intent = gateway.payment_intent_retrieve(intent_id=intent_id).to_dict()
     return payment_intent_apply(intent=intent)
+
+
+def payment_refresh_unsettled(*, payment: Payment) -> Payment:
+    """`payment` brought in line with Stripe if it is not settled yet (the pay page's result
+    after 3-D Secure, before the webhook): applied like a webhook, so a succeeded payment shows
+    its order paid at once. When Stripe does not answer, the payment is left as it was."""
+    if payment.status not in (PaymentStatus.REQUIRES_PAYMENT, PaymentStatus.PROCESSING):
+        return payment
+    try:
+        refreshed = payment_intent_refresh(intent_id=payment.stripe_payment_intent_id)
+    except ApplicationError:
+        return payment
+    return refreshed or payment
 
 
 def refund_ids_of_charge(charge: dict[str, Any]) -> list[str]:
@@ -422,14 +499,21 @@ class ReconcileResult:
     failed: list[int]  # ids of the payments that could not be reconciled this time
 
 
-def payments_reconcile(*, older_than: datetime) -> ReconcileResult:
-    """Ask Stripe about payments still open since before `older_than` and apply what it says,
-    through the same service as the webhooks (this recovers lost webhooks). An open payment
-    whose order can no longer be paid is canceled at Stripe.
+def payments_reconcile(
+    *, older_than: datetime, processing_since_before: datetime | None = None
+) -> ReconcileResult:
+    """Ask Stripe about payments still open since before `older_than`, and about payments
+    confirmed but not yet settled ("processing") since before `processing_since_before`, and
+    apply what it says through the same service as the webhooks (this recovers lost webhooks).
+    An open payment whose order can no longer be paid is canceled at Stripe.
 
     One payment that fails (Stripe down, or an intent Stripe does not know) is logged with its
     id and skipped: the others are still checked."""
     stale = Payment.objects.filter(status__in=OPEN_STATUSES, created_at__lt=older_than)
+    if processing_since_before is not None:
+        stale = stale | Payment.objects.filter(
+            status=PaymentStatus.PROCESSING, updated_at__lt=processing_since_before
+        )
     checked, failed = 0, []
     for payment_id, intent_id in list(
         stale.order_by("created_at", "pk").values_list("pk", "stripe_payment_intent_id")

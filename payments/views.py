@@ -94,7 +94,9 @@ class PaymentViewSet(
                 status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
             )
 
-        return idempotent(request, scope="payments.create", handler=start)
+        # payment_start calls Stripe between short transactions, and a retry after a crash
+        # returns the order's open payment (Stripe's own idempotency keys make it one intent).
+        return idempotent(request, scope="payments.create", handler=start, atomic=False)
 
     @extend_schema(
         request=PaymentConfirmSerializer, responses={200: PaymentConfirmResultSerializer}
@@ -179,7 +181,8 @@ def pay_page_confirm(request, token):
 @require_GET
 def pay_page_result(request, token):
     payment = get_object_or_404(Payment.objects.select_related("order"), token=token)
-    order = payment.order
+    payment = services.payment_refresh_unsettled(payment=payment)
+    order = Order.objects.get(pk=payment.order_id)
     if order.status in PAID_STATUSES:
         outcome = "paid"
     elif payment.status == PaymentStatus.FAILED:

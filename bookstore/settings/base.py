@@ -6,7 +6,7 @@ from datetime import timedelta
 import dj_database_url
 from corsheaders.defaults import default_headers as cors_default_headers
 
-from .env import BASE_DIR, email_settings_from_url, env_bool, env_int, env_list, env_str
+from .env import BASE_DIR, email_settings_from_url, env_bool, env_float, env_int, env_list, env_str
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-secret-key-change-me")
 DEBUG = env_bool("DEBUG", False)
@@ -141,12 +141,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Redis may fail without taking the shop down (bookstore/cache.py): an error is a cache miss, each
+# connect and reply waits at most CACHE_TIMEOUT_SECONDS (no retries), and after a failure a
+# process leaves Redis alone for CACHE_RETRY_SECONDS.
+CACHE_TIMEOUT_SECONDS = env_float("CACHE_TIMEOUT_SECONDS", 0.25)
+CACHE_RETRY_SECONDS = env_float("CACHE_RETRY_SECONDS", 1.0)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "bookstore.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "bookstore"),
+            "OPTIONS": {
+                "socket_connect_timeout": CACHE_TIMEOUT_SECONDS,
+                "socket_timeout": CACHE_TIMEOUT_SECONDS,
+                "retry_seconds": CACHE_RETRY_SECONDS,
+            },
         }
     }
 else:
@@ -417,6 +427,9 @@ STRIPE_REQUEST_BUDGET = env_int("STRIPE_REQUEST_BUDGET", 10)
 STRIPE_WEBHOOK_MAX_BYTES = env_int("STRIPE_WEBHOOK_MAX_BYTES", 256 * 1024)
 # Payments still open this many minutes after they started are checked by reconcile_payments.
 PAYMENT_RECONCILE_AFTER_MINUTES = env_int("PAYMENT_RECONCILE_AFTER_MINUTES", 10)
+# ... and payments confirmed but not yet settled ("processing") after this many seconds, so an
+# order whose webhook was lost is paid within about a minute.
+PAYMENT_RECONCILE_PROCESSING_SECONDS = env_int("PAYMENT_RECONCILE_PROCESSING_SECONDS", 60)
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 def test_health_reports_database_ok(api_client):
     response = api_client.get("/api/health/")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
 
 
 def test_health_is_503_when_the_database_is_down(api_client):

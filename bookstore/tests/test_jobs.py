@@ -65,3 +65,38 @@ def test_the_job_runner_lives_in_the_project_package():
     from django.core.management import get_commands
 
     assert get_commands()["run_jobs"] == "bookstore"
+
+
+def test_a_failing_job_is_retried_sooner_with_backoff_then_keeps_its_interval(monkeypatch):
+    clock = {"now": 1000.0}
+    ran = []
+    failing = {"purge_sent_emails": 3}  # fails three times in a row, then works
+
+    def fake_call_command(name, **kwargs):
+        ran.append((name, clock["now"] - 1000.0))
+        if failing.get(name):
+            failing[name] -= 1
+            raise RuntimeError("database busy")
+
+    def fake_sleep(seconds):
+        clock["now"] += seconds
+        if clock["now"] - 1000.0 > 2 * run_jobs.HOUR:
+            command.stopping = True
+
+    command = run_jobs.Command(stdout=StringIO(), stderr=StringIO())
+    monkeypatch.setattr(RUNNER, fake_call_command)
+    monkeypatch.setattr(run_jobs.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(run_jobs.time, "sleep", fake_sleep)
+    monkeypatch.setattr(run_jobs.signal, "signal", lambda *args: None)
+    command.handle(once=False, every=None)
+
+    purges = [at for name, at in ran if name == "purge_sent_emails"]
+    # 10 s, 20 s, 40 s after each failure; then hourly again.
+    assert purges == [0, 10, 30, 70, 70 + run_jobs.HOUR]
+    # A confirmed payment whose webhook was lost waits about a minute, not five.
+    reconciles = [at for name, at in ran if name == "reconcile_payments"]
+    assert reconciles[:3] == [0, 60, 120]
+
+
+def test_job_delay_backs_off_up_to_the_interval():
+    assert [run_jobs.job_delay(interval=60, failures=n) for n in range(5)] == [60, 10, 20, 40, 60]

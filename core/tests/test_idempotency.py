@@ -1,5 +1,8 @@
 """An Idempotency-Key whose request died mid-way (kill -9) can be retried at once."""
 
+import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,7 +16,7 @@ from accounts.tests.factories import UserFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from catalog.tests.factories import BookFactory
 from core import idempotency
-from core.models import IdempotencyKey
+from core.models import IdempotencyKey, OutboxEmail
 from orders.models import Order
 from orders.tests.factories import with_shipping
 
@@ -111,3 +114,60 @@ def test_without_a_database_lock_an_old_claim_is_taken_over(monkeypatch):
         created_at=timezone.now() - idempotency.ABANDONED_AFTER - timedelta(seconds=1)
     )
     assert client.post("/api/orders/", payload, HTTP_IDEMPOTENCY_KEY="crash-3").status_code == 201
+
+
+PLACE_AND_DIE = """
+import json, os, signal, sys
+import django
+django.setup()
+from django.test.utils import setup_test_environment
+setup_test_environment()
+from rest_framework.test import APIClient
+from accounts.models import User
+from orders import views
+
+respond = views.OrderViewSet._respond
+
+def respond_then_die(self, order, status_code=200):
+    # The order is placed and its response built: the worker dies before answering.
+    respond(self, order, status_code)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+views.OrderViewSet._respond = respond_then_die
+client = APIClient()
+client.force_authenticate(User.objects.get(pk=int(sys.argv[1])))
+client.post("/api/orders/", json.loads(sys.argv[2]), format="json", HTTP_IDEMPOTENCY_KEY="kill-1")
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres_only
+def test_a_worker_killed_after_placing_the_order_leaves_one_order_for_the_retry():
+    user = UserFactory()
+    book = BookFactory(stock_quantity=5)
+    payload = with_shipping({"items": [{"book": book.pk, "quantity": 2}]})
+    db = connection.settings_dict
+    if db.get("PASSWORD"):
+        pytest.skip("the child process would need the database password")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bookstore.settings.test",
+        "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**db),
+    }
+    worker = subprocess.run(
+        [sys.executable, "-c", PLACE_AND_DIE, str(user.pk), json.dumps(payload)],
+        env=env,
+        timeout=120,
+    )
+    assert worker.returncode == -signal.SIGKILL
+
+    response = client_for(user).post("/api/orders/", payload, HTTP_IDEMPOTENCY_KEY="kill-1")
+    assert response.status_code in (200, 201), response.json()
+    assert Order.objects.filter(user=user).count() == 1
+    assert response.json()["id"] == Order.objects.get(user=user).pk
+    book.refresh_from_db()
+    assert book.reserved_quantity == 2
+    assert OutboxEmail.objects.filter(order__user=user).count() == 1
+    again = client_for(user).post("/api/orders/", payload, HTTP_IDEMPOTENCY_KEY="kill-1")
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == response.json()["id"]

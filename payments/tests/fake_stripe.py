@@ -39,6 +39,7 @@ class FakeStripe(stripe.HTTPClient):
         self.objects = {}
         self.calls = []
         self.next_errors = []  # (status, error dict) answered to the next POSTs, in turn
+        self.confirm_status = "succeeded"  # what a confirmed PaymentIntent becomes
         self._counter = 0
         self._idempotent_answers = {}  # Idempotency-Key -> the first answer, as Stripe keeps it
 
@@ -75,7 +76,7 @@ class FakeStripe(stripe.HTTPClient):
         if method == "POST" and match and match.group(2) in self.objects:
             obj = self.objects[match.group(2)]
             if match.group(3) == "/confirm":
-                obj["status"] = "succeeded"
+                obj["status"] = self.confirm_status
             elif match.group(3) == "/cancel":
                 obj["status"] = "canceled"
             elif "payment_method" in data:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 from catalog.tests.factories import BookFactory
+from core.models import OutboxEmail
 from orders import services as order_services
 from orders.models import Order
 from payments.models import Payment, StripeCustomer
@@ -111,16 +112,32 @@ def test_stripe_outage_is_502_and_writes_nothing(fake, user_client):
 # --- Confirming ------------------------------------------------------------------------------
 
 
-def test_confirm_attaches_the_card_and_waits_for_the_webhook(fake, user):
+def test_confirm_attaches_the_card_and_applies_stripes_success_at_once(fake, user):
     payment = payment_for_new_order(fake=fake, user=user)
     response = client_for(user).post(
         f"/api/payments/{payment.pk}/confirm/", {"payment_method": "pm_card_visa"}
     )
     assert response.status_code == 200, response.json()
-    assert (response.json()["status"], response.json()["next_step"]) == ("processing", "succeeded")
+    assert (response.json()["status"], response.json()["next_step"]) == ("succeeded", "succeeded")
     update = fake.calls_to("POST", f"/v1/payment_intents/{payment.stripe_payment_intent_id}")
     assert update[0][2] == {"payment_method": "pm_card_visa"}
-    assert Order.objects.get(pk=payment.order_id).status == "pending"  # the webhook decides
+    # No webhook needed: the order is paid (and its receipt queued) by the confirm itself.
+    assert Order.objects.get(pk=payment.order_id).status == "paid"
+    assert OutboxEmail.objects.filter(order_id=payment.order_id, kind="order_paid").count() == 1
+
+
+def test_a_processing_answer_is_processing_until_stripe_settles(fake, user):
+    payment = payment_for_new_order(fake=fake, user=user)
+    fake.confirm_status = "processing"
+    response = client_for(user).post(
+        f"/api/payments/{payment.pk}/confirm/", {"payment_method": "pm_card_visa"}
+    )
+    assert response.status_code == 200, response.json()
+    assert (response.json()["status"], response.json()["next_step"]) == (
+        "processing",
+        "processing",
+    )
+    assert Order.objects.get(pk=payment.order_id).status == "pending"
 
 
 def test_decline_is_402_with_the_code_and_the_customer_may_retry(fake, user):
@@ -138,7 +155,7 @@ def test_decline_is_402_with_the_code_and_the_customer_may_retry(fake, user):
     retry = client.post(f"/api/payments/{payment.pk}/confirm/", {"payment_method": "pm_y"})
     assert retry.status_code == 200
     payment.refresh_from_db()
-    assert payment.status == "processing"
+    assert (payment.status, payment.last_error_code) == ("succeeded", "")
 
 
 @pytest.mark.parametrize("payment_method", ["", "card_123", "pm_" + "x" * 300, None])
@@ -275,3 +292,52 @@ def test_reconcile_leaves_recent_payments_alone(fake):
     call_command("reconcile_payments", stdout=StringIO())
     payment.refresh_from_db()
     assert payment.status == "requires_payment"
+
+
+def test_reconcile_settles_a_processing_payment_after_a_minute(fake, user):
+    payment = payment_for_new_order(fake=fake, user=user)
+    fake.confirm_status = "processing"
+    client_for(user).post(f"/api/payments/{payment.pk}/confirm/", {"payment_method": "pm_x"})
+    fake.objects[payment.stripe_payment_intent_id]["status"] = "succeeded"  # webhook lost
+
+    call_command("reconcile_payments", stdout=StringIO())
+    payment.refresh_from_db()
+    assert payment.status == "processing"  # confirmed just now: the webhook may still come
+
+    Payment.objects.filter(pk=payment.pk).update(updated_at=timezone.now() - timedelta(seconds=61))
+    call_command("reconcile_payments", stdout=StringIO())
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"
+    assert Order.objects.get(pk=payment.order_id).status == "paid"
+
+
+# --- Cancelling while paying -----------------------------------------------------------------
+
+
+def test_an_order_whose_payment_is_processing_cannot_be_cancelled(fake, user, staff_client):
+    book = BookFactory(stock_quantity=3)
+    payment = payment_for_new_order(fake=fake, user=user, book=book)
+    fake.confirm_status = "processing"
+    client = client_for(user)
+    client.post(f"/api/payments/{payment.pk}/confirm/", {"payment_method": "pm_x"})
+
+    for canceller in (client, staff_client):
+        refused = canceller.post(f"/api/orders/{payment.order_id}/cancel/")
+        body = assert_problem(refused, 409, "payment_in_progress")
+        assert body["payment"] == payment.pk
+    assert Order.objects.get(pk=payment.order_id).status == "pending"
+    book.refresh_from_db()
+    assert book.reserved_quantity == 1
+    assert not fake.calls_to("POST", "/v1/refunds")
+
+    # Once Stripe says the payment failed, the order may be cancelled.
+    intent = fake.objects[payment.stripe_payment_intent_id]
+    intent["status"] = "requires_payment_method"
+    intent["last_payment_error"] = {"code": "card_declined", "message": "Declined"}
+    from payments import services
+
+    services.payment_intent_apply(intent=intent)
+    assert client.post(f"/api/orders/{payment.order_id}/cancel/").status_code == 200
+    assert Order.objects.get(pk=payment.order_id).status == "cancelled"
+    book.refresh_from_db()
+    assert book.reserved_quantity == 0

@@ -1,6 +1,8 @@
 """End to end against a real local Stripe server: real HTTP calls through the stripe library,
 and real signed webhooks coming back to a live Django server."""
 
+import logging
+import threading
 import time
 from decimal import Decimal
 from io import StringIO
@@ -9,11 +11,13 @@ import pytest
 import stripe
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
 from djstripe.models import WebhookEventTrigger
 
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from catalog.tests.factories import BookFactory
+from core.models import OutboxEmail
 from orders.models import Order
 from orders.tests.factories import (
     TEST_ADDRESS,
@@ -22,6 +26,7 @@ from orders.tests.factories import (
     with_shipping,
 )
 from payments.models import Payment
+from payments.stripe_setup import local_server_register_webhook
 from payments.tests.localstripe import card_payment_method
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,6 +90,71 @@ def test_card_payment_is_marked_paid_by_the_webhook(shop, local_stripe_url):
     book.refresh_from_db()
     assert (book.stock_quantity, book.reserved_quantity) == (1, 0)
     assert Payment.objects.get(pk=payment_id).status == "succeeded"
+
+
+def test_a_confirmed_payment_is_paid_at_once_when_its_webhook_is_lost(shop, local_stripe_url):
+    from djstripe.models import Event
+
+    # Stripe's deliveries go nowhere: only the confirm's own answer can mark the order paid.
+    local_server_register_webhook("http://127.0.0.1:9/lost/")
+    book = BookFactory(stock_quantity=4)
+    client, order_id = buyer_with_order(book, quantity=3)
+    payment_id, confirmed = pay(client, order_id, "4242424242424242", local_stripe_url)
+    assert confirmed.status_code == 200, confirmed.json()
+    assert (confirmed.json()["status"], confirmed.json()["next_step"]) == ("succeeded", "succeeded")
+    assert order_status(order_id) == "paid"
+    book.refresh_from_db()
+    assert (book.stock_quantity, book.reserved_quantity) == (1, 0)
+    assert OutboxEmail.objects.filter(order_id=order_id, kind="order_paid").count() == 1
+    assert client.get(f"/api/orders/{order_id}/").json()["status"] == "paid"
+    time.sleep(1.5)  # the local server sends its events about a second later
+    assert not Event.objects.exists()
+
+
+@pytest.mark.postgres_only
+def test_two_simultaneous_confirms_pay_once_and_the_second_is_told_409(
+    shop, local_stripe_url, caplog
+):
+    book = BookFactory(stock_quantity=4)
+    client, order_id = buyer_with_order(book, quantity=1)
+    started = client.post("/api/payments/", {"order": order_id}).json()
+    payment_method = card_payment_method(
+        local_stripe_url,
+        setup_client_secret=started["setup_intent_client_secret"],
+        publishable_key=started["publishable_key"],
+        number="4242424242424242",
+    )
+    barrier = threading.Barrier(2)
+    responses = []
+
+    def confirm():
+        try:
+            barrier.wait(timeout=10)
+            responses.append(
+                client.post(
+                    f"/api/payments/{started['id']}/confirm/", {"payment_method": payment_method}
+                )
+            )
+        finally:
+            connection.close()
+
+    with caplog.at_level(logging.WARNING):
+        threads = [threading.Thread(target=confirm) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    won, lost = sorted(responses, key=lambda response: response.status_code)
+    assert won.status_code == 200, won.json()
+    assert won.json()["status"] == "succeeded"
+    body = assert_problem(lost, 409)
+    assert body["code"] in ("payment_in_progress", "order_not_payable")
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert order_status(order_id) == "paid"
+    assert OutboxEmail.objects.filter(order_id=order_id, kind="order_paid").count() == 1
+    book.refresh_from_db()
+    assert (book.stock_quantity, book.reserved_quantity) == (3, 0)
 
 
 def test_declined_card_keeps_the_hold_until_expiry(shop, local_stripe_url):

@@ -77,7 +77,8 @@ def test_confirm_from_the_page(fake, client):
         content_type="application/json",
     )
     assert response.status_code == 200
-    assert response.json()["next_step"] == "succeeded"
+    assert (response.json()["status"], response.json()["next_step"]) == ("succeeded", "succeeded")
+    assert Order.objects.get(pk=payment.order_id).status == "paid"  # no webhook needed
     bad = client.post(f"/pay/{payment.token}/confirm/", "nope", content_type="application/json")
     assert bad.status_code == 400
     assert bad["Content-Type"] == "application/problem+json"
@@ -98,6 +99,15 @@ def test_result_page_reads_our_database(fake, client, order_status, payment_stat
     Payment.objects.filter(pk=payment.pk).update(status=payment_status)
     html = client.get(f"/pay/{payment.token}/result/").content.decode()
     assert f'data-outcome="{outcome}"' in html
+
+
+def test_result_page_after_3d_secure_applies_stripes_success_without_the_webhook(fake, client):
+    payment = payment_for_new_order(fake=fake)
+    # The browser finished 3-D Secure with Stripe; the webhook has not come (or never will).
+    fake.objects[payment.stripe_payment_intent_id]["status"] = "succeeded"
+    html = client.get(f"/pay/{payment.token}/result/").content.decode()
+    assert 'data-outcome="paid"' in html
+    assert Order.objects.get(pk=payment.order_id).status == "paid"
 
 
 def test_unknown_tokens_are_404(client):

@@ -9,7 +9,8 @@ from payments.services import payments_reconcile
 
 class Command(BaseCommand):
     help = (
-        "Ask Stripe for the state of payments still open after a few minutes and apply it "
+        "Ask Stripe for the state of payments still open after a few minutes (confirmed ones "
+        "after a minute) and apply it "
         "(recovers webhooks that never arrived). Run it from a scheduler."
     )
 
@@ -20,9 +21,19 @@ class Command(BaseCommand):
             default=settings.PAYMENT_RECONCILE_AFTER_MINUTES,
             help="only payments started at least this many minutes ago",
         )
+        parser.add_argument(
+            "--processing-seconds",
+            type=int,
+            default=settings.PAYMENT_RECONCILE_PROCESSING_SECONDS,
+            help="and payments confirmed (processing) at least this many seconds ago",
+        )
 
-    def handle(self, *args, minutes, **options):
-        result = payments_reconcile(older_than=timezone.now() - timedelta(minutes=minutes))
+    def handle(self, *args, minutes, processing_seconds, **options):
+        now = timezone.now()
+        result = payments_reconcile(
+            older_than=now - timedelta(minutes=minutes),
+            processing_since_before=now - timedelta(seconds=processing_seconds),
+        )
         self.stdout.write(f"Checked {result.checked} open payment(s) with Stripe.")
         if result.failed:
             ids = ", ".join(str(payment_id) for payment_id in result.failed)
