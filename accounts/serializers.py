@@ -196,6 +196,22 @@ class AccountCloseSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
 
+class KeptOrderSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.CharField()
+
+
+class AccountClosedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    kept_for_delivery = KeptOrderSerializer(
+        many=True,
+        help_text=(
+            "Paid orders not shipped yet: their shipping address and the email address are "
+            "kept until each is shipped, refunded or delivered, then removed."
+        ),
+    )
+
+
 # --- The data export's documented shape (accounts.selectors.user_data_export builds it) -------
 
 

@@ -130,9 +130,12 @@ def check_closed(user_id, held_book):
     assert Payment.objects.filter(order__user=user).count() == 1
     assert Refund.objects.filter(payment__order__user=user).count() == 1
     assert Book.objects.get(pk=held_book.pk).reserved_quantity == 0
-    # No personal data left in the order history, the emails or idempotency records.
+    # The paid order still has to be shipped: it keeps where to send it, and where to tell them.
+    awaiting = Order.objects.get(user=user, status=OrderStatus.PAID)
+    assert awaiting.fulfilment_email == "ada@example.com"
+    # No personal data left in the order history, the other emails or idempotency records.
     assert not OrderEvent.objects.filter(actor_label__icontains="ada@").exists()
-    for message in OutboxEmail.objects.all():
+    for message in OutboxEmail.objects.exclude(order=awaiting):
         assert "ada@" not in message.to
         assert "Ada" not in message.text_body + message.html_body
     assert not OutboxEmail.objects.filter(status="pending", to=user.email).exists()
@@ -160,7 +163,10 @@ def test_customer_closes_the_account(customer, monkeypatch, django_capture_on_co
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.delete("/api/users/me/", {"password": DEFAULT_PASSWORD})
-    assert response.status_code == 204
+    assert response.status_code == 200
+    paid = Order.objects.get(user=customer, status=OrderStatus.PAID)
+    assert response.json()["kept_for_delivery"] == [{"number": paid.number, "status": "paid"}]
+    assert paid.number in response.json()["detail"]
     check_closed(customer.pk, customer.held_book)
     assert deleted == ["cus_ada"]
     # Tokens revoked, login impossible.
