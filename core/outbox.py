@@ -139,6 +139,12 @@ def _with_links(body: str, links: dict[str, str]) -> str:
 
 def email_send(*, message_id: int) -> bool:
     """Send one queued message now. A failure is recorded and retried later; never raised."""
+    return _email_send(message_id) == OutboxEmail.Status.SENT
+
+
+def _email_send(message_id: int) -> str | None:
+    """email_send's work; the message's status after it (None when it was not pending, or
+    another process holds it)."""
     with transaction.atomic():
         message = (
             OutboxEmail.objects.select_for_update(skip_locked=True)
@@ -146,14 +152,14 @@ def email_send(*, message_id: int) -> bool:
             .first()
         )
         if message is None:
-            return False
+            return None
         message.attempts += 1
         try:
             links = _links_built(message)
             if links is None:
                 message.status = OutboxEmail.Status.DROPPED
                 message.save()
-                return False
+                return message.status
             email = EmailMultiAlternatives(
                 subject=message.subject,
                 body=_with_links(message.text_body, links),
@@ -174,20 +180,22 @@ def email_send(*, message_id: int) -> bool:
             message.sent_at = timezone.now()
             message.last_error = ""
         message.save()
-        return message.status == OutboxEmail.Status.SENT
+        return message.status
 
 
 def emails_send_due(*, limit: int = 500) -> tuple[int, int]:
     """Send every pending message whose time has come. Safe in several processes at once.
-    Returns (sent, failed)."""
+    Returns (sent, failed); messages dropped on purpose (core/outbox.py's docstring) are
+    neither."""
     due = OutboxEmail.objects.filter(
         status=OutboxEmail.Status.PENDING, next_attempt_at__lte=timezone.now()
     ).order_by("next_attempt_at", "id")
     sent = failed = 0
     for message_id in list(due.values_list("pk", flat=True)[:limit]):
-        if email_send(message_id=message_id):
+        status = _email_send(message_id)
+        if status == OutboxEmail.Status.SENT:
             sent += 1
-        else:
+        elif status != OutboxEmail.Status.DROPPED:
             failed += 1
     return sent, failed
 
