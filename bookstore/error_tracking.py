@@ -17,6 +17,8 @@ import os
 import re
 from typing import Any
 
+from .redaction import address_redacted, secrets_redacted
+
 # An email address, as loosely as it may appear in a log line (quoted, in angle brackets).
 EMAIL_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 # A user id named as such: "user 17", "user_id=17", "user:17", "account-17-", "customer #17".
@@ -24,10 +26,10 @@ USER_ID = re.compile(r"\b(user(?:[ _-]?id)?|account|customer)([ =:#-]+)\d+", re.
 
 
 def personal_data_scrubbed(value: Any) -> Any:
-    """`value` (an event, a breadcrumb or part of one) with every email address and user id in
-    its strings replaced, at any depth."""
+    """`value` (an event, a breadcrumb or part of one) with every email address, user id, link
+    token and pay-page key in its strings replaced, at any depth."""
     if isinstance(value, str):
-        return USER_ID.sub(r"\1\2[id]", EMAIL_ADDRESS.sub("[email]", value))
+        return USER_ID.sub(r"\1\2[id]", EMAIL_ADDRESS.sub("[email]", secrets_redacted(value)))
     if isinstance(value, dict):
         return {key: personal_data_scrubbed(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -38,6 +40,13 @@ def personal_data_scrubbed(value: Any) -> Any:
 def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     event = personal_data_scrubbed(event)
     event.pop("user", None)
+    request = event.get("request")
+    if isinstance(request, dict):  # a reset link's token, a pay page's key
+        request.pop("query_string", None)
+        if isinstance(request.get("url"), str):
+            request["url"] = address_redacted(request["url"])
+        if isinstance(request.get("headers"), dict):
+            request["headers"].pop("Referer", None)
     return event
 
 

@@ -170,3 +170,32 @@ def test_addresses_and_user_ids_in_logs_never_reach_sentry(sentry):
     assert sentry.events[1]["exception"]["values"][-1]["value"] == (
         "No account for [email] (user [id])"
     )
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF=__name__, DEBUG=False)
+def test_a_crash_on_a_link_with_a_token_does_not_send_the_token(sentry, client):
+    client.raise_request_exception = False
+    token = "cf1x2y-0123456789abcdef0123456789abcdef"
+    response = client.get(
+        f"/crash/?uid=MQ&token={token}",
+        HTTP_REFERER=f"http://testserver/account/password-reset/?uid=MQ&token={token}",
+    )
+    assert response.status_code == 500
+    sentry_sdk.flush()
+    errors = [e for e in sentry.events if e.get("exception")]
+    assert errors, "the crash reached Sentry"
+
+    def where(value, path=""):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                yield from where(item, f"{path}.{key}")
+        elif isinstance(value, list):
+            for n, item in enumerate(value):
+                yield from where(item, f"{path}[{n}]")
+        elif token in str(value):
+            yield path
+
+    assert list(where(errors)) == []
+    urls = [e["request"].get("url") for e in errors if "request" in e]
+    assert all(url is None or url.endswith("/crash/") for url in urls), urls
