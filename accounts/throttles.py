@@ -6,7 +6,8 @@ from .models import normalize_email
 
 
 class PasswordResetEmailThrottle(SimpleRateThrottle):
-    """Reset requests per email address, whoever sends them (the same for unknown addresses)."""
+    """Reset emails per email address, whoever asks for them (the same for unknown addresses).
+    The reset view uses it to cap the emails sent, never to refuse the request."""
 
     scope = "password_reset_email"
 
