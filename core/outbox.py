@@ -26,6 +26,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import escape
 
 from .models import OutboxEmail
 
@@ -133,8 +134,16 @@ def _links_built(message: OutboxEmail) -> dict[str, str] | None:
     return links
 
 
-def _with_links(body: str, links: dict[str, str]) -> str:
-    return _PLACEHOLDER.sub(lambda match: links.get(match.group(0), match.group(0)), body)
+def _with_links(body: str, links: dict[str, str], *, html: bool = False) -> str:
+    """The body with its links in place (escaped for HTML, as the template would have)."""
+
+    def link(match: re.Match[str]) -> str:
+        found = links.get(match.group(0))
+        if found is None:
+            return match.group(0)
+        return escape(found) if html else found
+
+    return _PLACEHOLDER.sub(link, body)
 
 
 def email_send(*, message_id: int) -> bool:
@@ -166,7 +175,7 @@ def _email_send(message_id: int) -> str | None:
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 to=[message.to],
             )
-            email.attach_alternative(_with_links(message.html_body, links), "text/html")
+            email.attach_alternative(_with_links(message.html_body, links, html=True), "text/html")
             email.send()
         except Exception as exc:  # any transport error: keep the message and try again later
             # The message's id finds it in the admin; its address stays out of the logs.

@@ -525,9 +525,9 @@ def stripe_records_scrub(*, customer_ids: list[str], intent_ids: list[str]) -> N
     them."""
     customers = djstripe_models.Customer.objects.filter(id__in=customer_ids)
     intents = djstripe_models.PaymentIntent.objects.filter(id__in=intent_ids)
-    charges = djstripe_models.Charge.objects.filter(payment_intent__in=intents)
+    charges = djstripe_models.Charge.objects.filter(payment_intent__id__in=intent_ids)
     methods = djstripe_models.PaymentMethod.objects.filter(
-        Q(customer__in=customers) | Q(pk__in=intents.values("payment_method"))
+        Q(customer__id__in=customer_ids) | Q(id__in=intents.values("payment_method"))
     )
     object_ids = [*customer_ids, *intent_ids, *charges.values_list("id", flat=True)]
     events = djstripe_models.Event.objects.filter(

@@ -47,6 +47,7 @@ def test_known_and_unknown_addresses_get_the_same_answer(django_capture_on_commi
     [sent] = mail.outbox
     assert sent.to == [user.email] and "password" in sent.subject.lower()
     assert "/account/password-reset/?uid=" in sent.alternatives[0][0]
+    assert "&amp;token=" in sent.alternatives[0][0]  # escaped in HTML, as the template would
     messages = {m.to: m for m in OutboxEmail.objects.filter(kind="password_reset")}
     assert (messages[user.email].status, messages[user.email].user) == ("sent", user)
     assert (messages["nobody@example.com"].status, messages["nobody@example.com"].user) == (
