@@ -22,6 +22,8 @@ preload_app = True
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+# Reset and verification tokens ride in query strings, pay-page keys in paths: never logged.
+logger_class = "bookstore.access_log.RedactingLogger"
 # The router in front (Heroku's, or the container platform's) is the only client that reaches us.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 

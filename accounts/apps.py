@@ -8,7 +8,12 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from . import receivers
+        from core.outbox import link_builder_register
+
+        from . import emails, receivers
+
+        link_builder_register("password_reset", emails.password_reset_link_at_send)
+        link_builder_register("verify_email", emails.email_verification_link_at_send)
 
         # Django's own model signals, as Django keeps its caches of sites and content types: a
         # cached copy of a user (accounts.user_cache) must not outlive a change to the user.

@@ -4,10 +4,10 @@ through the outbox, like the order emails."""
 import uuid
 
 from django.conf import settings
-from django.template.loader import render_to_string
 
-from core.outbox import email_queue
+from core.outbox import SendTimeLink, email_queue
 
+from .models import User, normalize_email
 from .tokens import email_verification_tokens, password_reset_tokens, uid_encode
 
 
@@ -29,9 +29,9 @@ def _queue(kind, *, user, **extra):
     email_queue(
         kind=kind,
         to=user.email,
-        # Each of these emails is its own cause (a request), never a repeat of another; the
-        # prefix finds a customer's account emails (export, closing) whatever the address was.
+        # Each of these emails is its own cause (a request), never a repeat of another.
         dedupe_key=f"account-{user.pk}-{kind}-{uuid.uuid4().hex}",
+        user=user,
         context=_context(user, **extra),
     )
 
@@ -52,33 +52,57 @@ def email_verification_link(user) -> str:
     )
 
 
-def password_reset(*, user):
-    _queue(
-        "password_reset",
-        user=user,
-        link=password_reset_link(user),
-        timeout_hours=settings.PASSWORD_RESET_TIMEOUT // 3600,
-    )
+# The links are built when the email is handed to the mail backend (core/outbox.py), for the
+# account as it is then; registered in AccountsConfig.ready.
 
 
-def password_reset_render_only(*, email):
-    """The work of a reset email for an address we do not know, sending nothing, so that the
-    answer takes about as long as for one we know."""
-    stand_in = _context(
-        type("StandIn", (), {"first_name": "", "email": email})(),
-        link=_link(settings.PASSWORD_RESET_URL, uid="x" * 3, token="x" * 39),
-        timeout_hours=settings.PASSWORD_RESET_TIMEOUT // 3600,
+def _addressed_to(user, message) -> bool:
+    return user.is_active and normalize_email(user.email) == normalize_email(message.to)
+
+
+def password_reset_link_at_send(message) -> str | None:
+    """A reset email is queued for the address asked about, known or not (the request does the
+    same work either way); here it finds its account, or is dropped when there is none."""
+    user = message.user
+    if user is None:
+        user = User.objects.filter(
+            email__iexact=normalize_email(message.to), is_active=True
+        ).first()
+    if user is None or not _addressed_to(user, message) or not user.has_usable_password():
+        return None
+    message.user = user
+    return password_reset_link(user)
+
+
+def email_verification_link_at_send(message) -> str | None:
+    """Only for the address being verified, while it still is the account's and unverified."""
+    user = message.user
+    if user is None or not _addressed_to(user, message) or user.email_verified:
+        return None
+    return email_verification_link(user)
+
+
+def password_reset(*, email: str) -> None:
+    """The reset email for `email`, whoever has it: the sender builds the link for the active
+    account with that address, or drops the email when there is none."""
+    email_queue(
+        kind="password_reset",
+        to=email,
+        dedupe_key=f"password-reset-{uuid.uuid4().hex}",
+        context={
+            "customer_name": email,
+            "link": SendTimeLink("password_reset"),
+            "timeout_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+        },
     )
-    for template in ("subject.txt", "txt", "html"):
-        render_to_string(f"emails/password_reset.{template}", stand_in)
 
 
 def email_verification(*, user):
-    _queue("verify_email", user=user, link=email_verification_link(user))
+    _queue("verify_email", user=user, link=SendTimeLink("verify_email"))
 
 
 def registration_attempt_on_existing_account(*, user):
-    _queue("account_exists", user=user, reset_link=password_reset_link(user))
+    _queue("account_exists", user=user, reset_link=SendTimeLink("password_reset"))
 
 
 def email_changed(*, user, old_email):
@@ -86,5 +110,6 @@ def email_changed(*, user, old_email):
         kind="email_changed",
         to=old_email,
         dedupe_key=f"account-{user.pk}-email_changed-{uuid.uuid4().hex}",
+        user=user,
         context=_context(user, new_email=user.email),
     )

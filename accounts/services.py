@@ -1,6 +1,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
@@ -109,15 +110,14 @@ def _user_from_link(
     return user
 
 
-def user_password_reset_request(*, email: str) -> None:
-    """Email a reset link when the address belongs to an active account; otherwise do the
-    same work and send nothing. The caller answers the same either way."""
-    with transaction.atomic():
-        user = User.objects.by_email(email).filter(is_active=True).first()
-        if user is not None and user.has_usable_password():
-            emails.password_reset(user=user)
-        else:
-            emails.password_reset_render_only(email=email)
+@transaction.atomic
+def user_password_reset_request(*, email: str, send: bool = True) -> None:
+    """Queue a reset email for the address, whether or not an account has it: the request does
+    the same work either way, so its timing tells nothing; the sender builds the link for the
+    active account with that address, or drops the email (accounts/emails.py). `send` False
+    (the per-address cap is reached) sends nothing; the caller answers the same."""
+    if send:
+        emails.password_reset(email=normalize_email(email))
 
 
 @transaction.atomic
@@ -251,6 +251,9 @@ def user_close(*, user: User, actor: User, password: str | None = None) -> User:
         return user
     signals.account_closing.send(sender=User, user=user, actor=actor)
     Address.objects.filter(user=user).delete()
+    # The lockout's records name the account by its address (accounts/lockout.py).
+    for record in (AccessAttempt, AccessFailureLog, AccessLog):
+        record.objects.filter(username__iexact=user.email).delete()
     user.email = closed_account_email(user.pk)
     user.first_name = user.last_name = ""
     user.set_unusable_password()

@@ -25,7 +25,8 @@ class EmailAddressThrottle(SimpleRateThrottle):
 
 
 class PasswordResetEmailThrottle(EmailAddressThrottle):
-    """Reset requests per email address, whoever sends them (the same for unknown addresses)."""
+    """Reset emails per email address, whoever asks for them (the same for unknown addresses).
+    The reset view uses it to cap the emails sent, never to refuse the request."""
 
     scope = "password_reset_email"
 

@@ -29,13 +29,20 @@ class OutboxEmail(models.Model):
     """An email to send, written in the transaction that caused it, sent after it commits.
 
     `dedupe_key` makes each email at most once per cause (one receipt per paid event, however
-    often Stripe repeats its webhook).
+    often Stripe repeats its webhook). `user` is the person the email was written for (none for
+    the shop's own notices to staff): the export and account closing find a customer's emails by
+    it, never by the address, which may belong to someone else by now. The bodies never hold a
+    secret link: they hold a placeholder for each name in `links`, which the sender fills in
+    when it hands the message to the mail backend (core/outbox.py).
     """
 
     class Status(models.TextChoices):
         PENDING = "pending"
         SENT = "sent"
         FAILED = "failed"  # gave up after the last attempt; staff may resend
+        # Not sent on purpose: no one to send it to (a reset for an unknown address) or its link
+        # no longer applies (the address changed before it went out).
+        DROPPED = "dropped"
 
     kind = models.CharField(max_length=40)
     dedupe_key = models.CharField(max_length=120, unique=True)
@@ -45,7 +52,20 @@ class OutboxEmail(models.Model):
     order_event = models.ForeignKey(
         "orders.OrderEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The customer this email was written for; empty for staff notices.",
+    )
     to = models.EmailField(max_length=254)
+    links = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Links with a secret, built when the email is sent; never stored.",
+    )
     subject = models.CharField(max_length=255)
     text_body = models.TextField()
     html_body = models.TextField()

@@ -5,9 +5,19 @@ failing the request or webhook that caused them.
 `email_queue` renders the message now (a snapshot of the order as it was) and stores it. In
 development and tests the outbox is flushed right after commit (EMAIL_OUTBOX_FLUSH_ON_COMMIT);
 in production `manage.py send_emails` sends what is due, from the scheduler.
+
+Links that carry a secret (a password reset or verification token, an order's pay-page key) are
+never stored: the context names them with `SendTimeLink("<name>")`, the stored bodies hold a
+placeholder, and `email_send` asks the builder registered for that name (by the app that owns
+the secret, in its AppConfig.ready) for the link when it hands the message to the mail backend.
+So the outbox table, the admin, the customer's data export and logs never see one, before or
+after sending, and a builder may decide there is nothing to send any more (the address changed,
+the account is gone): the message is then dropped, unsent.
 """
 
 import logging
+import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +26,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import escape
 
 from .models import OutboxEmail
 
@@ -25,6 +36,39 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+
+
+# What a customer sees in their export where the email had a link with a secret.
+LINK_NOT_KEPT = "[link sent in the email only, not kept]"
+
+# name -> builder: given the message about to be sent, the link to put in it, or None when the
+# message must not be sent any more. A builder may link the message to its user (`message.user`).
+LinkBuilder = Callable[[OutboxEmail], "str | None"]
+_link_builders: dict[str, LinkBuilder] = {}
+
+_PLACEHOLDER = re.compile(r"\[\[link:([a-z_]+)\]\]")
+
+
+class SendTimeLink:
+    """A context value for a link with a secret in it, built by the sender (see the module's
+    docstring). `name` is the builder registered with `link_builder_register`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def placeholder(self) -> str:
+        # Nothing in it that HTML escaping changes, so both bodies carry it unchanged.
+        return f"[[link:{self.name}]]"
+
+
+def link_builder_register(name: str, builder: LinkBuilder) -> None:
+    _link_builders[name] = builder
+
+
+def body_as_kept(body: str) -> str:
+    """A stored body as a person may read it: each link placeholder said in words."""
+    return _PLACEHOLDER.sub(LINK_NOT_KEPT, body)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -37,21 +81,34 @@ def email_queue(
     to: str,
     dedupe_key: str,
     context: dict[str, Any],
+    user: Any = None,
     order: "Order | None" = None,
     order_event: "OrderEvent | None" = None,
 ) -> OutboxEmail | None:
     """Queue the `kind` email (templates emails/<kind>.txt and .html) unless one with this
-    `dedupe_key` exists. Returns the queued message, or None for a duplicate."""
-    context = {"shop_name": settings.SHOP_NAME, "site_url": settings.SITE_URL, **context}
+    `dedupe_key` exists. `user` is the customer it is written for (None for staff notices, or
+    when the sender's link builder finds them). Returns the queued message, or None for a
+    duplicate."""
+    links = sorted({value.name for value in context.values() if isinstance(value, SendTimeLink)})
+    context = {
+        "shop_name": settings.SHOP_NAME,
+        "site_url": settings.SITE_URL,
+        **{
+            key: value.placeholder if isinstance(value, SendTimeLink) else value
+            for key, value in context.items()
+        },
+    }
     subject = " ".join(render_to_string(f"emails/{kind}.subject.txt", context).split())
     try:
         with transaction.atomic():
             message = OutboxEmail.objects.create(
                 kind=kind,
                 dedupe_key=dedupe_key,
+                user=user,
                 order=order,
                 order_event=order_event,
                 to=to,
+                links=links,
                 subject=subject[:255],
                 text_body=render_to_string(f"emails/{kind}.txt", context),
                 html_body=render_to_string(f"emails/{kind}.html", context),
@@ -63,8 +120,40 @@ def email_queue(
     return message
 
 
+def _links_built(message: OutboxEmail) -> dict[str, str] | None:
+    """Each of the message's links, or None when one of them says not to send it."""
+    links = {}
+    for name in message.links:
+        builder = _link_builders.get(name)
+        if builder is None:
+            raise LookupError(f"no link builder registered for {name!r}")
+        link = builder(message)
+        if link is None:
+            return None
+        links[f"[[link:{name}]]"] = link
+    return links
+
+
+def _with_links(body: str, links: dict[str, str], *, html: bool = False) -> str:
+    """The body with its links in place (escaped for HTML, as the template would have)."""
+
+    def link(match: re.Match[str]) -> str:
+        found = links.get(match.group(0))
+        if found is None:
+            return match.group(0)
+        return escape(found) if html else found
+
+    return _PLACEHOLDER.sub(link, body)
+
+
 def email_send(*, message_id: int) -> bool:
     """Send one queued message now. A failure is recorded and retried later; never raised."""
+    return _email_send(message_id) == OutboxEmail.Status.SENT
+
+
+def _email_send(message_id: int) -> str | None:
+    """email_send's work; the message's status after it (None when it was not pending, or
+    another process holds it)."""
     with transaction.atomic():
         message = (
             OutboxEmail.objects.select_for_update(skip_locked=True)
@@ -72,19 +161,25 @@ def email_send(*, message_id: int) -> bool:
             .first()
         )
         if message is None:
-            return False
-        email = EmailMultiAlternatives(
-            subject=message.subject,
-            body=message.text_body,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[message.to],
-        )
-        email.attach_alternative(message.html_body, "text/html")
+            return None
         message.attempts += 1
         try:
+            links = _links_built(message)
+            if links is None:
+                message.status = OutboxEmail.Status.DROPPED
+                message.save()
+                return message.status
+            email = EmailMultiAlternatives(
+                subject=message.subject,
+                body=_with_links(message.text_body, links),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[message.to],
+            )
+            email.attach_alternative(_with_links(message.html_body, links, html=True), "text/html")
             email.send()
         except Exception as exc:  # any transport error: keep the message and try again later
-            logger.warning("Email %s to %s failed: %s", message.pk, message.to, exc)
+            # The message's id finds it in the admin; its address stays out of the logs.
+            logger.warning("Email %s failed: %s", message.pk, type(exc).__name__)
             message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if message.attempts >= MAX_ATTEMPTS:
                 message.status = OutboxEmail.Status.FAILED
@@ -94,20 +189,22 @@ def email_send(*, message_id: int) -> bool:
             message.sent_at = timezone.now()
             message.last_error = ""
         message.save()
-        return message.status == OutboxEmail.Status.SENT
+        return message.status
 
 
 def emails_send_due(*, limit: int = 500) -> tuple[int, int]:
     """Send every pending message whose time has come. Safe in several processes at once.
-    Returns (sent, failed)."""
+    Returns (sent, failed); messages dropped on purpose (core/outbox.py's docstring) are
+    neither."""
     due = OutboxEmail.objects.filter(
         status=OutboxEmail.Status.PENDING, next_attempt_at__lte=timezone.now()
     ).order_by("next_attempt_at", "id")
     sent = failed = 0
     for message_id in list(due.values_list("pk", flat=True)[:limit]):
-        if email_send(message_id=message_id):
+        status = _email_send(message_id)
+        if status == OutboxEmail.Status.SENT:
             sent += 1
-        else:
+        elif status != OutboxEmail.Status.DROPPED:
             failed += 1
     return sent, failed
 

@@ -5,6 +5,7 @@ outbox emails sent long ago. Run hourly by run_jobs (purge_idempotency_keys, pur
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from bookstore.retention import delete_in_batches
@@ -21,11 +22,12 @@ def idempotency_keys_purge(*, now=None, batch_size: int | None = None) -> int:
 
 
 def sent_emails_purge(*, now=None, batch_size: int | None = None) -> int:
-    """Delete the sent emails older than EMAIL_RETENTION_DAYS. Pending and failed ones stay: they
-    are still to send, or for staff to look at."""
+    """Delete the emails sent (or dropped unsent) more than EMAIL_RETENTION_DAYS ago. Pending and
+    failed ones stay: they are still to send, or for staff to look at."""
     now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.EMAIL_RETENTION_DAYS)
     old = OutboxEmail.objects.filter(
-        status=OutboxEmail.Status.SENT,
-        sent_at__lt=now - timedelta(days=settings.EMAIL_RETENTION_DAYS),
+        Q(status=OutboxEmail.Status.SENT, sent_at__lt=cutoff)
+        | Q(status=OutboxEmail.Status.DROPPED, created_at__lt=cutoff)
     )
     return delete_in_batches(old, batch_size=batch_size or settings.RETENTION_BATCH_SIZE)

@@ -6,7 +6,9 @@ class OrdersConfig(AppConfig):
 
     def ready(self):
         from accounts.signals import account_closing
+        from core.outbox import link_builder_register
 
-        from . import receivers
+        from . import notifications, receivers
 
         account_closing.connect(receivers.account_closing, dispatch_uid="orders.account_closing")
+        link_builder_register("pay_order", notifications.pay_link_at_send)

@@ -236,6 +236,15 @@ class Order(models.Model):
     carrier = models.CharField(max_length=50, blank=True)
     tracking_number = models.CharField(max_length=100, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
+    fulfilment_email = models.EmailField(
+        max_length=254,
+        blank=True,
+        help_text=(
+            "Set when the customer closed the account before this paid order was shipped: the "
+            "address its remaining emails go to, kept (with the shipping address) until the "
+            "order is shipped, refunded or delivered."
+        ),
+    )
     discount_code = models.ForeignKey(
         DiscountCode, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
     )

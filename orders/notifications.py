@@ -5,7 +5,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.addresses import address_lines
-from core.outbox import email_queue
+from core.outbox import SendTimeLink, email_queue
 
 
 def _context(order, **extra):
@@ -19,14 +19,28 @@ def _context(order, **extra):
 
 
 def _pay_link(order):
-    return settings.SITE_URL + reverse("pay-order", args=[order.payment_token])
+    # The pay page's key is a secret: the link is built when the email is sent (core/outbox.py).
+    return SendTimeLink("pay_order")
+
+
+def pay_link_at_send(message) -> str | None:
+    if message.order is None:
+        return None
+    return settings.SITE_URL + reverse("pay-order", args=[message.order.payment_token])
+
+
+def customer_email_address(order) -> str:
+    """Where the customer's emails about `order` go: their address, or, once they closed the
+    account, the one kept for an order still to be shipped (orders_account_closing)."""
+    return order.fulfilment_email or order.user.email
 
 
 def _to_customer(kind, *, order, dedupe_key, event=None, **extra):
     email_queue(
         kind=kind,
-        to=order.user.email,
+        to=customer_email_address(order),
         dedupe_key=dedupe_key,
+        user=order.user,
         order=order,
         order_event=event,
         context=_context(order, **extra),

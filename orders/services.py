@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.models import User, closed_account_email
@@ -280,23 +280,76 @@ def order_refund(
 def orders_account_closing(*, user: User, actor: User) -> None:
     """The customer's account closes: pending orders are cancelled (their stock released), then
     personal data in the order records is removed. Orders, items and amounts stay for the books.
-    Emails not sent yet are dropped; sent ones keep only kind, subject and dates."""
+
+    A paid order not shipped yet still has to reach its customer: it keeps its shipping address,
+    and the customer's email address in `fulfilment_email` (for the shipping notice), until it
+    is shipped, refunded or delivered; `orders_closed_accounts_release` (a scheduled job) then
+    removes them like the rest. The customer's emails (those written for them, whatever address
+    they went to) not sent yet are dropped, sent ones keep only kind, subject and dates; the
+    shop's notices to staff about their orders lose their bodies, and stay the shop's."""
     pending = Order.objects.filter(user=user, status=OrderStatus.PENDING).order_by("pk")
     for order in pending:
         order_cancel(order=order, actor=actor)
     label = closed_account_email(user.pk)
     OrderEvent.objects.filter(actor=user).update(actor_label=label)
-    closed = list(Order.objects.filter(user=user).only("pk", "shipping_address", "billing_address"))
+    awaiting = Order.objects.filter(user=user, status=OrderStatus.PAID)
+    awaiting.update(fulfilment_email=user.email)
+    closed = list(
+        Order.objects.filter(user=user).only("pk", "status", "shipping_address", "billing_address")
+    )
     for order in closed:
-        order.shipping_address = _address_anonymised(order.shipping_address)
+        if order.status != OrderStatus.PAID:
+            order.shipping_address = _address_anonymised(order.shipping_address)
         order.billing_address = _address_anonymised(order.billing_address)
     Order.objects.bulk_update(closed, ["shipping_address", "billing_address"], batch_size=500)
-    emails = OutboxEmail.objects.filter(customer_emails_q(user))
-    to_customer = Q(to__iexact=user.email) | Q(dedupe_key__startswith=f"account-{user.pk}-")
-    emails.filter(to_customer, status=OutboxEmail.Status.PENDING).delete()
-    emails.update(text_body="", html_body="", last_error="")
-    emails.filter(to_customer).update(to=label)  # last: the address is part of the filter
+    emails = OutboxEmail.objects.exclude(order__in=awaiting)
+    emails.filter(user=user, status=OutboxEmail.Status.PENDING).delete()
+    _emails_anonymise(emails.filter(user=user), label=label)
+    _emails_anonymise(emails.filter(user=None, order__user=user))
     IdempotencyKey.objects.filter(user=user).delete()
+
+
+def _emails_anonymise(emails: QuerySet[OutboxEmail], *, label: str | None = None) -> None:
+    """Bodies emptied; the address replaced by `label` (a customer's emails; staff notices keep
+    the shop's address)."""
+    emails.update(text_body="", html_body="", last_error="", **({"to": label} if label else {}))
+
+
+def orders_closed_accounts_release(*, limit: int = 500) -> int:
+    """Remove what was kept for delivering closed accounts' paid orders (see
+    `orders_account_closing`) from the orders that are now shipped, refunded or delivered and
+    whose emails have gone out. Each order in its own transaction; safe in several processes at
+    once. Returns how many orders were released."""
+    done = (
+        Order.objects.exclude(fulfilment_email="")
+        .exclude(status=OrderStatus.PAID)
+        .exclude(emails__status=OutboxEmail.Status.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return sum(_order_closed_account_release(order_id) for order_id in list(done[:limit]))
+
+
+@transaction.atomic
+def _order_closed_account_release(order_id: int) -> bool:
+    order = (
+        Order.objects.select_for_update(skip_locked=True)
+        .filter(pk=order_id)
+        .exclude(fulfilment_email="")
+        .exclude(status=OrderStatus.PAID)
+        .first()
+    )
+    if order is None or order.emails.filter(status=OutboxEmail.Status.PENDING).exists():
+        return False
+    order.shipping_address = _address_anonymised(order.shipping_address)
+    order.fulfilment_email = ""
+    order.save(update_fields=["shipping_address", "fulfilment_email", "updated_at"])
+    _emails_anonymise(
+        OutboxEmail.objects.filter(order=order, user_id=order.user_id),
+        label=closed_account_email(order.user_id),
+    )
+    _emails_anonymise(OutboxEmail.objects.filter(order=order, user=None))
+    return True
 
 
 def _address_anonymised(address: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -310,13 +363,3 @@ def _address_anonymised(address: dict[str, Any] | None) -> dict[str, Any] | None
         "country": address.get("country", ""),
         "region": address.get("region", ""),
     }
-
-
-def customer_emails_q(user: User) -> Q:
-    """The outbox emails about a customer: their orders' and those to their address (account
-    emails are keyed `account-<user id>-…`, which finds them after an address change too)."""
-    return (
-        Q(order__user=user)
-        | Q(to__iexact=user.email)
-        | Q(dedupe_key__startswith=f"account-{user.pk}-")
-    )

@@ -14,8 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
-from djstripe.models import Customer as DjstripeCustomer
+from djstripe import models as djstripe_models
 
 from accounts.models import User
 from bookstore.errors import ApplicationError, field_error, not_found
@@ -544,8 +545,19 @@ def _payment_reconcile(intent_id: str) -> None:
 @transaction.atomic
 def payments_account_closing(*, user: User) -> None:
     """The customer's account closes: their Stripe Customer (which holds the email address and
-    saved cards) is deleted at Stripe after commit. Payments keep their Stripe ids for the books."""
+    saved cards) is deleted at Stripe after commit, and the shop's own copies of Stripe objects
+    lose the person in them (`stripe_records_scrub`). Payments keep their Stripe ids and amounts
+    for the books."""
     customer = StripeCustomer.objects.filter(user=user).first()
+    payments = Payment.objects.filter(order__user=user)
+    customer_ids = {customer.stripe_id} if customer else set()
+    customer_ids |= set(
+        payments.exclude(stripe_customer_id="").values_list("stripe_customer_id", flat=True)
+    )
+    stripe_records_scrub(
+        customer_ids=sorted(customer_ids),
+        intent_ids=list(payments.values_list("stripe_payment_intent_id", flat=True)),
+    )
     if customer is None:
         return
     stripe_id = customer.stripe_id
@@ -567,6 +579,68 @@ def stripe_customer_deleted(*, customer_id: str) -> None:
     fetched, which made dj-stripe's own handling of the event fail on every delivery)."""
     StripeCustomer.objects.filter(stripe_id=customer_id).delete()
     # dj-stripe's copy, if it has one, is marked purged as its own handler would.
-    DjstripeCustomer.objects.filter(id=customer_id, date_purged__isnull=True).update(
+    djstripe_models.Customer.objects.filter(id=customer_id, date_purged__isnull=True).update(
         subscriber=None, date_purged=timezone.now()
     )
+
+
+# Where Stripe objects name a person: the customer's email, name and phone, and the addresses
+# (shipping, billing details), at any depth.
+STRIPE_PERSONAL_KEYS = frozenset(
+    {
+        "address",
+        "billing_details",
+        "customer_address",
+        "customer_email",
+        "customer_name",
+        "customer_phone",
+        "customer_shipping",
+        "email",
+        "name",
+        "phone",
+        "receipt_email",
+        "shipping",
+    }
+)
+
+
+def _stripe_data_scrubbed(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {
+            key: None if key in STRIPE_PERSONAL_KEYS else _stripe_data_scrubbed(value)
+            for key, value in data.items()
+        }
+    if isinstance(data, list):
+        return [_stripe_data_scrubbed(value) for value in data]
+    return data
+
+
+def stripe_records_scrub(*, customer_ids: list[str], intent_ids: list[str]) -> None:
+    """Remove the person from dj-stripe's copies of these Customers and PaymentIntents and of
+    what hangs off them (charges, payment methods, the events about them, the webhook requests
+    that brought those events). Amounts, statuses and ids stay: the metrics and the books read
+    them."""
+    customers = djstripe_models.Customer.objects.filter(id__in=customer_ids)
+    intents = djstripe_models.PaymentIntent.objects.filter(id__in=intent_ids)
+    charges = djstripe_models.Charge.objects.filter(payment_intent__id__in=intent_ids)
+    methods = djstripe_models.PaymentMethod.objects.filter(
+        Q(customer__id__in=customer_ids) | Q(id__in=intents.values("payment_method"))
+    )
+    object_ids = [*customer_ids, *intent_ids, *charges.values_list("id", flat=True)]
+    events = djstripe_models.Event.objects.filter(
+        Q(data__object__id__in=object_ids)
+        | Q(data__object__payment_intent__in=intent_ids)
+        | Q(data__object__customer__in=customer_ids)
+    )
+    for queryset in (customers, intents, charges, methods):
+        for pk, stripe_data in list(queryset.values_list("pk", "stripe_data")):
+            queryset.model.objects.filter(pk=pk).update(
+                stripe_data=_stripe_data_scrubbed(stripe_data)
+            )
+    customers.update(email="")
+    for pk, data, stripe_data in list(events.values_list("pk", "data", "stripe_data")):
+        djstripe_models.Event.objects.filter(pk=pk).update(
+            data=_stripe_data_scrubbed(data), stripe_data=_stripe_data_scrubbed(stripe_data)
+        )
+    # The raw request bodies of those events (kept WEBHOOK_RETENTION_DAYS for debugging).
+    djstripe_models.WebhookEventTrigger.objects.filter(event__in=events).update(body="")

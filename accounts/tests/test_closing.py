@@ -2,10 +2,13 @@
 
 import json
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from accounts import emails as account_emails
+from accounts import services as account_services
 from accounts.models import Address, User
 from accounts.tests.factories import DEFAULT_PASSWORD, AddressFactory, StaffFactory, UserFactory
 from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
@@ -130,9 +133,12 @@ def check_closed(user_id, held_book):
     assert Payment.objects.filter(order__user=user).count() == 1
     assert Refund.objects.filter(payment__order__user=user).count() == 1
     assert Book.objects.get(pk=held_book.pk).reserved_quantity == 0
-    # No personal data left in the order history, the emails or idempotency records.
+    # The paid order still has to be shipped: it keeps where to send it, and where to tell them.
+    awaiting = Order.objects.get(user=user, status=OrderStatus.PAID)
+    assert awaiting.fulfilment_email == "ada@example.com"
+    # No personal data left in the order history, the other emails or idempotency records.
     assert not OrderEvent.objects.filter(actor_label__icontains="ada@").exists()
-    for message in OutboxEmail.objects.all():
+    for message in OutboxEmail.objects.exclude(order=awaiting):
         assert "ada@" not in message.to
         assert "Ada" not in message.text_body + message.html_body
     assert not OutboxEmail.objects.filter(status="pending", to=user.email).exists()
@@ -161,6 +167,8 @@ def test_customer_closes_the_account(customer, monkeypatch, django_capture_on_co
     with django_capture_on_commit_callbacks(execute=True):
         response = client.delete("/api/users/me/", {"password": DEFAULT_PASSWORD})
     assert response.status_code == 204
+    paid = Order.objects.get(user=customer, status=OrderStatus.PAID)
+    assert paid.fulfilment_email == customer.email and paid.shipping_address
     check_closed(customer.pk, customer.held_book)
     assert deleted == ["cus_ada"]
     # Tokens revoked, login impossible.
@@ -206,3 +214,206 @@ def test_store_managers_cannot_close_accounts(customer, manager_client):
     form = {"action": "close_accounts", "_selected_action": [customer.pk], "confirmed": "yes"}
     manager_client.post("/admin/accounts/user/", form)
     assert User.objects.get(pk=customer.pk).is_active
+
+
+# --- Issue 24: mail belongs to a person; closing leaves nothing behind; fulfilment goes on ---
+
+
+def test_mail_follows_the_person_not_the_address(django_capture_on_commit_callbacks):
+    """Item 2: a customer who changed their address used to leave their mail (street, pay link,
+    the notice naming the new address) to whoever registered the old address next."""
+    first = UserFactory(email="old@example.com", first_name="Ada")
+    ShippingMethodFactory(code="post")
+    with django_capture_on_commit_callbacks(execute=True):
+        order_services.order_place(
+            user=first,
+            items=[{"book": BookFactory(stock_quantity=3).pk, "quantity": 1}],
+            shipping_address={**TEST_ADDRESS, "line1": "12 Analytical Row"},
+            shipping_method="post",
+        )
+        changed = signed_in(first).patch(
+            "/api/users/me/", {"email": "new@example.com", "password": DEFAULT_PASSWORD}
+        )
+        assert changed.status_code == 200
+        registered = ProblemCheckingAPIClient().post(
+            "/api/users/register/", {"email": "old@example.com", "password": "Sturdy-Paperback-42"}
+        )
+        assert registered.status_code == 201
+    newcomer = User.objects.get(email="old@example.com")
+
+    theirs = signed_in(newcomer).get("/api/users/me/export/").json()
+    assert [e["kind"] for e in theirs["emails"]] == ["verify_email"]
+    text = json.dumps(theirs)
+    assert "Analytical" not in text and "new@example.com" not in text and "Ada" not in text
+    mine = signed_in(first).get("/api/users/me/export/").json()
+    assert {(e["kind"], e["to"]) for e in mine["emails"]} == {
+        ("order_placed", "old@example.com"),
+        ("email_changed", "old@example.com"),
+        ("verify_email", "new@example.com"),
+    }
+
+
+def test_closing_touches_only_the_closing_customers_own_mail(settings, monkeypatch):
+    """Item 2: closing an account used to rewrite every email to its address: another person's
+    earlier mail to it, and the shop's notices to STAFF_EMAIL when that was the address."""
+    monkeypatch.setattr(gateway, "customer_delete", lambda *, customer_id: None)
+    settings.STAFF_EMAIL = "shop@example.com"
+    buyer = UserFactory(email="buyer@example.com", first_name="Bea")
+    payment = payment_for_new_order(user=buyer)
+    order_services.order_mark_paid(order_id=payment.order_id, reference="pi_ref")
+    mover = UserFactory(email="shared@example.com", first_name="Mo")
+    account_emails.email_verification(user=mover)
+    User.objects.filter(pk=mover.pk).update(email="moved@example.com")
+    others = {
+        message.pk: (message.to, message.status, message.text_body)
+        for message in OutboxEmail.objects.exclude(user=buyer)
+    }
+    assert set(OutboxEmail.objects.values_list("kind", flat=True)) >= {
+        "staff_order_paid",
+        "verify_email",
+    }
+    # Two customers take those addresses, then close their accounts.
+    for address in ("shop@example.com", "shared@example.com"):
+        squatter = UserFactory(email=address)
+        services_close(squatter)
+
+    after = {
+        message.pk: (message.to, message.status, message.text_body)
+        for message in OutboxEmail.objects.filter(pk__in=others)
+    }
+    assert after == others
+    assert "buyer@example.com" in OutboxEmail.objects.get(kind="staff_order_paid").text_body
+
+
+def services_close(user):
+    return account_services.user_close(user=user, actor=user)
+
+
+def test_closing_scrubs_the_shops_copies_of_stripe_data_and_the_lockout(customer, monkeypatch):
+    """Item 9: dj-stripe's Customer, the PaymentIntent's shipping, the events about them and
+    the webhook requests that brought them, and the lockout's records named the customer."""
+    from axes.models import AccessAttempt, AccessFailureLog
+    from djstripe.models import Customer, Event, PaymentIntent, WebhookEventTrigger
+
+    monkeypatch.setattr(gateway, "customer_delete", lambda *, customer_id: None)
+    person = {
+        "name": "Ada Lovelace",
+        "phone": "+1 555 0100",
+        "address": {"line1": "12 Analytical Row", "city": "Albany", "country": "US"},
+    }
+    intent_id = customer.paid_payment.stripe_payment_intent_id
+
+    def intent(pk, customer_id):
+        return {
+            "id": pk,
+            "object": "payment_intent",
+            "amount": 1200,
+            "customer": customer_id,
+            "receipt_email": "ada@example.com",
+            "shipping": person,
+            "metadata": {"order_id": "1"},
+        }
+
+    Customer.objects.create(
+        id="cus_ada",
+        email="ada@example.com",
+        stripe_data={"id": "cus_ada", "email": "ada@example.com", "name": "Ada Lovelace"},
+    )
+    PaymentIntent.objects.create(id=intent_id, stripe_data=intent(intent_id, "cus_ada"))
+    PaymentIntent.objects.create(id="pi_someone_else", stripe_data=intent("pi_someone_else", "x"))
+    events = [
+        Event.objects.create(
+            id=f"evt_{n}",
+            type="payment_intent.succeeded",
+            data={"object": intent(pk, customer_id)},
+            stripe_data={"data": {"object": intent(pk, customer_id)}},
+        )
+        for n, (pk, customer_id) in enumerate([(intent_id, "cus_ada"), ("pi_someone_else", "x")])
+    ]
+    for event in events:
+        WebhookEventTrigger.objects.create(
+            remote_ip="127.0.0.1", headers={}, body=json.dumps(event.data), event=event
+        )
+    AccessAttempt.objects.create(
+        username="ada@example.com", ip_address="203.0.113.9", user_agent="x", failures_since_start=3
+    )
+    AccessFailureLog.objects.create(
+        username="ada@example.com", ip_address="203.0.113.9", user_agent="x"
+    )
+    AccessAttempt.objects.create(
+        username="other@example.com",
+        ip_address="203.0.113.9",
+        user_agent="y",
+        failures_since_start=1,
+    )
+
+    services_close(customer)
+
+    stored = json.dumps(
+        [
+            list(Customer.objects.values("email", "stripe_data")),
+            list(PaymentIntent.objects.filter(id=intent_id).values("stripe_data")),
+            list(Event.objects.filter(id="evt_0").values("data", "stripe_data")),
+            list(WebhookEventTrigger.objects.filter(event=events[0]).values("body")),
+            list(AccessAttempt.objects.values("username")),
+            list(AccessFailureLog.objects.values("username")),
+        ]
+    )
+    for personal in ("ada@", "Ada", "Lovelace", "Analytical", "555 0100"):
+        assert personal not in stored
+    # What the books and metrics read stays; other customers' records are untouched.
+    kept = PaymentIntent.objects.get(id=intent_id).stripe_data
+    assert (kept["amount"], kept["metadata"], kept["shipping"]) == (1200, {"order_id": "1"}, None)
+    assert Event.objects.get(id="evt_0").data["object"]["id"] == intent_id
+    assert PaymentIntent.objects.get(id="pi_someone_else").stripe_data["shipping"] == person
+    assert Event.objects.get(id="evt_1").data["object"]["shipping"] == person
+    assert WebhookEventTrigger.objects.get(event=events[1]).body
+    assert AccessAttempt.objects.filter(username="other@example.com").exists()
+
+
+def test_a_paid_unshipped_order_keeps_what_delivery_needs_until_it_ships(
+    monkeypatch, staff_user, django_capture_on_commit_callbacks
+):
+    """Also found: closing used to blank the address the book still had to go to, and sent the
+    shipping notice to closed-account-…@closed.invalid. Kept until shipped (or refunded or
+    delivered), then removed by the release_closed_account_orders job."""
+    from django.core import mail
+    from django.core.management import call_command
+
+    monkeypatch.setattr(gateway, "customer_delete", lambda *, customer_id: None)
+    user = UserFactory(email="ada@example.com", first_name="Ada")
+    ShippingMethodFactory(code="post")
+    with django_capture_on_commit_callbacks(execute=True):
+        order = order_services.order_place(
+            user=user,
+            items=[{"book": BookFactory(stock_quantity=3).pk, "quantity": 1}],
+            shipping_address={**TEST_ADDRESS, "full_name": "Ada Lovelace", "line1": "12 Row"},
+            shipping_method="post",
+        )
+        order_services.order_mark_paid(order_id=order.pk, reference="pi_ref")
+        closed = signed_in(user).delete("/api/users/me/", {"password": DEFAULT_PASSWORD})
+    assert closed.status_code == 204
+    order.refresh_from_db()
+    assert order.shipping_address["line1"] == "12 Row"
+    assert order.fulfilment_email == "ada@example.com"
+    assert order_services.orders_closed_accounts_release() == 0  # not shipped yet
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        order_services.order_ship(
+            order=order, actor=staff_user, carrier="ups", tracking_number="1Z"
+        )
+    [notice] = mail.outbox
+    assert notice.to == ["ada@example.com"] and "12 Row" in notice.body
+
+    out = StringIO()
+    call_command("release_closed_account_orders", stdout=out)
+    assert "Anonymised 1 order(s)" in out.getvalue()
+    order.refresh_from_db()
+    assert order.fulfilment_email == ""
+    assert order.shipping_address["full_name"] == "Closed account"
+    assert "12 Row" not in json.dumps(order.shipping_address)
+    for message in OutboxEmail.objects.filter(order=order):
+        assert "ada@" not in message.to
+        assert "Ada" not in message.text_body + message.html_body
+    assert order_services.orders_closed_accounts_release() == 0  # done once

@@ -1,4 +1,5 @@
 import pytest
+from django.core import mail
 
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -7,6 +8,7 @@ from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_er
 from catalog.models import Book
 from catalog.tests.factories import BookFactory
 from core.models import OutboxEmail
+from core.outbox import email_send
 from orders.models import Order
 from orders.tests.factories import with_shipping
 
@@ -35,11 +37,16 @@ def test_registration_sends_a_verification_email_in_text_and_html():
     assert register().status_code == 201
     message = OutboxEmail.objects.get(kind="verify_email")
     assert message.to == "reader@example.com"
+    assert message.user == User.objects.get()
     # The greeting names no one: a name is the customer's text, not the shop's words.
     assert message.text_body.startswith("Hello,\n") and "Hello," in message.html_body
     assert "Ada" not in message.text_body and "Ada" not in message.html_body
-    assert "/account/verify-email/?uid=" in message.text_body
-    assert "<a href=" in message.html_body
+    # The outbox keeps no link: it is made when the email is sent.
+    assert "/account/verify-email/" not in message.text_body + message.html_body
+    email_send(message_id=message.pk)
+    [sent] = mail.outbox
+    assert "/account/verify-email/?uid=" in sent.body
+    assert '<a href="http' in sent.alternatives[0][0]
     assert not User.objects.get().email_verified
 
 

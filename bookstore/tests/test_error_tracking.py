@@ -137,3 +137,65 @@ def test_production_settings_start_sentry_only_with_a_dsn(dsn, started):
     assert output[0] == started
     if dsn:
         assert output[1:] == ["deadbeef", "False"]
+
+
+def test_addresses_and_user_ids_in_logs_never_reach_sentry(sentry):
+    """Issue 24, item 10: breadcrumbs from INFO/WARNING logs and the event's own message carried
+    "Email 17 to victim.person@example.com failed…"; both are scrubbed before sending."""
+    outbox = logging.getLogger("core.outbox")
+    outbox.warning("Email %s to %s failed: %s", 17, "victim.person@example.com", "550 refused")
+    logging.getLogger("accounts").info("Password reset for user_id=42 <other.person@example.org>")
+    logging.getLogger("bookstore.jobs").error(
+        "Job send_emails failed for account-42-verify_email to %s",
+        "third.person@example.net",
+        extra={"to": "fourth.person@example.com"},
+    )
+    try:
+        raise ValueError("No account for fifth.person@example.com (user 42)")
+    except ValueError:
+        sentry_sdk.capture_exception()
+    sentry_sdk.flush()
+    assert len(sentry.events) == 2
+    sent = repr(sentry.events)
+    for personal in ("victim.person", "other.person", "third.person", "fourth.person", "fifth"):
+        assert personal not in sent
+    for user_id in ("user_id=42", "account-42", "user 42"):
+        assert user_id not in sent
+    # What happened is still readable.
+    logged = sentry.events[0]
+    crumbs = [crumb["message"] for crumb in logged["breadcrumbs"]["values"]]
+    assert "Email 17 to [email] failed: 550 refused" in crumbs
+    assert "Password reset for user_id=[id] <[email]>" in crumbs
+    assert logged["logentry"]["params"] == ["[email]"]
+    assert sentry.events[1]["exception"]["values"][-1]["value"] == (
+        "No account for [email] (user [id])"
+    )
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF=__name__, DEBUG=False)
+def test_a_crash_on_a_link_with_a_token_does_not_send_the_token(sentry, client):
+    client.raise_request_exception = False
+    token = "cf1x2y-0123456789abcdef0123456789abcdef"
+    response = client.get(
+        f"/crash/?uid=MQ&token={token}",
+        HTTP_REFERER=f"http://testserver/account/password-reset/?uid=MQ&token={token}",
+    )
+    assert response.status_code == 500
+    sentry_sdk.flush()
+    errors = [e for e in sentry.events if e.get("exception")]
+    assert errors, "the crash reached Sentry"
+
+    def where(value, path=""):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                yield from where(item, f"{path}.{key}")
+        elif isinstance(value, list):
+            for n, item in enumerate(value):
+                yield from where(item, f"{path}[{n}]")
+        elif token in str(value):
+            yield path
+
+    assert list(where(errors)) == []
+    urls = [e["request"].get("url") for e in errors if "request" in e]
+    assert all(url is None or url.endswith("/crash/") for url in urls), urls

@@ -104,11 +104,6 @@ def test_no_answer_carries_a_secret_it_is_not_for(customer_with_history):
     assert misplaced == {}
 
 
-# The data export carries each email's text, with its live links, until issue 24's first item
-# (stored emails keep no live secret) is merged; then this mark goes.
-@pytest.mark.xfail(
-    reason="the export carries stored email texts with live links (issue 24, item 1)", strict=True
-)
 def test_the_data_export_carries_no_secret(customer_with_history):
     assert secrets_in(customer_with_history["export"].content.decode()) == set()
 

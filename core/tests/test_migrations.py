@@ -8,6 +8,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core import mail
 
 from accounts.roles import STORE_MANAGERS_GROUP
 
@@ -43,3 +44,65 @@ def test_a_stale_orders_content_type_is_dropped_when_core_has_its_own():
 
     assert not ContentType.objects.filter(pk=stale.pk).exists()
     assert ContentType.objects.filter(pk=core.pk, app_label="core").exists()
+
+
+backfill = importlib.import_module("core.migrations.0004_outbox_owners_and_no_stored_secrets")
+
+
+def test_existing_emails_get_their_customer_and_lose_their_secret_links(settings):
+    """Issue 24: emails stored before the change name their customer (from the order, or the
+    account email's key; staff notices none) and keep no live link: a sent one says the link
+    is gone, a waiting one gets the placeholder its sender fills in."""
+    from accounts.tests.factories import UserFactory
+    from core.models import OutboxEmail
+    from core.outbox import email_send
+    from payments.tests.factories import payment_for_new_order
+
+    settings.SITE_URL = "https://shop.example"
+    user = UserFactory(email="ada@example.com")
+    order = payment_for_new_order(user=user).order
+    OutboxEmail.objects.all().delete()
+    pay = f"https://shop.example/pay/order/{order.payment_token}/"
+    reset = "https://shop.example/account/password-reset/?uid=MQ&token=cf1x2y-0123456789abcdef0123"
+
+    def old(key, kind, status, body, order=None):
+        return OutboxEmail.objects.create(
+            dedupe_key=key,
+            kind=kind,
+            status=status,
+            order=order,
+            to="ada@example.com" if not kind.startswith("staff") else "staff@example.com",
+            subject=kind,
+            text_body=f"Hello,\n\n{body}\n\nBookstore · https://shop.example",
+            html_body=f'<a href="{body.replace("&", "&amp;")}">open</a>',
+        )
+
+    placed_sent = old("order-event-1", "order_placed", "sent", pay, order)
+    placed_waiting = old("order-event-2", "payment_failed", "pending", pay, order)
+    staff = old("staff-order-event-1", "staff_order_paid", "sent", "Order paid", order)
+    reset_sent = old(f"account-{user.pk}-password_reset-abc", "password_reset", "sent", reset)
+    reset_waiting = old(f"account-{user.pk}-password_reset-def", "password_reset", "pending", reset)
+
+    backfill.owners_backfill(apps, schema_editor=None)
+    backfill.secrets_remove(apps, schema_editor=None)
+
+    rows = {m.pk: m for m in OutboxEmail.objects.all()}
+    assert {pk: m.user_id for pk, m in rows.items()} == {
+        placed_sent.pk: user.pk,
+        placed_waiting.pk: user.pk,
+        staff.pk: None,
+        reset_sent.pk: user.pk,
+        reset_waiting.pk: user.pk,
+    }
+    stored = " ".join(m.text_body + m.html_body for m in rows.values())
+    assert str(order.payment_token) not in stored and "token=" not in stored
+    assert "[link sent in the email only, not kept]" in rows[reset_sent.pk].text_body
+    assert "Bookstore · https://shop.example" in rows[reset_sent.pk].text_body  # not a secret
+    assert rows[placed_waiting.pk].links == ["pay_order"]
+    assert rows[reset_waiting.pk].links == ["password_reset"]
+    # The waiting ones still go out with a working link.
+    assert email_send(message_id=placed_waiting.pk)
+    assert email_send(message_id=reset_waiting.pk)
+    [paid_mail, reset_mail] = mail.outbox
+    assert pay in paid_mail.body
+    assert "/account/password-reset/?uid=" in reset_mail.body

@@ -34,6 +34,7 @@ JOBS = {
     "purge_idempotency_keys": HOUR,
     "purge_sent_emails": HOUR,
     "purge_webhook_triggers": HOUR,
+    "release_closed_account_orders": HOUR,
 }
 
 
