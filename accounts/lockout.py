@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from rest_framework.throttling import BaseThrottle
 
-from bookstore.errors import ApplicationError
+from core.errors import ApplicationError
 
 from .models import normalize_email
 

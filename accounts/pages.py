@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from bookstore.errors import ApplicationError
+from core.errors import ApplicationError
 
 from . import services
 from .models import User

@@ -15,7 +15,7 @@ from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from bookstore.errors import ApplicationError, field_error
+from core.errors import ApplicationError, field_error
 
 from . import emails, signals
 from .addresses import address_check

@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from bookstore.routers import OptionalSlashRouter
+from core.routers import OptionalSlashRouter
 
 from . import views
 

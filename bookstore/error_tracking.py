@@ -1,7 +1,7 @@
 """Error tracking with Sentry's official SDK, on when SENTRY_DSN is set (off otherwise).
 
 Unhandled exceptions in requests (Django integration) and every ERROR log record (logging
-integration: the problem handler's "bookstore.errors", a failed job in "bookstore.jobs", a
+integration: the problem handler's "core.errors", a failed job in "bookstore.jobs", a
 payment that does not match) become Sentry events; INFO and up travel as breadcrumbs. No personal
 data is sent: no user ids or emails, cookies, IP addresses or request bodies. The SDK's own
 `send_default_pii=False` leaves out the request's user, cookies and address; what our log

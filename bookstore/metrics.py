@@ -34,8 +34,8 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from bookstore.exceptions import problem_json_response
 from core import selectors as core_selectors
+from core.exceptions import problem_json_response
 from orders import selectors as order_selectors
 from payments import selectors as payment_selectors
 

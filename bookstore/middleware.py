@@ -3,7 +3,7 @@ from urllib.parse import unquote, urlsplit
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 
-from .exceptions import problem_json_response
+from core.exceptions import problem_json_response
 
 
 class RejectNulBytesMiddleware:

@@ -4,9 +4,9 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from bookstore import dashboard
+from core.exceptions import api_not_found
 from payments import urls as payments_urls
 
-from .exceptions import api_not_found
 from .metrics import metrics_view
 from .views import HealthView
 
@@ -30,7 +30,7 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
 ]
 
-handler400 = "bookstore.exceptions.bad_request"
-handler403 = "bookstore.exceptions.permission_denied"
-handler404 = "bookstore.exceptions.page_not_found"
-handler500 = "bookstore.exceptions.server_error"
+handler400 = "core.exceptions.bad_request"
+handler403 = "core.exceptions.permission_denied"
+handler404 = "core.exceptions.page_not_found"
+handler500 = "core.exceptions.server_error"

@@ -7,9 +7,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import problem_body
+from core.exceptions import PROBLEM_CONTENT_TYPE
+
 from .cache import cache_status
-from .errors import problem_body
-from .exceptions import PROBLEM_CONTENT_TYPE
 
 logger = logging.getLogger(__name__)
 

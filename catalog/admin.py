@@ -12,7 +12,7 @@ from django.db.models import F
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from bookstore.errors import ApplicationError
+from core.errors import ApplicationError
 
 from . import inventory, services
 from .forms import BookImportForm, StockAdjustmentForm

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Value, When
 
-from bookstore.errors import ApplicationError, field_error
+from core.errors import ApplicationError, field_error
 
 from .models import Book
 

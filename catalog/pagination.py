@@ -1,4 +1,4 @@
-from bookstore.pagination import PageNumberPagination
+from core.pagination import PageNumberPagination
 
 from . import caching
 from .search import is_ranked_search

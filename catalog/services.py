@@ -8,7 +8,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
-from bookstore.errors import ApplicationError, field_error
+from core.errors import ApplicationError, field_error
 
 from . import inventory
 from .inventory import Lines

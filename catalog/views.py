@@ -13,8 +13,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookstore.permissions import ModelPermissionsOrReadOnly, staff_may
-from bookstore.renderers import FastJSONRenderer
+from core.permissions import ModelPermissionsOrReadOnly, staff_may
+from core.renderers import FastJSONRenderer
 
 from . import caching, search, selectors, services
 from .filters import MAX_TEXT, BookFilter, BookOrderingFilter
@@ -96,7 +96,7 @@ class BookViewSet(viewsets.ModelViewSet):
     renderer_classes = [FastJSONRenderer]
     filterset_class = BookFilter
     pagination_class = BookPagination
-    # For the schema (bookstore/schema.py): 409 book_has_orders.
+    # For the schema (core/schema.py): 409 book_has_orders.
     problem_statuses = {"destroy": ("409",)}
 
     # Anonymous reads are the same for everyone: served from a one-second cache.

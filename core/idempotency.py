@@ -30,7 +30,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from bookstore.errors import ApplicationError, field_error
+from core.errors import ApplicationError, field_error
 
 from .models import IdempotencyKey
 

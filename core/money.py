@@ -9,7 +9,7 @@ a whole number of units too.
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from bookstore.errors import ApplicationError
+from core.errors import ApplicationError
 
 # https://docs.stripe.com/currencies#zero-decimal
 ZERO_DECIMAL_CURRENCIES = {

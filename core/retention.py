@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from bookstore.retention import delete_in_batches
+from core.batches import delete_in_batches
 
 from .idempotency import LIFETIME
 from .models import IdempotencyKey, OutboxEmail

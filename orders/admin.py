@@ -13,8 +13,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 
 from accounts.addresses import address_lines
-from bookstore.errors import ApplicationError
 from core.admin_mixins import ReadOnlyTabularInline
+from core.errors import ApplicationError
 from core.models import OutboxEmail
 
 from . import services

@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from accounts.models import Address, User, address_snapshot
 from accounts.services import address_clean, user_check_may_order
-from bookstore.errors import ApplicationError, field_error
 from catalog.inventory import stock_shortfall
 from catalog.models import Book
+from core.errors import ApplicationError, field_error
 from core.money import charge_check
 
 from .models import (

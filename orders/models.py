@@ -10,7 +10,7 @@ from django.db.models.functions import Lower, Round
 from django.utils import timezone
 from django_countries.fields import CountryField
 
-from bookstore.errors import ApplicationError
+from core.errors import ApplicationError
 
 MAX_LINE_QUANTITY = 100
 ORDER_NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud safely

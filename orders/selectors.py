@@ -6,7 +6,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
-from bookstore.permissions import staff_may
+from core.permissions import staff_may
 
 from .models import Order, OrderEvent, OrderItem, OrderStatus
 

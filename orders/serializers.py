@@ -4,9 +4,9 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from accounts.serializers import AddressInputSerializer, Alpha2CountryField
-from bookstore.errors import problem_body
-from bookstore.permissions import staff_may
-from bookstore.schema import ProblemSerializer
+from core.errors import problem_body
+from core.permissions import staff_may
+from core.schema import ProblemSerializer
 
 from .checkout import MAX_ITEMS, tax_rate_label
 from .models import MAX_LINE_QUANTITY, Order, OrderEvent, OrderItem, OrderStatus, ShippingMethod

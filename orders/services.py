@@ -14,9 +14,9 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.models import User, closed_account_email
-from bookstore.errors import not_found
-from bookstore.permissions import staff_may
+from core.errors import not_found
 from core.models import IdempotencyKey, OutboxEmail
+from core.permissions import staff_may
 
 from . import checkout, notifications, signals
 from .models import (

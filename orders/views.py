@@ -5,8 +5,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookstore.permissions import HasPerm, IsOwnerOrHasPerm
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from core.permissions import HasPerm, IsOwnerOrHasPerm
 
 from . import services
 from .checkout import shipping_methods_for
@@ -43,7 +43,7 @@ class OrderViewSet(
     permission_classes = [IsOwnerOrHasPerm]
     owner_id_attribute = "user_id"
     filterset_class = OrderFilter
-    # The business-rule answers each action can give, for the schema (bookstore/schema.py):
+    # The business-rule answers each action can give, for the schema (core/schema.py):
     # 409 insufficient_stock, hold_limit_exceeded, request_in_progress, invalid_status_transition;
     # 422 idempotency_key_reused.
     problem_statuses = {

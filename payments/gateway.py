@@ -14,7 +14,7 @@ from typing import Any, Literal
 import stripe
 from django.conf import settings
 
-from bookstore.errors import ApplicationError
+from core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 from djstripe.models import WebhookEventTrigger
 
-from bookstore.retention import delete_in_batches
+from core.batches import delete_in_batches
 
 
 def webhook_triggers_purge(*, now=None, batch_size: int | None = None) -> int:

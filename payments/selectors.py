@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 from djstripe.models import Event, WebhookEventTrigger
 
 from accounts.models import User
-from bookstore.permissions import staff_may
+from core.permissions import staff_may
 from orders.models import Order
 
 from .models import CAPTURED_STATUSES, REFUNDABLE_STATUSES, Payment, PaymentStatus

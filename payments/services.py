@@ -19,7 +19,7 @@ from django.utils import timezone
 from djstripe import models as djstripe_models
 
 from accounts.models import User
-from bookstore.errors import ApplicationError, field_error, not_found
+from core.errors import ApplicationError, field_error, not_found
 from core.money import amount_is_exact, amount_quantum, from_minor_units, to_minor_units
 from orders import services as order_services
 from orders.models import PAID_STATUSES, STRIPE, Order, OrderStatus

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from bookstore.routers import OptionalSlashRouter
+from core.routers import OptionalSlashRouter
 
 from . import views
 

@@ -17,11 +17,11 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.addresses import address_lines
-from bookstore import parsers as json_body
-from bookstore.errors import ApplicationError, not_found
-from bookstore.exceptions import problem_json_response
-from bookstore.permissions import HasPerm, IsOwnerOrHasPerm
+from core import parsers as json_body
+from core.errors import ApplicationError, not_found
+from core.exceptions import problem_json_response
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from core.permissions import HasPerm, IsOwnerOrHasPerm
 from orders.models import PAID_STATUSES, UNPAID_CLOSED_STATUSES, Order
 
 from . import selectors, services
@@ -58,7 +58,7 @@ class PaymentViewSet(
     permission_classes = [IsOwnerOrHasPerm]
     owner_id_attribute = "order.user_id"
     filterset_fields = ["status", "order"]
-    # The business-rule answers each action can give, for the schema (bookstore/schema.py):
+    # The business-rule answers each action can give, for the schema (core/schema.py):
     # 402 payment_failed (a declined card); 409 order_not_payable, order_expired,
     # order_below_minimum, request_in_progress; 422 idempotency_key_reused; 502
     # payment_provider_error (Stripe failed or could not be reached).

@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import Address
 from accounts.tests.factories import AddressFactory, UserFactory
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
+from core.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 
 pytestmark = pytest.mark.django_db
 

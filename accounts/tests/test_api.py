@@ -8,8 +8,8 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 from core.models import OutboxEmail
+from core.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 
 pytestmark = pytest.mark.django_db
 

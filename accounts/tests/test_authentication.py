@@ -11,8 +11,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from bookstore.testing import assert_problem
 from catalog.tests.factories import BookFactory
+from core.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
 

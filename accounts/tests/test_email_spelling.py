@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User, normalize_email
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from core.models import OutboxEmail
+from core.testing import ProblemCheckingAPIClient, assert_problem
 
 STRONG_PASSWORD = "Sturdy-Paperback-42"
 LONG_S = "\u017f"  # ſ, LATIN SMALL LETTER LONG S: NFKC makes it "s"

@@ -4,11 +4,11 @@ from django.core import mail
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tests.helpers import link_from_outbox
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 from catalog.models import Book
 from catalog.tests.factories import BookFactory
 from core.models import OutboxEmail
 from core.outbox import email_send
+from core.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 from orders.models import Order
 from orders.tests.factories import with_shipping
 

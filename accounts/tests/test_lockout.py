@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem
+from core.testing import ProblemCheckingAPIClient, assert_problem
 
 pytestmark = pytest.mark.django_db
 

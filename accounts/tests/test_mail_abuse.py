@@ -7,8 +7,8 @@ import pytest
 from accounts.addresses import address_lines
 from accounts.models import Address, User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from core.models import OutboxEmail
+from core.testing import ProblemCheckingAPIClient, assert_problem
 
 pytestmark = pytest.mark.django_db
 

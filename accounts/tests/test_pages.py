@@ -6,7 +6,7 @@ from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from accounts.tokens import password_reset_tokens, uid_encode
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem
+from core.testing import ProblemCheckingAPIClient, assert_problem
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem
+from core.testing import ProblemCheckingAPIClient, assert_problem
 
 pytestmark = pytest.mark.django_db
 

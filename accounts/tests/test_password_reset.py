@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tests.helpers import link_from_outbox
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 from core.models import OutboxEmail
+from core.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 
 pytestmark = pytest.mark.django_db
 

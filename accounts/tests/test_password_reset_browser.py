@@ -5,8 +5,8 @@ import pytest
 from django.core import mail
 
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from bookstore.testing import ARTIFACTS, ProblemCheckingAPIClient, assert_problem
 from core.models import OutboxEmail
+from core.testing import ARTIFACTS, ProblemCheckingAPIClient, assert_problem
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,10 +13,10 @@ from accounts import emails
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tokens import uid_encode
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from catalog.tests.factories import BookFactory
 from core.models import OutboxEmail
 from core.outbox import LINK_NOT_KEPT, email_send
+from core.testing import ProblemCheckingAPIClient, assert_problem
 from orders import services as order_services
 from orders.tests.factories import TEST_ADDRESS, ShippingMethodFactory
 from payments import notifications as payment_notifications

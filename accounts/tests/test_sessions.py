@@ -11,7 +11,7 @@ from django.db import connection
 
 from accounts.sessions import token_version_bump, token_version_current
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem
+from core.testing import ProblemCheckingAPIClient, assert_problem
 
 pytestmark = pytest.mark.django_db
 

@@ -272,12 +272,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["bookstore.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "bookstore.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "bookstore.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "bookstore.exceptions.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "core.exceptions.problem_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": env_str("THROTTLE_LOGIN_RATE", "10/min"),
         "register": env_str("THROTTLE_REGISTER_RATE", "20/hour"),
@@ -389,7 +389,7 @@ LOGGING = {
         # Our problem handler logs unexpected errors itself; Django's own 500 log would repeat it.
         "django.request": {"level": "ERROR", "handlers": ["console"], "propagate": False},
         # Django's default config mails ADMINS from the "django" logger; only our own error
-        # logger ("bookstore.errors", see production.py) may do that, and only for server errors.
+        # logger ("core.errors", see production.py) may do that, and only for server errors.
         "django": {"level": "INFO", "handlers": ["console"], "propagate": False},
         "django.security": {"level": "INFO", "handlers": ["client_errors"], "propagate": False},
     },

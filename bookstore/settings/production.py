@@ -40,7 +40,7 @@ for _handler in ("console", "client_errors"):
 
 # Error reporting: ADMINS="Ops <ops@example.com>, Dev <dev@example.com>" emails every unexpected
 # error (a 500) to them; an error tracker (Sentry and the like) can hook the same logger,
-# "bookstore.errors".
+# "core.errors".
 ADMINS = [
     (name.strip(), address.strip(" >"))
     for name, _, address in (entry.partition("<") for entry in env_list("ADMINS"))
@@ -51,7 +51,7 @@ if ADMINS:
         "level": "ERROR",
         "filters": ["request_id"],
     }
-    LOGGING["loggers"]["bookstore.errors"] = {  # noqa: F405
+    LOGGING["loggers"]["core.errors"] = {  # noqa: F405
         "handlers": ["console", "mail_admins"],
         "level": "ERROR",
         "propagate": False,

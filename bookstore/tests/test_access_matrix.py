@@ -24,8 +24,8 @@ from accounts.tests.factories import (
     StaffFactory,
     UserFactory,
 )
-from bookstore.testing import ProblemCheckingAPIClient
 from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
+from core.testing import ProblemCheckingAPIClient
 from orders import services as order_services
 from orders.tests.factories import TEST_ADDRESS, ShippingMethodFactory, with_shipping
 from payments.tests.factories import payment_for_new_order

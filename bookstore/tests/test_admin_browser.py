@@ -8,9 +8,9 @@ from django.contrib.auth.models import Group
 
 from accounts.roles import STORE_MANAGERS_GROUP, store_managers_sync
 from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
-from bookstore.testing import ARTIFACTS
 from catalog.models import Book
 from catalog.tests.factories import BookFactory
+from core.testing import ARTIFACTS
 from orders import services as order_services
 from orders.models import Order, OrderStatus
 

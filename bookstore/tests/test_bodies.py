@@ -14,9 +14,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts.tests.factories import AddressFactory, StaffFactory
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from catalog.models import Author, Genre
 from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
+from core.testing import ProblemCheckingAPIClient, assert_problem
 from orders import services as order_services
 from orders.models import Order
 from orders.tests.factories import with_shipping
@@ -139,7 +139,7 @@ def test_a_body_over_the_limit_is_413_before_anything_is_stored(user_client, set
 
 def test_the_parser_counts_what_it_reads(settings):
     """Also a body that declared no length (or a wrong one) stops at the limit."""
-    from bookstore.parsers import JSONParser, PayloadTooLarge
+    from core.parsers import JSONParser, PayloadTooLarge
 
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
     with pytest.raises(PayloadTooLarge):

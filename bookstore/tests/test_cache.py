@@ -15,8 +15,8 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from catalog.tests.factories import BookFactory
+from core.testing import ProblemCheckingAPIClient, assert_problem
 
 pytestmark = [
     pytest.mark.django_db,

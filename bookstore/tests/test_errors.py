@@ -2,8 +2,8 @@ import logging
 
 import pytest
 
-from bookstore.errors import ApplicationError
-from bookstore.testing import assert_problem
+from core.errors import ApplicationError
+from core.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def test_business_rule_error_renders_its_code_and_extra_members(api_client):
 
 @pytest.mark.urls("bookstore.tests.urls")
 def test_unhandled_api_error_is_a_logged_500_without_internals(api_client, caplog):
-    with caplog.at_level(logging.ERROR, logger="bookstore.errors"):
+    with caplog.at_level(logging.ERROR, logger="core.errors"):
         response = api_client.get("/test/api-boom/")
     body = assert_problem(response, 500, "server_error")
     assert "secret internal detail" not in response.content.decode()

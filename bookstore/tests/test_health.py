@@ -3,7 +3,7 @@ from unittest import mock
 import pytest
 from django.db import OperationalError
 
-from bookstore.testing import assert_problem
+from core.testing import assert_problem
 
 pytestmark = pytest.mark.django_db
 

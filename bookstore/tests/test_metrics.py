@@ -12,9 +12,9 @@ from django.utils import timezone
 from djstripe.models import Event
 
 from accounts.tests.factories import UserFactory
-from bookstore.testing import metrics_scrape
 from catalog.tests.factories import BookFactory
 from core.models import OutboxEmail
+from core.testing import metrics_scrape
 from orders import services as order_services
 from orders.models import Order
 

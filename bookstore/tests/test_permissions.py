@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, Permission
 
 from accounts.tests.factories import StaffFactory, UserFactory
-from bookstore.permissions import HasPerm, IsOwnerOrHasPerm, ModelPermissionsOrReadOnly
+from core.permissions import HasPerm, IsOwnerOrHasPerm, ModelPermissionsOrReadOnly
 from orders.models import Order
 from payments.models import Payment
 

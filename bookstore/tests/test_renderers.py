@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 from rest_framework.renderers import JSONRenderer
 
-from bookstore.renderers import FastJSONRenderer
+from core.renderers import FastJSONRenderer
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ import re
 import pytest
 
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from bookstore.testing import ProblemCheckingAPIClient
 from catalog.tests.factories import BookFactory
+from core.testing import ProblemCheckingAPIClient
 from orders.tests.factories import DiscountCodeFactory, with_shipping
 from payments.tests.factories import payment_for_new_order
 

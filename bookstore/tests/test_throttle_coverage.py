@@ -6,9 +6,9 @@ import pytest
 from django.test import Client
 
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from bookstore.testing import ProblemCheckingAPIClient
 from catalog.tests.factories import BookFactory
 from core.models import OutboxEmail
+from core.testing import ProblemCheckingAPIClient
 from orders.tests.factories import with_shipping
 
 pytestmark = pytest.mark.django_db

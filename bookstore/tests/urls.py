@@ -4,8 +4,8 @@ from django.urls import path
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 
-from bookstore.errors import ApplicationError
 from bookstore.urls import urlpatterns as project_urlpatterns
+from core.errors import ApplicationError
 
 
 @api_view(["GET"])
@@ -33,5 +33,5 @@ urlpatterns = [
     *project_urlpatterns,
 ]
 
-handler404 = "bookstore.exceptions.page_not_found"
-handler500 = "bookstore.exceptions.server_error"
+handler404 = "core.exceptions.page_not_found"
+handler500 = "core.exceptions.server_error"

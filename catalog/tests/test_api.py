@@ -2,9 +2,9 @@ from decimal import Decimal
 
 import pytest
 
-from bookstore.testing import assert_problem, field_errors
 from catalog.models import Author, Book, Genre
 from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
+from core.testing import assert_problem, field_errors
 
 pytestmark = pytest.mark.django_db
 

@@ -1,10 +1,10 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from bookstore.errors import ApplicationError
 from catalog import inventory
 from catalog.models import Book
 from catalog.tests.factories import BookFactory
+from core.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
 

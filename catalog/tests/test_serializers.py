@@ -12,11 +12,11 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
-from bookstore.renderers import FastJSONRenderer
 from catalog import selectors
 from catalog.models import Book
 from catalog.serializers import BookSerializer, StaffBookSerializer
 from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
+from core.renderers import FastJSONRenderer
 
 pytestmark = pytest.mark.django_db
 

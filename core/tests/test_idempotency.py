@@ -13,10 +13,10 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from catalog.tests.factories import BookFactory
 from core import idempotency
 from core.models import IdempotencyKey, OutboxEmail
+from core.testing import ProblemCheckingAPIClient, assert_problem
 from orders.models import Order
 from orders.tests.factories import with_shipping
 

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from bookstore.errors import ApplicationError
+from core.errors import ApplicationError
 from core.money import amount_round, charge_check, from_minor_units, to_minor_units
 
 

@@ -7,10 +7,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 from catalog.models import Book
 from catalog.tests.factories import BookFactory
 from core.models import IdempotencyKey
+from core.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 from orders import services
 from orders.models import Order
 from orders.tests.factories import DiscountCodeFactory, with_shipping

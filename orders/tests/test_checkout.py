@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.factories import AddressFactory, UserFactory
-from bookstore.testing import assert_problem, field_errors
 from catalog.tests.factories import BookFactory
+from core.testing import assert_problem, field_errors
 from orders.models import DiscountCode, Order
 from orders.tests.factories import (
     TEST_ADDRESS,

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from accounts.tests.factories import AddressFactory, UserFactory
-from bookstore.errors import ApplicationError, problem_body
 from catalog.tests.factories import BookFactory
+from core.errors import ApplicationError, problem_body
 from orders import checkout, services
 from orders.models import DiscountCode, Order
 from orders.tests.factories import (

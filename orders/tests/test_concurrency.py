@@ -9,9 +9,9 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from bookstore.testing import ProblemCheckingAPIClient
 from catalog.models import Book
 from catalog.tests.factories import BookFactory
+from core.testing import ProblemCheckingAPIClient
 from orders import services
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import PaymentOutcome

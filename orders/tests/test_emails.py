@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.tests.factories import StaffFactory, UserFactory
-from bookstore.errors import ApplicationError
 from catalog.tests.factories import BookFactory
+from core.errors import ApplicationError
 from core.models import OutboxEmail
 from orders import services
 from orders.models import Order

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from accounts.tests.factories import UserFactory
-from bookstore.testing import ProblemCheckingAPIClient
 from catalog.tests.factories import BookFactory
+from core.testing import ProblemCheckingAPIClient
 from orders.models import DiscountCode, Order, ShippingMethod, TaxRate
 
 ADDRESSES = [

@@ -6,8 +6,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.tests.factories import StaffFactory, UserFactory
-from bookstore.errors import ApplicationError
 from catalog.tests.factories import BookFactory
+from core.errors import ApplicationError
 from orders import checkout, services
 from orders.models import ALLOWED_TRANSITIONS, DiscountCode, Order, OrderStatus
 from orders.services import PaymentOutcome

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from bookstore.testing import assert_problem, field_errors
 from catalog.tests.factories import BookFactory
 from core.models import OutboxEmail
+from core.testing import assert_problem, field_errors
 from orders.models import Order, OrderEvent
 from orders.tests.factories import DiscountCodeFactory, with_shipping
 from payments.models import Payment

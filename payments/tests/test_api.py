@@ -7,9 +7,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 from catalog.tests.factories import BookFactory
 from core.models import OutboxEmail
+from core.testing import ProblemCheckingAPIClient, assert_problem, field_errors
 from orders import services as order_services
 from orders.models import Order
 from payments.models import Payment, StripeCustomer

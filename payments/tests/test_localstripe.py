@@ -15,9 +15,9 @@ from django.db import connection
 from djstripe.models import WebhookEventTrigger
 
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from catalog.tests.factories import BookFactory
 from core.models import OutboxEmail
+from core.testing import ProblemCheckingAPIClient, assert_problem
 from orders.models import Order
 from orders.tests.factories import (
     TEST_ADDRESS,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from bookstore.testing import ARTIFACTS
 from catalog.tests.factories import BookFactory
+from core.testing import ARTIFACTS
 from orders.models import Order
 from payments.tests.test_localstripe import (
     buyer_with_order,

@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.tests.factories import StaffFactory
-from bookstore.errors import ApplicationError
+from core.errors import ApplicationError
 from orders.models import Order, OrderStatus
 from payments import services
 from payments.models import Payment, PaymentStatus

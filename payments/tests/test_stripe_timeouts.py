@@ -14,8 +14,8 @@ from django.conf import settings as django_settings
 from django.db import connection, transaction
 
 from accounts.tests.factories import UserFactory
-from bookstore.testing import ProblemCheckingAPIClient, assert_problem
 from catalog.tests.factories import BookFactory
+from core.testing import ProblemCheckingAPIClient, assert_problem
 from orders import services as order_services
 from orders.models import Order
 from payments import gateway

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from djstripe.models import Event, WebhookEndpoint, WebhookEventTrigger
 
-from bookstore.testing import assert_problem
+from core.testing import assert_problem
 from payments.stripe_setup import stripe_setup
 from payments.tests.conftest import signed_event
 from payments.views import StripeWebhookThrottle

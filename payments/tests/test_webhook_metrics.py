@@ -6,7 +6,7 @@ import time
 import pytest
 from django.test import Client
 
-from bookstore.testing import metrics_scrape
+from core.testing import metrics_scrape
 from payments.tests.factories import payment_for_new_order
 from payments.tests.test_webhooks import succeed
 

@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 from djstripe.models import Customer, Event, WebhookEventTrigger
 
-from bookstore.testing import assert_problem
 from catalog.tests.factories import BookFactory
 from core.money import to_minor_units
+from core.testing import assert_problem
 from orders import services as order_services
 from orders.models import Order
 from payments.models import Payment, Refund, StripeCustomer

@@ -1,4 +1,4 @@
-"""One renderer for every error: RFC 9457 problem details with the codes in bookstore.errors."""
+"""One renderer for every error: RFC 9457 problem details with the codes in core.errors."""
 
 import logging
 
@@ -14,7 +14,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from .errors import ApplicationError, problem_body
 from .parsers import PayloadTooLarge
 
-logger = logging.getLogger("bookstore.errors")
+logger = logging.getLogger("core.errors")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 

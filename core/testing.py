@@ -4,7 +4,7 @@ from pathlib import Path
 
 from rest_framework.test import APIClient
 
-from bookstore.exceptions import PROBLEM_CONTENT_TYPE
+from core.exceptions import PROBLEM_CONTENT_TYPE
 
 # Screenshots and other files tests leave for people to look at (gitignored).
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

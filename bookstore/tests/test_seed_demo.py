@@ -7,9 +7,9 @@ from django.core.management import call_command
 
 from accounts.models import User
 from accounts.roles import store_managers_sync
-from bookstore.testing import ProblemCheckingAPIClient
 from catalog.models import Book
 from catalog.tests.factories import BookFactory
+from core.testing import ProblemCheckingAPIClient
 from orders.models import DiscountCode, ShippingMethod, TaxRate
 
 pytestmark = pytest.mark.django_db
