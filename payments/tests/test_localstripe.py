@@ -264,6 +264,9 @@ def test_closing_the_account_deletes_the_stripe_customer_and_its_webhook_is_appl
     client, order_id = buyer_with_order(book)
     pay(client, order_id, "4242424242424242", local_stripe_url)
     assert wait_for(lambda: order_status(order_id) == "paid")
+    # The confirm marks the order paid at once; the payment's own webhooks (about a customer
+    # that is about to be deleted) arrive a moment later: closing waits for them here.
+    assert wait_for(webhook_received("payment_intent.succeeded"))
 
     closed = client.delete("/api/users/me/", {"password": DEFAULT_PASSWORD})
     assert closed.status_code == 204
