@@ -70,6 +70,11 @@ def local_stripe_url(tmp_path_factory):
         yield url
 
 
+# localstripe sleeps this long before it looks up where to send an event (plus a margin).
+WEBHOOK_DELAY_SECONDS = 1.5
+WEBHOOKS_NOWHERE = "http://127.0.0.1:9/after-the-test/"
+
+
 @pytest.fixture
 def shop(settings, live_server, local_stripe_url, monkeypatch):
     settings.STRIPE_API_BASE = local_stripe_url
@@ -78,4 +83,9 @@ def shop(settings, live_server, local_stripe_url, monkeypatch):
     monkeypatch.setattr(stripe, "api_base", local_stripe_url)
     gateway.configure()
     local_server_register_webhook(stripe_setup())
-    return live_server
+    yield live_server
+    # The local Stripe server (one for the session) sends each event a second after it happens,
+    # to the address registered then: a test that ends before its events are delivered would
+    # have them land in the next test (whose database knows nothing of them). They go nowhere.
+    local_server_register_webhook(WEBHOOKS_NOWHERE)
+    time.sleep(WEBHOOK_DELAY_SECONDS)
