@@ -460,3 +460,6 @@ STAFF_EMAIL = env_str("STAFF_EMAIL", "staff@bookstore.local")
 # Send each email right after its transaction commits. Production leaves this off and runs
 # `manage.py send_emails` from the scheduler, so a slow mail server never slows a request.
 EMAIL_OUTBOX_FLUSH_ON_COMMIT = env_bool("EMAIL_OUTBOX_FLUSH_ON_COMMIT", True)
+# How often the scheduler's send_emails looks for due emails (one indexed query, SKIP LOCKED):
+# a reset or verification link reaches the mail server seconds after its commit.
+EMAIL_SEND_EVERY_SECONDS = env_float("EMAIL_SEND_EVERY_SECONDS", 2.0)

@@ -32,7 +32,7 @@ def test_once_runs_every_job_in_order(monkeypatch):
 @pytest.mark.django_db(transaction=True)  # the runner closes connections between jobs
 def test_every_job_is_a_real_command_that_runs():
     # No fake: each job exists and succeeds on an empty shop (Stripe is not asked: no payments).
-    for job in run_jobs.JOBS:
+    for job in run_jobs.jobs():
         assert run_jobs.job_run(job, stdout=StringIO(), stderr=StringIO()), job
 
 
@@ -50,7 +50,7 @@ def test_a_failing_job_is_logged_with_its_name_and_the_others_still_run(monkeypa
     with caplog.at_level(logging.ERROR, logger="bookstore.jobs"):
         call_command("run_jobs", "--once", stdout=StringIO(), stderr=StringIO())
 
-    assert ran == list(run_jobs.JOBS)  # nothing skipped after the failures
+    assert ran == list(run_jobs.jobs())  # nothing skipped after the failures
     failures = [r for r in caplog.records if r.name == "bookstore.jobs"]
     assert [r.getMessage() for r in failures] == [
         "Job send_emails failed",
@@ -101,3 +101,25 @@ def test_a_failing_job_is_retried_sooner_with_backoff_then_keeps_its_interval(mo
 
 def test_job_delay_backs_off_up_to_the_interval():
     assert [run_jobs.job_delay(interval=60, failures=n) for n in range(5)] == [60, 10, 20, 40, 60]
+
+
+def test_emails_go_out_every_few_seconds_and_every_never_slows_a_job(monkeypatch, settings):
+    settings.EMAIL_SEND_EVERY_SECONDS = 2
+    clock = {"now": 1000.0}
+    ran = []
+
+    def fake_sleep(seconds):
+        clock["now"] += seconds
+        if clock["now"] - 1000.0 >= 10:
+            command.stopping = True
+
+    command = run_jobs.Command(stdout=StringIO(), stderr=StringIO())
+    monkeypatch.setattr(RUNNER, lambda name, **kwargs: ran.append((name, clock["now"] - 1000.0)))
+    monkeypatch.setattr(run_jobs.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(run_jobs.time, "sleep", fake_sleep)
+    monkeypatch.setattr(run_jobs.signal, "signal", lambda *args: None)
+    command.handle(once=False, every=5)
+
+    sends = [at for name, at in ran if name == "send_emails"]
+    assert sends == [0, 2, 4, 6, 8]  # its own 2 s, not the slower --every
+    assert [at for name, at in ran if name == "expire_orders"] == [0, 5]  # --every 5
