@@ -25,6 +25,7 @@ def test_once_runs_every_job_in_order(monkeypatch):
         "purge_idempotency_keys",
         "purge_sent_emails",
         "purge_webhook_triggers",
+        "purge_carts",
     ]
 
 

@@ -29,6 +29,7 @@ JOBS = {
     "purge_idempotency_keys": HOUR,
     "purge_sent_emails": HOUR,
     "purge_webhook_triggers": HOUR,
+    "purge_carts": HOUR,
 }
 
 
