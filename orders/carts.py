@@ -36,7 +36,7 @@ def cart_get(*, cart_id: str, user: User | None) -> Cart:
 
 
 def _locked(cart: Cart) -> Cart:
-    return Cart.objects.select_for_update().select_related("owner").get(pk=cart.pk)
+    return Cart.objects.select_for_update(of=("self",)).select_related("owner").get(pk=cart.pk)
 
 
 def _touch(cart: Cart) -> None:
