@@ -6,7 +6,7 @@ Each line keeps the price the customer saw when they last added or set it, so a 
 since then is a `price_changed` problem until they look again (add or set the line).
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -260,7 +260,8 @@ def cart_checkout(
 def cart_merge(*, user: User, cart_id: str) -> Cart:
     """Fold an anonymous cart into the customer's own: quantities add up, capped at the copies
     available and at the per-line maximum (never below what the customer's own line had); the
-    anonymous cart is deleted. A customer's cart (anyone's) cannot be merged: not_found."""
+    anonymous cart is deleted. Its discount code comes along when the customer's cart has none.
+    A customer's cart (anyone's) cannot be merged: not_found."""
     own = _locked(cart_of_customer(user=user))
     anonymous = Cart.objects.select_for_update().filter(pk=cart_id, owner=None).first()
     if anonymous is None:
@@ -281,12 +282,15 @@ def cart_merge(*, user: User, cart_id: str) -> Cart:
             own_lines[book.pk] = CartLine.objects.create(
                 cart=own, book=book, quantity=quantity, unit_price=line.unit_price
             )
+    if not own.discount_code and anonymous.discount_code:
+        own.discount_code = anonymous.discount_code
     anonymous.delete()
-    _touch(own)
+    own.updated_at = timezone.now()
+    own.save(update_fields=["discount_code", "updated_at"])
     return own
 
 
-def anonymous_carts_purge(*, now=None, batch_size: int | None = None) -> int:
+def anonymous_carts_purge(*, now: datetime | None = None, batch_size: int | None = None) -> int:
     """Delete the anonymous carts nobody changed for CART_TTL_DAYS (a customer's cart stays)."""
     now = now or timezone.now()
     stale = Cart.objects.filter(

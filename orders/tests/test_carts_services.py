@@ -110,8 +110,11 @@ def test_merge_never_lowers_the_customers_own_line():
     carts.cart_line_add(cart=anonymous, book_id=book.pk, quantity=1)
     book.stock_quantity = 2
     book.save()
+    carts.cart_update(cart=anonymous, discount_code="WELCOME10")
     carts.cart_merge(user=user, cart_id=anonymous.pk)
     assert CartLine.objects.get(cart=own).quantity == 4
+    own.refresh_from_db()
+    assert own.discount_code == "WELCOME10"  # the customer's cart had none
     assert not Cart.objects.filter(pk=anonymous.pk).exists()
 
 
