@@ -8,6 +8,7 @@ import pytest
 from accounts.tests.factories import AddressFactory, UserFactory
 from bookstore.testing import ProblemCheckingAPIClient
 from catalog.tests.factories import BookFactory
+from core.models import IdempotencyKey
 from orders.models import MAX_LINE_QUANTITY, Cart, CartLine, DiscountCode, Order
 from orders.tests.factories import DiscountCodeFactory, ShippingMethodFactory
 from orders.throttles import CartCreationThrottle
@@ -324,6 +325,16 @@ def test_checkout_honours_idempotency_key():
     # Without the key the emptied cart refuses: nothing to order.
     response = client.post(f"/api/carts/{cart_id}/checkout/")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "items"
+    # The same key on another cart is another checkout; the cart id is not stored.
+    other = new_cart(client)["id"]
+    add(client, other, book, 1)
+    response = client.post(
+        f"/api/carts/{other}/checkout/",
+        {"shipping_address": address.pk, "shipping_method": "post"},
+        HTTP_IDEMPOTENCY_KEY="k1",
+    )
+    assert response.status_code == 201 and Order.objects.count() == 2
+    assert not IdempotencyKey.objects.filter(scope__contains=cart_id).exists()
 
 
 # --- the customer's cart and merging ----------------------------------------------------------
