@@ -24,6 +24,7 @@ from .models import (
     STRIPE,
     SYSTEM,
     UNPAID_CLOSED_STATUSES,
+    Cart,
     DiscountCode,
     Order,
     OrderEvent,
@@ -295,6 +296,7 @@ def orders_account_closing(*, user: User, actor: User) -> None:
     emails.update(text_body="", html_body="", last_error="")
     emails.filter(to_customer).update(to=label)  # last: the address is part of the filter
     IdempotencyKey.objects.filter(user=user).delete()
+    Cart.objects.filter(owner=user).delete()  # a basket is nothing the shop needs to keep
 
 
 def _address_anonymised(address: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.tests.factories import AddressFactory, UserFactory
 from bookstore.errors import ApplicationError
 from catalog.tests.factories import BookFactory
-from orders import carts
+from orders import carts, services
 from orders.models import Cart, CartLine, Order
 from orders.tests.factories import ShippingMethodFactory
 
@@ -140,3 +140,13 @@ def test_cart_ids_are_unguessable_tokens():
     ids = {carts.cart_create().pk for _ in range(20)}
     assert len(ids) == 20
     assert all(len(cart_id) == 32 for cart_id in ids)
+
+
+def test_a_closed_account_takes_its_cart_along():
+    user, other = UserFactory(), UserFactory()
+    cart = carts.cart_of_customer(user=user)
+    carts.cart_line_add(cart=cart, book_id=BookFactory().pk, quantity=1)
+    others = carts.cart_of_customer(user=other)
+    services.orders_account_closing(user=user, actor=user)
+    assert list(Cart.objects.values_list("pk", flat=True)) == [others.pk]
+    assert not CartLine.objects.exists()
