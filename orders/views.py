@@ -157,13 +157,17 @@ class CartCreateView(APIView):
         return _cart_response(carts.cart_create(), status.HTTP_201_CREATED)
 
 
-class CartView(APIView):
-    """A cart priced now, in the quote's shape, with what would stop its checkout."""
+class _CartHolderView(APIView):
+    """Anyone holding an anonymous cart's id; a customer's cart answers only to them."""
 
     permission_classes = [AllowAny]
 
     def _cart(self, request, cart_id):
         return carts.cart_get(cart_id=cart_id, user=_user_or_none(request))
+
+
+class CartView(_CartHolderView):
+    """A cart priced now, in the quote's shape, with what would stop its checkout."""
 
     @extend_schema(responses={200: CartSerializer}, tags=["carts"])
     def get(self, request, cart_id):
@@ -177,7 +181,7 @@ class CartView(APIView):
         return _cart_response(carts.cart_update(cart=cart, **serializer.validated_data))
 
 
-class CartItemsView(CartView):
+class CartItemsView(_CartHolderView):
     @extend_schema(
         request=OrderLineInputSerializer, responses={200: CartSerializer}, tags=["carts"]
     )
@@ -191,7 +195,7 @@ class CartItemsView(CartView):
         )
 
 
-class CartItemView(CartView):
+class CartItemView(_CartHolderView):
     @extend_schema(
         request=CartLineQuantitySerializer, responses={200: CartSerializer}, tags=["carts"]
     )
