@@ -150,3 +150,30 @@ def test_a_closed_account_takes_its_cart_along():
     services.orders_account_closing(user=user, actor=user)
     assert list(Cart.objects.values_list("pk", flat=True)) == [others.pk]
     assert not CartLine.objects.exists()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_adds_of_one_book_add_up():
+    # The cart row is locked first, so two adds at once never lose one another's copies.
+    import threading
+
+    from django.db import connection
+
+    book = BookFactory(stock_quantity=50)
+    cart = carts.cart_create()
+    barrier = threading.Barrier(4)
+
+    def add():
+        try:
+            barrier.wait()
+            carts.cart_line_add(cart=cart, book_id=book.pk, quantity=2)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert CartLine.objects.get(cart=cart).quantity == 8
