@@ -50,14 +50,14 @@ AddressInput = int | Mapping[str, Any]  # an address book id, or an address as v
 
 
 def address_resolve(
-    *, user: User, value: AddressInput | None, field_name: str
+    *, user: User | None, value: AddressInput | None, field_name: str
 ) -> dict[str, Any] | None:
     """An address id of `user`'s book, or an inline address -> the snapshot an order keeps.
     Someone else's id is answered exactly like a missing one."""
     if value is None:
         return None
     if isinstance(value, int):
-        address = Address.objects.filter(pk=value, user=user).first()
+        address = Address.objects.filter(pk=value, user=user).first() if user is not None else None
         if address is None:
             raise field_error(field_name, "does_not_exist", f"You have no address with id {value}.")
         return address.snapshot()
@@ -113,7 +113,7 @@ class Checkout:
 
 def checkout_build(
     *,
-    user: User,
+    user: User | None,
     items: CheckoutItems,
     discount_code: str | None = None,
     shipping_address: AddressInput | None = None,
@@ -133,6 +133,9 @@ def checkout_build(
     locked first, so that their limits cannot be raced. Malformed input (no items, an unknown
     book, an address that is not yours, a missing address or method when `require_shipping`)
     raises in both.
+
+    `user=None` prices an anonymous cart: the rules about the customer (may order, copies held,
+    a code's uses per customer) wait for its checkout, which is always by a signed-in customer.
     """
     problems: list[ApplicationError] = []
 
@@ -143,12 +146,14 @@ def checkout_build(
             raise problem
         problems.append(problem)
 
-    found(_as_problem(lambda: user_check_may_order(user=user)))
+    if user is not None:
+        found(_as_problem(lambda: user_check_may_order(user=user)))
     lines, books, seen_prices = _lines_and_books(items)
-    if placing:
+    if placing and user is not None:
         # The customer's row lock serialises their own orders, so the hold caps cannot be raced.
         list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
-    found(_hold_caps_problem(user=user, lines=lines))
+    if user is not None:
+        found(_hold_caps_problem(user=user, lines=lines))
     shipping, billing, method, options, shipping_problem = shipping_resolve(
         user=user,
         shipping_address=shipping_address,
@@ -280,7 +285,7 @@ def _hold_caps_problem(*, user: User, lines: Mapping[int, int]) -> ApplicationEr
 
 
 def _discount_problem(
-    *, user: User, discount: DiscountCode | None, code: str, subtotal: Decimal
+    *, user: User | None, discount: DiscountCode | None, code: str, subtotal: Decimal
 ) -> ApplicationError | None:
     """Why `discount` (the row for `code`, or None) cannot be used now; None when it can."""
     now = timezone.now()
@@ -298,6 +303,7 @@ def _discount_problem(
         problem = "has been used up"
     elif (
         discount.max_per_user is not None
+        and user is not None
         and Order.objects.filter(
             user=user, discount_code=discount, status__in=REDEEMING_STATUSES
         ).count()
@@ -311,9 +317,9 @@ def _discount_problem(
     logger.info(
         "Discount code %r refused for user %s: it %s.",
         code.strip()[:40],
-        user.pk,
+        user.pk if user else None,
         problem,
-        extra={"user_id": user.pk, "reason": problem},
+        extra={"user_id": user.pk if user else None, "reason": problem},
     )
     return field_error(
         "discount_code", "invalid", DISCOUNT_REFUSED_MESSAGE, "invalid_discount_code"
@@ -348,7 +354,7 @@ def _price_change_problem(
 
 def shipping_resolve(
     *,
-    user: User,
+    user: User | None,
     shipping_address: AddressInput | None,
     billing_address: AddressInput | None,
     shipping_method: str | None,

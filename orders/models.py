@@ -408,3 +408,59 @@ class OrderEvent(models.Model):
         labels = dict(OrderStatus.choices)
         statuses = (self.from_status, self.to_status)
         return " → ".join(str(labels.get(status, status)) for status in statuses if status)
+
+
+def new_cart_token():
+    """A cart's id is its only secret (anonymous carts have no owner): 192 random bits."""
+    return secrets.token_urlsafe(24)
+
+
+class Cart(models.Model):
+    """A basket kept on the server. It holds no stock: it is priced by the checkout builder on
+    every read. Anonymous (no owner) until a customer's own cart; each customer has one."""
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_cart_token, editable=False)
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="cart",
+    )
+    discount_code = models.CharField(max_length=40, blank=True)
+    shipping_address = models.ForeignKey(
+        "accounts.Address", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    shipping_method = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Every change to the cart or its lines moves it; anonymous carts left CART_TTL_DAYS go.
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"Cart of {self.owner}" if self.owner_id else "Anonymous cart"
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    book = models.ForeignKey("catalog.Book", on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(
+        max_digits=8, decimal_places=2, help_text="The price when the customer added the line."
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1) & Q(quantity__lte=MAX_LINE_QUANTITY),
+                name="cart_line_quantity_range",
+            ),
+            models.UniqueConstraint(fields=["cart", "book"], name="cart_line_one_per_book"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x book {self.book_id}"

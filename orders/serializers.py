@@ -278,6 +278,10 @@ class OrderQuoteSerializer(serializers.Serializer):
 
 def quote_representation(quote, *, discount_code) -> dict:
     """A quote (orders.checkout.Checkout) as the quote endpoint answers it."""
+    return OrderQuoteSerializer(_quote_data(quote, discount_code=discount_code)).data
+
+
+def _quote_data(quote, *, discount_code) -> dict:
     totals = quote.totals
     data = {
         "currency": quote.currency,
@@ -311,4 +315,65 @@ def quote_representation(quote, *, discount_code) -> dict:
             for problem in quote.problems
         ],
     }
-    return OrderQuoteSerializer(data).data
+    return data
+
+
+class CartSerializer(OrderQuoteSerializer):
+    """A cart: the quote of its contents, with the cart's id (its key) and settings."""
+
+    id = serializers.CharField(help_text="The cart's key: whoever holds it may use the cart.")
+    shipping_address_id = serializers.IntegerField(
+        allow_null=True, help_text="The address book entry the cart ships to."
+    )
+    updated_at = serializers.DateTimeField()
+
+
+def cart_representation(cart, quote) -> dict:
+    """A cart (orders.models.Cart) priced by the checkout builder, as the cart endpoints answer."""
+    data = _quote_data(quote, discount_code=cart.discount_code)
+    # The chosen method stays visible while it cannot apply (the problem says why).
+    data["shipping_method"] = data["shipping_method"] or cart.shipping_method or None
+    return CartSerializer(
+        {
+            "id": cart.pk,
+            "shipping_address_id": cart.shipping_address_id,
+            "updated_at": cart.updated_at,
+            **data,
+        }
+    ).data
+
+
+class CartLineQuantitySerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
+
+
+class CartUpdateSerializer(serializers.Serializer):
+    """Any subset; null or "" clears a setting."""
+
+    discount_code = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, allow_null=True
+    )
+    shipping_address = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        allow_null=True,
+        help_text="The id of one of your addresses (a customer's own cart only).",
+    )
+    shipping_method = serializers.SlugField(
+        max_length=40, required=False, allow_blank=True, allow_null=True
+    )
+
+
+class CartCheckoutSerializer(serializers.Serializer):
+    """Optional: where to send it, over the cart's own choices (an anonymous cart has none)."""
+
+    shipping_address = AddressOrIdField(required=False, allow_null=True)
+    billing_address = AddressOrIdField(
+        required=False, allow_null=True, help_text="Defaults to the shipping address."
+    )
+    shipping_method = serializers.SlugField(max_length=40, required=False, allow_blank=True)
+
+
+class CartMergeSerializer(serializers.Serializer):
+    cart = serializers.CharField(max_length=64, help_text="The id of an anonymous cart.")

@@ -24,6 +24,7 @@ from .models import (
     STRIPE,
     SYSTEM,
     UNPAID_CLOSED_STATUSES,
+    Cart,
     DiscountCode,
     Order,
     OrderEvent,
@@ -307,6 +308,7 @@ def orders_account_closing(*, user: User, actor: User) -> None:
     _emails_anonymise(emails.filter(user=user), label=label)
     _emails_anonymise(emails.filter(user=None, order__user=user))
     IdempotencyKey.objects.filter(user=user).delete()
+    Cart.objects.filter(owner=user).delete()  # a basket is nothing the shop needs to keep
 
 
 def _emails_anonymise(emails: QuerySet[OutboxEmail], *, label: str | None = None) -> None:

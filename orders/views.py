@@ -1,3 +1,5 @@
+import hashlib
+
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -8,22 +10,29 @@ from rest_framework.views import APIView
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from core.permissions import HasPerm, IsOwnerOrHasPerm
 
-from . import services
+from . import carts, services
 from .checkout import shipping_methods_for
 from .filters import OrderFilter
 from .models import Order
 from .selectors import order_list
 from .serializers import (
+    CartCheckoutSerializer,
+    CartLineQuantitySerializer,
+    CartMergeSerializer,
+    CartSerializer,
+    CartUpdateSerializer,
     OrderCreateSerializer,
+    OrderLineInputSerializer,
     OrderQuoteInputSerializer,
     OrderQuoteSerializer,
     OrderSerializer,
     OrderShipSerializer,
     ShippingMethodQuerySerializer,
     ShippingMethodSerializer,
+    cart_representation,
     quote_representation,
 )
-from .throttles import DiscountAttemptThrottle, OrderPlacementThrottle
+from .throttles import CartCreationThrottle, DiscountAttemptThrottle, OrderPlacementThrottle
 
 
 @extend_schema_view(
@@ -137,3 +146,129 @@ class ShippingMethodListView(APIView):
         query.is_valid(raise_exception=True)
         methods = shipping_methods_for(query.validated_data.get("country", ""))
         return Response(ShippingMethodSerializer(methods, many=True).data)
+
+
+def _cart_response(cart, status_code=status.HTTP_200_OK):
+    return Response(cart_representation(cart, carts.cart_price(cart=cart)), status=status_code)
+
+
+def _user_or_none(request):
+    return request.user if request.user.is_authenticated else None
+
+
+class CartCreateView(APIView):
+    """A new anonymous cart. Its `id` is its key: keep it (anyone holding it may use the cart)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [CartCreationThrottle]
+
+    @extend_schema(request=None, responses={201: CartSerializer}, tags=["carts"])
+    def post(self, request):
+        return _cart_response(carts.cart_create(), status.HTTP_201_CREATED)
+
+
+class _CartHolderView(APIView):
+    """Anyone holding an anonymous cart's id; a customer's cart answers only to them."""
+
+    permission_classes = [AllowAny]
+
+    def _cart(self, request, cart_id):
+        return carts.cart_get(cart_id=cart_id, user=_user_or_none(request))
+
+
+class CartView(_CartHolderView):
+    """A cart priced now, in the quote's shape, with what would stop its checkout."""
+
+    @extend_schema(responses={200: CartSerializer}, tags=["carts"])
+    def get(self, request, cart_id):
+        return _cart_response(self._cart(request, cart_id))
+
+    @extend_schema(request=CartUpdateSerializer, responses={200: CartSerializer}, tags=["carts"])
+    def patch(self, request, cart_id):
+        cart = self._cart(request, cart_id)
+        serializer = CartUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return _cart_response(carts.cart_update(cart=cart, **serializer.validated_data))
+
+
+class CartItemsView(_CartHolderView):
+    @extend_schema(
+        request=OrderLineInputSerializer, responses={200: CartSerializer}, tags=["carts"]
+    )
+    def post(self, request, cart_id):
+        cart = self._cart(request, cart_id)
+        serializer = OrderLineInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        return _cart_response(
+            carts.cart_line_add(cart=cart, book_id=data["book"], quantity=data["quantity"])
+        )
+
+
+class CartItemView(_CartHolderView):
+    @extend_schema(
+        request=CartLineQuantitySerializer, responses={200: CartSerializer}, tags=["carts"]
+    )
+    def patch(self, request, cart_id, book_id):
+        cart = self._cart(request, cart_id)
+        serializer = CartLineQuantitySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return _cart_response(
+            carts.cart_line_set(
+                cart=cart, book_id=int(book_id), quantity=serializer.validated_data["quantity"]
+            )
+        )
+
+    @extend_schema(request=None, responses={200: CartSerializer}, tags=["carts"])
+    def delete(self, request, cart_id, book_id):
+        cart = self._cart(request, cart_id)
+        return _cart_response(carts.cart_line_remove(cart=cart, book_id=int(book_id)))
+
+
+class CartCheckoutView(APIView):
+    """Place the cart's order exactly as POST /api/orders/ would; the cart is emptied."""
+
+    throttle_classes = [OrderPlacementThrottle, DiscountAttemptThrottle]
+
+    @extend_schema(
+        request=CartCheckoutSerializer,
+        responses={201: OrderSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        tags=["carts"],
+    )
+    def post(self, request, cart_id):
+        def place():
+            cart = carts.cart_get(cart_id=cart_id, user=request.user)
+            serializer = CartCheckoutSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            order = carts.cart_checkout(cart=cart, user=request.user, **serializer.validated_data)
+            return Response(
+                OrderSerializer(order_list(user=request.user).get(pk=order.pk)).data,
+                status=status.HTTP_201_CREATED,
+            )
+
+        # One key per cart: the same key on another cart is another checkout. The id is a
+        # secret, so the stored scope names it by a digest.
+        cart_digest = hashlib.sha256(cart_id.encode()).hexdigest()[:32]
+        return idempotent(request, scope=f"carts.checkout.{cart_digest}", handler=place)
+
+
+class MyCartView(APIView):
+    """The customer's one cart, made on first use."""
+
+    @extend_schema(responses={200: CartSerializer}, tags=["carts"])
+    def get(self, request):
+        return _cart_response(carts.cart_of_customer(user=request.user))
+
+
+class MyCartMergeView(APIView):
+    """Fold an anonymous cart into yours (quantities add, capped by the copies available and
+    the per-line maximum); the anonymous cart is deleted."""
+
+    @extend_schema(request=CartMergeSerializer, responses={200: CartSerializer}, tags=["carts"])
+    def post(self, request):
+        serializer = CartMergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return _cart_response(
+            carts.cart_merge(user=request.user, cart_id=serializer.validated_data["cart"])
+        )

@@ -285,6 +285,8 @@ REST_FRAMEWORK = {
         # Per customer: placing orders, and placing orders that carry a discount code.
         "orders": env_str("THROTTLE_ORDER_RATE", "30/hour"),
         "discount": env_str("THROTTLE_DISCOUNT_RATE", "10/hour"),
+        # Per client (the customer, else the address): new carts.
+        "carts": env_str("THROTTLE_CART_RATE", "30/hour"),
         # Reset requests per client and per email address; links (reset, verify) per client.
         "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "10/hour"),
         "password_reset_email": env_str("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "3/hour"),
@@ -444,6 +446,8 @@ ORDER_HOLD_SECONDS = env_int("ORDER_HOLD_SECONDS", 0)
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 30)
 # Sent outbox emails (their rendered bodies) are deleted after this many days.
 EMAIL_RETENTION_DAYS = env_int("EMAIL_RETENTION_DAYS", 90)
+# Anonymous carts nobody changed for this many days are deleted (customers' own carts stay).
+CART_TTL_DAYS = env_int("CART_TTL_DAYS", 30)
 # Rows deleted per statement: each batch is its own short transaction.
 RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 500)
 # VAT shops: catalogue and shipping prices include tax, and an order's tax is the part included.

@@ -26,6 +26,7 @@ from accounts.tests.factories import (
 )
 from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
 from core.testing import ProblemCheckingAPIClient
+from orders import carts as cart_services
 from orders import services as order_services
 from orders.tests.factories import TEST_ADDRESS, ShippingMethodFactory, with_shipping
 from payments.tests.factories import payment_for_new_order
@@ -69,6 +70,12 @@ def owner_or_staff():
 
 def owner_only():
     return {"anonymous": 401, "customer_a": OK, **dict.fromkeys(ROLES[2:], 404)}
+
+
+def cart_holder():
+    """Customer A's own cart: its id is public to nobody else, so everyone else (also without
+    signing in, which an anonymous cart allows) gets not_found."""
+    return {"anonymous": 404, "customer_a": OK, **dict.fromkeys(ROLES[2:], 404)}
 
 
 def owner_or_staff_action_for_staff():
@@ -119,6 +126,15 @@ EXPECTED = {
     ("POST", "/api/orders/{id}/deliver/"): owner_or_staff_action_for_staff(),
     ("POST", "/api/orders/quote/"): users_only(),
     ("GET", "/api/shipping-methods/"): public(),
+    ("POST", "/api/carts/"): public(),
+    ("GET", "/api/carts/{cart_id}/"): cart_holder(),
+    ("PATCH", "/api/carts/{cart_id}/"): cart_holder(),
+    ("POST", "/api/carts/{cart_id}/items/"): cart_holder(),
+    ("PATCH", "/api/carts/{cart_id}/items/{book_id}/"): cart_holder(),
+    ("DELETE", "/api/carts/{cart_id}/items/{book_id}/"): cart_holder(),
+    ("POST", "/api/carts/{cart_id}/checkout/"): owner_only(),
+    ("GET", "/api/users/me/cart/"): users_only(),
+    ("POST", "/api/users/me/cart/merge/"): users_only(),  # an anonymous cart: any holder
     ("GET", "/api/users/me/addresses/"): users_only(),
     ("POST", "/api/users/me/addresses/"): users_only(),
     # A's address: the book is scoped to its owner, so staff get 404 through the API too.
@@ -164,6 +180,9 @@ def world(fake):
     payment = payment_for_new_order(fake=fake, user=customer_a, book=book)
     address = AddressFactory(user=customer_a)
     order_body = with_shipping({"items": [{"book": book.pk, "quantity": 1}]})
+    cart = cart_services.cart_of_customer(user=customer_a)
+    cart_services.cart_line_add(cart=cart, book_id=book.pk, quantity=1)
+    anonymous_cart = cart_services.cart_create()
     return {
         "users": {
             "customer_a": customer_a,
@@ -179,6 +198,8 @@ def world(fake):
             "orders": payment.order_id,
             "payments": payment.pk,
             "users": address.pk,  # /api/users/me/addresses/{id}/
+            "cart_id": cart.pk,
+            "book_id": book.pk,
         },
         "bodies": {
             "/api/users/register/": {"email": "new@example.com", "password": "Sturdy-Paperback-42"},
@@ -202,6 +223,10 @@ def world(fake):
             "/api/users/me/addresses/{id}/": {"line2": "Flat 2"},
             "/api/payments/": {"order": payment.order_id},
             "/api/payments/{id}/confirm/": {"payment_method": "pm_card"},
+            "/api/carts/{cart_id}/": {"discount_code": "X"},
+            "/api/carts/{cart_id}/items/": {"book": book.pk, "quantity": 1},
+            "/api/carts/{cart_id}/items/{book_id}/": {"quantity": 2},
+            "/api/users/me/cart/merge/": {"cart": anonymous_cart.pk},
         },
     }
 
@@ -220,6 +245,8 @@ def call(world, role, method, path):
         client.force_authenticate(user)
     resource = path.split("/")[2]
     url = path.replace("{id}", str(world["ids"].get(resource, 0)))
+    for name in ("cart_id", "book_id"):
+        url = url.replace(f"{{{name}}}", str(world["ids"][name]))
     body = dict(world["bodies"].get(path, {}))
     if path == "/api/users/logout/" and user:
         body = {"refresh": str(RefreshToken.for_user(user))}

@@ -17,6 +17,7 @@ from accounts.tests.factories import AddressFactory, StaffFactory
 from catalog.models import Author, Genre
 from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
 from core.testing import ProblemCheckingAPIClient, assert_problem
+from orders import carts as cart_services
 from orders import services as order_services
 from orders.models import Order
 from orders.tests.factories import with_shipping
@@ -64,13 +65,21 @@ def superuser_client(fake):
         "authors": book.authors.first().pk,
         "genres": book.genres.first().pk,
         "users": AddressFactory(user=user).pk,  # /api/users/me/addresses/{id}/
+        "cart_id": cart_services.cart_of_customer(user=user).pk,
+        "book_id": book.pk,
     }
+    cart_services.cart_line_add(
+        cart=cart_services.cart_of_customer(user=user), book_id=book.pk, quantity=1
+    )
     return client
 
 
 def url_for(client, path):
     resource = path.split("/")[2]
-    return path.replace("{id}", str(client.ids.get(resource, 1)))
+    url = path.replace("{id}", str(client.ids.get(resource, 1)))
+    for name in ("cart_id", "book_id"):
+        url = url.replace(f"{{{name}}}", str(client.ids[name]))
+    return url
 
 
 def send(client, method, path, body, content_type="application/json"):

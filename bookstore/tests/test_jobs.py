@@ -26,6 +26,7 @@ def test_once_runs_every_job_in_order(monkeypatch):
         "purge_sent_emails",
         "purge_webhook_triggers",
         "release_closed_account_orders",
+        "purge_carts",
     ]
 
 

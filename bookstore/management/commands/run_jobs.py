@@ -41,6 +41,7 @@ def jobs():
         "purge_sent_emails": HOUR,
         "purge_webhook_triggers": HOUR,
         "release_closed_account_orders": HOUR,
+        "purge_carts": HOUR,
     }
 
 
