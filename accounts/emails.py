@@ -15,16 +15,6 @@ def _link(template: str, *, uid: str, token: str) -> str:
     return template.replace("{uid}", uid).replace("{token}", token)
 
 
-def _context(user, **extra):
-    # No name in the text: a name is whatever its owner typed, and in the shop's own words
-    # ("Hello <name>,") it could pass for them.
-    return {
-        "shop_name": settings.SHOP_NAME,
-        "site_url": settings.SITE_URL,
-        **extra,
-    }
-
-
 def _queue(kind, *, user, **extra):
     email_queue(
         kind=kind,
@@ -32,7 +22,9 @@ def _queue(kind, *, user, **extra):
         # Each of these emails is its own cause (a request), never a repeat of another.
         dedupe_key=f"account-{user.pk}-{kind}-{uuid.uuid4().hex}",
         user=user,
-        context=_context(user, **extra),
+        # No name in the context: a name is whatever its owner typed, and in the shop's own
+        # words ("Hello <name>,") it could pass for them.
+        context=extra,
     )
 
 
@@ -65,9 +57,7 @@ def password_reset_link_at_send(message) -> str | None:
     same work either way); here it finds its account, or is dropped when there is none."""
     user = message.user
     if user is None:
-        user = User.objects.filter(
-            email__iexact=normalize_email(message.to), is_active=True
-        ).first()
+        user = User.objects.by_email(message.to).filter(is_active=True).first()
     if user is None or not _addressed_to(user, message) or not user.has_usable_password():
         return None
     message.user = user
@@ -90,7 +80,6 @@ def password_reset(*, email: str) -> None:
         to=email,
         dedupe_key=f"password-reset-{uuid.uuid4().hex}",
         context={
-            "customer_name": email,
             "link": SendTimeLink("password_reset"),
             "timeout_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
         },
@@ -111,5 +100,5 @@ def email_changed(*, user, old_email):
         to=old_email,
         dedupe_key=f"account-{user.pk}-email_changed-{uuid.uuid4().hex}",
         user=user,
-        context=_context(user, new_email=user.email),
+        context={"new_email": user.email},
     )

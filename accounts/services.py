@@ -253,7 +253,7 @@ def user_close(*, user: User, actor: User, password: str | None = None) -> User:
     Address.objects.filter(user=user).delete()
     # The lockout's records name the account by its address (accounts/lockout.py).
     for record in (AccessAttempt, AccessFailureLog, AccessLog):
-        record.objects.filter(username__iexact=user.email).delete()
+        record.objects.filter(username=user.email).delete()
     user.email = closed_account_email(user.pk)
     user.first_name = user.last_name = ""
     user.set_unusable_password()

@@ -104,11 +104,11 @@ def cart_line_add(*, cart: Cart, book_id: int, quantity: int) -> Cart:
 def cart_line_set(*, cart: Cart, book_id: int, quantity: int) -> Cart:
     """Set the quantity of a line already in the cart (and take today's price)."""
     cart = _locked(cart)
-    line = CartLine.objects.filter(cart=cart, book_id=book_id).select_related("book").first()
+    line = CartLine.objects.filter(cart=cart, book_id=book_id).first()
     if line is None:
         raise not_found()
     line.quantity = quantity
-    line.unit_price = line.book.price
+    line.unit_price = _book_for_sale(book_id).price
     line.save(update_fields=["quantity", "unit_price"])
     _touch(cart)
     return cart

@@ -1,6 +1,6 @@
 """Per-customer limits on placing orders and on trying discount codes (rates in settings)."""
 
-from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+from rest_framework.throttling import UserRateThrottle
 
 
 class OrderPlacementThrottle(UserRateThrottle):
@@ -21,12 +21,8 @@ class DiscountAttemptThrottle(UserRateThrottle):
         return super().allow_request(request, view)
 
 
-class CartCreationThrottle(SimpleRateThrottle):
+class CartCreationThrottle(UserRateThrottle):
     """New carts per client: the signed-in customer, else the client's address (carts are rows
     anyone may create, so nobody may create them without end)."""
 
     scope = "carts"
-
-    def get_cache_key(self, request, view):
-        ident = request.user.pk if request.user.is_authenticated else self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}

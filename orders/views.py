@@ -179,6 +179,12 @@ class _CartHolderView(APIView):
 class CartView(_CartHolderView):
     """A cart priced now, in the quote's shape, with what would stop its checkout."""
 
+    def get_throttles(self):
+        # A changed code shows at once whether it works: the budget of quotes and orders.
+        if self.request.method == "PATCH":
+            return [DiscountAttemptThrottle()]
+        return super().get_throttles()
+
     @extend_schema(responses={200: CartSerializer}, tags=["carts"])
     def get(self, request, cart_id):
         return _cart_response(self._cart(request, cart_id))

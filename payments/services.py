@@ -171,12 +171,16 @@ def payment_confirm(*, payment: Payment, payment_method: str) -> tuple[Payment, 
 
 def _confirm(*, payment: Payment, payment_method: str) -> tuple[Payment, str]:
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("order").get(pk=payment.pk)
+        # The order first (this module's lock order): a cancel under way holds it until it
+        # commits, and a confirm after it then sees the order cancelled instead of charging.
+        order = Order.objects.select_for_update().get(pk=payment.order_id)
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        payment.order = order
         if payment.status not in CONFIRMABLE_STATUSES:
             raise ApplicationError(
                 "order_not_payable", f"This payment is {payment.status}; it cannot be confirmed."
             )
-        _check_payable(payment.order)
+        _check_payable(order)
 
     try:
         intent = gateway.payment_intent_confirm(

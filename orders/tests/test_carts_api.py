@@ -405,3 +405,18 @@ def test_cart_creation_is_throttled_per_client(api_client, monkeypatch):
     assert Cart.objects.count() == 2
     # Another client (a signed-in customer here) has its own allowance.
     assert client_for(UserFactory()).post("/api/carts/").status_code == 201
+
+
+def test_guessing_codes_on_a_cart_shares_the_discount_budget(api_client, throttle_rates):
+    """A cart's reply shows whether its code works, so a code set on a cart counts with quotes
+    and orders (`DiscountAttemptThrottle`); reading the cart and changing nothing else do not."""
+    throttle_rates(discount="2/hour")
+    cart = api_client.post("/api/carts/").json()["id"]
+    for guess in ("GUESS1", "GUESS2"):
+        assert api_client.patch(f"/api/carts/{cart}/", {"discount_code": guess}).status_code == 200
+    refused = api_client.patch(f"/api/carts/{cart}/", {"discount_code": "GUESS3"})
+    assert refused.status_code == 429 and refused.json()["code"] == "throttled"
+    assert int(refused["Retry-After"]) > 0
+    assert Cart.objects.get(pk=cart).discount_code == "GUESS2"  # refused before any change
+    assert api_client.get(f"/api/carts/{cart}/").status_code == 200
+    assert api_client.patch(f"/api/carts/{cart}/", {"shipping_method": ""}).status_code != 429
