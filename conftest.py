@@ -20,10 +20,24 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Throttle counters and cached reads must not leak from one test into the next."""
+    """Throttle counters and cached reads must not leak from one test into the next, nor
+    content type ids from before a transactional test's flush (outbox emails point at them)."""
+    from django.contrib.contenttypes.models import ContentType
+
     cache.clear()
+    ContentType.objects.clear_cache()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def content_types_read(db):
+    """Content types read once, as in a running shop (they are cached per process): for tests
+    that count a request's queries."""
+    from django.apps import apps
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.get_for_models(*apps.get_models())
 
 
 @pytest.fixture

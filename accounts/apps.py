@@ -10,7 +10,8 @@ class AccountsConfig(AppConfig):
 
         from core.outbox import link_builder_register
 
-        from . import emails, receivers
+        from . import emails, receivers, selectors, serializers
+        from .exports import ExportSection, export_section_register
 
         link_builder_register("password_reset", emails.password_reset_link_at_send)
         link_builder_register("verify_email", emails.email_verification_link_at_send)
@@ -24,3 +25,19 @@ class AccountsConfig(AppConfig):
         post_delete.connect(
             receivers.forget_changed_user, sender=User, dispatch_uid="accounts.user_deleted"
         )
+        for section in (
+            ExportSection(
+                "profile", selectors.user_profile_export, serializers.ExportProfileSerializer
+            ),
+            ExportSection(
+                "addresses",
+                selectors.user_addresses_export,
+                lambda: serializers.ExportAddressSerializer(many=True),
+            ),
+            ExportSection(
+                "emails",
+                selectors.user_emails_export,
+                lambda: serializers.ExportEmailSerializer(many=True),
+            ),
+        ):
+            export_section_register(section)

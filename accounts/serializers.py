@@ -6,8 +6,6 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.settings import api_settings
 
-from orders.models import OrderStatus
-
 from .models import (
     ADDRESS_FIELDS,
     NON_ASCII_EMAIL_MESSAGE,
@@ -242,7 +240,7 @@ class AccountCloseSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
 
-# --- The data export's documented shape (accounts.selectors.user_data_export builds it) -------
+# --- The data export's documented shape: this app's sections (accounts/exports.py) ----------
 
 
 class ExportProfileSerializer(serializers.Serializer):
@@ -255,40 +253,7 @@ class ExportProfileSerializer(serializers.Serializer):
     last_login = serializers.DateTimeField(allow_null=True)
 
 
-class ExportItemSerializer(serializers.Serializer):
-    book = serializers.IntegerField()
-    title = serializers.CharField()
-    unit_price = serializers.DecimalField(max_digits=8, decimal_places=2)
-    quantity = serializers.IntegerField()
-
-
-class ExportEventSerializer(serializers.Serializer):
-    from_status = serializers.CharField()
-    to_status = serializers.CharField()
-    by = serializers.CharField(help_text='"you", "staff", "system" or "stripe".')
-    note = serializers.CharField()
-    at = serializers.DateTimeField()
-
-
-class ExportRefundSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
-    status = serializers.CharField()
-    reason = serializers.CharField()
-    created_at = serializers.DateTimeField()
-
-
-class ExportPaymentSerializer(serializers.Serializer):
-    status = serializers.CharField()
-    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
-    amount_refunded = serializers.DecimalField(max_digits=10, decimal_places=2)
-    currency = serializers.CharField()
-    stripe_payment_intent = serializers.CharField()
-    last_error = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    refunds = ExportRefundSerializer(many=True)
-
-
-def _export_address_serializer(name: str, fields: tuple[str, ...], doc: str) -> type:
+def export_address_serializer(name: str, fields: tuple[str, ...], doc: str) -> type:
     """An address of the export, with the address book's fields (ADDRESS_FIELDS)."""
     declared = {
         field: serializers.BooleanField()
@@ -299,34 +264,9 @@ def _export_address_serializer(name: str, fields: tuple[str, ...], doc: str) -> 
     return type(name, (serializers.Serializer,), {"__doc__": doc, **declared})
 
 
-ExportAddressSerializer = _export_address_serializer(
+ExportAddressSerializer = export_address_serializer(
     "ExportAddressSerializer", ADDRESS_FIELDS, "An address of the address book."
 )
-ExportOrderAddressSerializer = _export_address_serializer(
-    "ExportOrderAddressSerializer",
-    tuple(field for field in ADDRESS_FIELDS if field != "is_default_shipping"),
-    "The copy of an address an order keeps.",
-)
-
-
-class ExportOrderSerializer(serializers.Serializer):
-    number = serializers.CharField()
-    status = serializers.ChoiceField(choices=OrderStatus.choices)
-    currency = serializers.CharField()
-    subtotal = serializers.DecimalField(max_digits=10, decimal_places=2)
-    discount_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
-    discount_code = serializers.CharField(allow_null=True)
-    shipping_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
-    tax_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
-    total = serializers.DecimalField(max_digits=10, decimal_places=2)
-    shipping_method = serializers.CharField()
-    shipping_address = ExportOrderAddressSerializer(allow_null=True)
-    billing_address = ExportOrderAddressSerializer(allow_null=True)
-    created_at = serializers.DateTimeField()
-    paid_at = serializers.DateTimeField(allow_null=True)
-    items = ExportItemSerializer(many=True)
-    events = ExportEventSerializer(many=True)
-    payments = ExportPaymentSerializer(many=True)
 
 
 class ExportEmailSerializer(serializers.Serializer):
@@ -337,13 +277,3 @@ class ExportEmailSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     sent_at = serializers.DateTimeField(allow_null=True)
     text = serializers.CharField()
-
-
-class DataExportSerializer(serializers.Serializer):
-    """Everything the shop keeps about the customer."""
-
-    exported_at = serializers.DateTimeField()
-    profile = ExportProfileSerializer()
-    addresses = ExportAddressSerializer(many=True)
-    orders = ExportOrderSerializer(many=True)
-    emails = ExportEmailSerializer(many=True)

@@ -7,14 +7,14 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
-from . import lockout, selectors, services
+from . import lockout, services
+from .exports import DataExportSerializer, user_data_export
 from .models import Address
 from .serializers import (
     AcceptedSerializer,
     AccountCloseSerializer,
     AddressBookInputSerializer,
     AddressSerializer,
-    DataExportSerializer,
     EmailVerifySerializer,
     LoginSerializer,
     LogoutSerializer,
@@ -155,7 +155,7 @@ class ExportView(APIView):
         ),
     )
     def get(self, request):
-        response = Response(selectors.user_data_export(user=request.user))
+        response = Response(user_data_export(user=request.user))
         response["Content-Disposition"] = 'attachment; filename="my-bookstore-data.json"'
         response["Cache-Control"] = "no-store"
         return response

@@ -9,7 +9,7 @@ from .outbox import email_resend
 class OutboxEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "kind", "to", "subject", "status", "attempts", "sent_at"]
     list_filter = ["status", "kind"]
-    search_fields = ["to", "subject", "order__number"]
+    search_fields = ["to", "subject"]  # an order's emails are listed on the order's page
     readonly_fields = [field.name for field in OutboxEmail._meta.fields]
     actions = ["resend"]
 

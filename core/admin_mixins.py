@@ -1,6 +1,7 @@
 """Admin building blocks the apps share."""
 
 from django.contrib import admin
+from django.contrib.contenttypes.admin import GenericTabularInline
 
 
 class ReadOnlyAdminMixin:
@@ -18,5 +19,12 @@ class ReadOnlyAdminMixin:
 
 
 class ReadOnlyTabularInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+
+class ReadOnlyGenericTabularInline(ReadOnlyAdminMixin, GenericTabularInline):
+    """The records that point at the page's object through a generic relation."""
+
     extra = 0
     can_delete = False

@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
@@ -46,12 +48,13 @@ class OutboxEmail(models.Model):
 
     kind = models.CharField(max_length=40)
     dedupe_key = models.CharField(max_length=120, unique=True)
-    order = models.ForeignKey(
-        "orders.Order", null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
+    # What the email is about (an order, a return...): the owning app declares the reverse
+    # relation (a GenericRelation), so this package names no app's model.
+    about_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    order_event = models.ForeignKey(
-        "orders.OrderEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    about_id = models.PositiveBigIntegerField(null=True, blank=True)
+    about = GenericForeignKey("about_type", "about_id")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -80,7 +83,10 @@ class OutboxEmail(models.Model):
         # The table kept its name when the model moved here from orders.
         db_table = "orders_outboxemail"
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["about_type", "about_id"]),
+        ]
         verbose_name = "outbox email"
 
     def __str__(self):

@@ -19,19 +19,16 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
 
 from .models import OutboxEmail
-
-if TYPE_CHECKING:
-    from orders.models import Order, OrderEvent
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +79,12 @@ def email_queue(
     dedupe_key: str,
     context: dict[str, Any],
     user: Any = None,
-    order: "Order | None" = None,
-    order_event: "OrderEvent | None" = None,
+    about: models.Model | None = None,
 ) -> OutboxEmail | None:
     """Queue the `kind` email (templates emails/<kind>.txt and .html) unless one with this
     `dedupe_key` exists. `user` is the customer it is written for (None for staff notices, or
-    when the sender's link builder finds them). Returns the queued message, or None for a
+    when the sender's link builder finds them); `about`, the record it is about (an order).
+    Returns the queued message, or None for a
     duplicate."""
     links = sorted({value.name for value in context.values() if isinstance(value, SendTimeLink)})
     context = {
@@ -105,8 +102,7 @@ def email_queue(
                 kind=kind,
                 dedupe_key=dedupe_key,
                 user=user,
-                order=order,
-                order_event=order_event,
+                about=about,
                 to=to,
                 links=links,
                 subject=subject[:255],

@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 
 from accounts.addresses import address_lines
-from core.admin_mixins import ReadOnlyTabularInline
+from core.admin_mixins import ReadOnlyGenericTabularInline, ReadOnlyTabularInline
 from core.errors import ApplicationError
 from core.models import OutboxEmail
 
@@ -62,8 +62,10 @@ class OrderEventInline(ReadOnlyTabularInline):
     verbose_name_plural = "timeline"
 
 
-class OutboxEmailInline(ReadOnlyTabularInline):
+class OutboxEmailInline(ReadOnlyGenericTabularInline):
     model = OutboxEmail
+    ct_field = "about_type"
+    ct_fk_field = "about_id"
     fields = ["created_at", "kind", "to", "subject", "status", "attempts", "sent_at"]
     readonly_fields = fields
     verbose_name_plural = "emails"

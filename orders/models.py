@@ -4,6 +4,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower, Round
@@ -258,6 +259,12 @@ class Order(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    emails = GenericRelation(
+        "core.OutboxEmail",
+        content_type_field="about_type",
+        object_id_field="about_id",
+        related_query_name="order",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

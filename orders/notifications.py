@@ -7,6 +7,8 @@ from django.urls import reverse
 from accounts.addresses import address_lines
 from core.outbox import SendTimeLink, email_queue
 
+from .models import Order
+
 
 def _context(order, **extra):
     return {
@@ -24,9 +26,10 @@ def _pay_link(order):
 
 
 def pay_link_at_send(message) -> str | None:
-    if message.order is None:
+    order = message.about
+    if not isinstance(order, Order):
         return None
-    return settings.SITE_URL + reverse("pay-order", args=[message.order.payment_token])
+    return settings.SITE_URL + reverse("pay-order", args=[order.payment_token])
 
 
 def customer_email_address(order) -> str:
@@ -35,14 +38,13 @@ def customer_email_address(order) -> str:
     return order.fulfilment_email or order.user.email
 
 
-def _to_customer(kind, *, order, dedupe_key, event=None, **extra):
+def _to_customer(kind, *, order, dedupe_key, **extra):
     email_queue(
         kind=kind,
         to=customer_email_address(order),
         dedupe_key=dedupe_key,
         user=order.user,
-        order=order,
-        order_event=event,
+        about=order,
         context=_context(order, **extra),
     )
 
@@ -51,7 +53,6 @@ def order_placed(*, order, event):
     _to_customer(
         "order_placed",
         order=order,
-        event=event,
         dedupe_key=f"order-event-{event.pk}",
         pay_link=_pay_link(order),
     )
@@ -61,7 +62,6 @@ def order_paid(*, order, event, reference):
     _to_customer(
         "order_paid",
         order=order,
-        event=event,
         dedupe_key=f"order-event-{event.pk}",
         reference=reference,
     )
@@ -69,14 +69,13 @@ def order_paid(*, order, event, reference):
         kind="staff_order_paid",
         to=settings.STAFF_EMAIL,
         dedupe_key=f"staff-order-event-{event.pk}",
-        order=order,
-        order_event=event,
+        about=order,
         context=_context(order, reference=reference),
     )
 
 
 def order_shipped(*, order, event):
-    _to_customer("order_shipped", order=order, event=event, dedupe_key=f"order-event-{event.pk}")
+    _to_customer("order_shipped", order=order, dedupe_key=f"order-event-{event.pk}")
 
 
 def order_closed(*, order, event):
@@ -89,7 +88,6 @@ def order_closed(*, order, event):
     _to_customer(
         "order_closed",
         order=order,
-        event=event,
         dedupe_key=f"order-event-{event.pk}",
         expired=event.to_status == "expired",
         payment_in_flight=payment_in_flight,

@@ -3,7 +3,12 @@ from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from accounts.serializers import AddressInputSerializer, Alpha2CountryField
+from accounts.models import ADDRESS_FIELDS
+from accounts.serializers import (
+    AddressInputSerializer,
+    Alpha2CountryField,
+    export_address_serializer,
+)
 from core.errors import problem_body
 from core.permissions import staff_may
 from core.schema import ProblemSerializer
@@ -377,3 +382,72 @@ class CartCheckoutSerializer(serializers.Serializer):
 
 class CartMergeSerializer(serializers.Serializer):
     cart = serializers.CharField(max_length=64, help_text="The id of an anonymous cart.")
+
+
+# --- The data export's documented shape: this app's sections (orders/exports.py) ------------
+
+
+class ExportItemSerializer(serializers.Serializer):
+    book = serializers.IntegerField()
+    title = serializers.CharField()
+    unit_price = serializers.DecimalField(max_digits=8, decimal_places=2)
+    quantity = serializers.IntegerField()
+
+
+class ExportEventSerializer(serializers.Serializer):
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    by = serializers.CharField(help_text='"you", "staff", "system" or "stripe".')
+    note = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+ExportOrderAddressSerializer = export_address_serializer(
+    "ExportOrderAddressSerializer",
+    tuple(field for field in ADDRESS_FIELDS if field != "is_default_shipping"),
+    "The copy of an address an order keeps.",
+)
+
+
+class ExportOrderSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    currency = serializers.CharField()
+    subtotal = serializers.DecimalField(max_digits=10, decimal_places=2)
+    discount_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    discount_code = serializers.CharField(allow_null=True)
+    shipping_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    tax_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    total = serializers.DecimalField(max_digits=10, decimal_places=2)
+    shipping_method = serializers.CharField()
+    shipping_address = ExportOrderAddressSerializer(allow_null=True)
+    billing_address = ExportOrderAddressSerializer(allow_null=True)
+    created_at = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    items = ExportItemSerializer(many=True)
+    events = ExportEventSerializer(many=True)
+
+    def get_fields(self):
+        from .exports import order_export_parts
+
+        return super().get_fields() | {part.key: part.field() for part in order_export_parts()}
+
+
+class ExportCartLineSerializer(serializers.Serializer):
+    book = serializers.IntegerField()
+    title = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(
+        max_digits=8, decimal_places=2, help_text="The price when the line was added."
+    )
+    added_at = serializers.DateTimeField()
+
+
+class ExportCartSerializer(serializers.Serializer):
+    """The customer's cart (its id is the key to it, so it is not exported)."""
+
+    discount_code = serializers.CharField(allow_blank=True)
+    shipping_method = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    lines = ExportCartLineSerializer(many=True)

@@ -18,9 +18,10 @@ class PaymentsConfig(AppConfig):
         from djstripe.signals import WEBHOOK_SIGNALS
 
         from accounts.signals import account_closing
+        from orders.exports import order_export_part_register
         from orders.signals import order_cancelling
 
-        from . import gateway, receivers
+        from . import exports, gateway, receivers
 
         gateway.configure()
         for name in self.PAYMENT_INTENT_EVENTS:
@@ -44,3 +45,4 @@ class PaymentsConfig(AppConfig):
         order_cancelling.connect(
             receivers.order_cancelling, dispatch_uid="payments.order_cancelling"
         )
+        order_export_part_register(exports.part())

@@ -81,3 +81,24 @@ class PaymentConfirmResultSerializer(PaymentSerializer):
     class Meta(PaymentSerializer.Meta):
         fields = [*PaymentSerializer.Meta.fields, "next_step"]
         read_only_fields = fields
+
+
+# --- The data export's documented shape: this app's part of each order (payments/exports.py) --
+
+
+class ExportRefundSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ExportPaymentSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    amount_refunded = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField()
+    stripe_payment_intent = serializers.CharField()
+    last_error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    refunds = ExportRefundSerializer(many=True)

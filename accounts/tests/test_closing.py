@@ -417,3 +417,30 @@ def test_a_paid_unshipped_order_keeps_what_delivery_needs_until_it_ships(
         assert "ada@" not in message.to
         assert "Ada" not in message.text_body + message.html_body
     assert order_services.orders_closed_accounts_release() == 0  # done once
+
+
+def test_the_export_has_the_customers_cart_without_its_key(customer):
+    from orders import carts
+
+    book = BookFactory(title="Cart Book", price=Decimal("7.50"))
+    cart = carts.cart_of_customer(user=customer)
+    carts.cart_line_add(cart=cart, book_id=book.pk, quantity=2)
+    someone_elses = carts.cart_of_customer(user=UserFactory())
+
+    response = signed_in(customer).get("/api/users/me/export/")
+
+    exported = response.json()["cart"]
+    assert [
+        (line["title"], line["quantity"], line["unit_price"]) for line in exported["lines"]
+    ] == [("Cart Book", 2, "7.50")]
+    assert cart.pk not in response.content.decode()
+    assert someone_elses.pk not in response.content.decode()
+    assert signed_in(UserFactory()).get("/api/users/me/export/").json()["cart"] is None
+
+
+def test_every_section_of_the_export_is_documented(customer, api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    documented = schema["components"]["schemas"]
+    data = signed_in(customer).get("/api/users/me/export/").json()
+    assert set(documented["DataExport"]["properties"]) == set(data)
+    assert set(documented["ExportOrder"]["properties"]) == set(data["orders"][0])

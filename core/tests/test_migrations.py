@@ -9,6 +9,9 @@ from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from django.test.utils import override_settings
 
 from accounts.roles import STORE_MANAGERS_GROUP
 
@@ -47,30 +50,60 @@ def test_a_stale_orders_content_type_is_dropped_when_core_has_its_own():
 
 
 backfill = importlib.import_module("core.migrations.0004_outbox_owners_and_no_stored_secrets")
+about = importlib.import_module("core.migrations.0005_outbox_about_any_record")
 
 
-def test_existing_emails_get_their_customer_and_lose_their_secret_links(settings):
+@pytest.fixture
+def outbox_as_0005_found_it():
+    """The outbox table as migration 0005 has it after adding `about` and before dropping the
+    order columns: the models of that moment (historical models) over a table built for them
+    for the length of the test."""
+    with override_settings(MIGRATION_MODULES={}):  # the suite runs without migrations
+        loader = MigrationLoader(connection)
+    state = loader.project_state(("core", about.Migration.dependencies[1][1]))
+    for operation in about.Migration.operations[:2]:  # the two AddFields
+        operation.state_forwards("core", state)
+    historical = state.apps.get_model("core", "OutboxEmail")
+    current = apps.get_model("core", "OutboxEmail")
+    with connection.schema_editor() as editor:
+        editor.delete_model(current)
+        editor.create_model(historical)
+    yield state.apps
+    with connection.schema_editor() as editor:
+        editor.delete_model(historical)
+        editor.create_model(current)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_emails_get_their_customer_lose_their_secret_links_and_keep_their_order(
+    settings, outbox_as_0005_found_it
+):
     """Issue 24: emails stored before the change name their customer (from the order, or the
     account email's key; staff notices none) and keep no live link: a sent one says the link
-    is gone, a waiting one gets the placeholder its sender fills in."""
+    is gone, a waiting one gets the placeholder its sender fills in. Then 0005: an email about
+    an order is still about that order."""
     from accounts.tests.factories import UserFactory
     from core.models import OutboxEmail
     from core.outbox import email_send
     from payments.tests.factories import payment_for_new_order
 
+    old_apps = outbox_as_0005_found_it
+    OldOutboxEmail = old_apps.get_model("core", "OutboxEmail")
+
     settings.SITE_URL = "https://shop.example"
     user = UserFactory(email="ada@example.com")
     order = payment_for_new_order(user=user).order
-    OutboxEmail.objects.all().delete()
+    OldOutboxEmail.objects.all().delete()
+    mail.outbox.clear()
     pay = f"https://shop.example/pay/order/{order.payment_token}/"
     reset = "https://shop.example/account/password-reset/?uid=MQ&token=cf1x2y-0123456789abcdef0123"
 
     def old(key, kind, status, body, order=None):
-        return OutboxEmail.objects.create(
+        return OldOutboxEmail.objects.create(
             dedupe_key=key,
             kind=kind,
             status=status,
-            order=order,
+            order_id=order.pk if order else None,
             to="ada@example.com" if not kind.startswith("staff") else "staff@example.com",
             subject=kind,
             text_body=f"Hello,\n\n{body}\n\nBookstore · https://shop.example",
@@ -83,8 +116,9 @@ def test_existing_emails_get_their_customer_and_lose_their_secret_links(settings
     reset_sent = old(f"account-{user.pk}-password_reset-abc", "password_reset", "sent", reset)
     reset_waiting = old(f"account-{user.pk}-password_reset-def", "password_reset", "pending", reset)
 
-    backfill.owners_backfill(apps, schema_editor=None)
-    backfill.secrets_remove(apps, schema_editor=None)
+    backfill.owners_backfill(old_apps, schema_editor=None)
+    backfill.secrets_remove(old_apps, schema_editor=None)
+    about.order_to_about(old_apps, schema_editor=None)
 
     rows = {m.pk: m for m in OutboxEmail.objects.all()}
     assert {pk: m.user_id for pk, m in rows.items()} == {
@@ -100,6 +134,11 @@ def test_existing_emails_get_their_customer_and_lose_their_secret_links(settings
     assert "Bookstore · https://shop.example" in rows[reset_sent.pk].text_body  # not a secret
     assert rows[placed_waiting.pk].links == ["pay_order"]
     assert rows[reset_waiting.pk].links == ["password_reset"]
+    assert set(order.emails.values_list("pk", flat=True)) == {
+        placed_sent.pk,
+        placed_waiting.pk,
+        staff.pk,
+    }
     # The waiting ones still go out with a working link.
     assert email_send(message_id=placed_waiting.pk)
     assert email_send(message_id=reset_waiting.pk)

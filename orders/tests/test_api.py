@@ -143,7 +143,7 @@ def test_missing_body_and_anonymous(api_client, user_client):
     assert_problem(api_client.get("/api/orders/"), 401, "not_authenticated")
 
 
-def test_query_count_does_not_grow_with_items(user_client):
+def test_query_count_does_not_grow_with_items(user_client, content_types_read):
     with_shipping()  # the shipping method exists before counting, as in a real shop
 
     def count_queries(n):

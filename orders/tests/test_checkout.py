@@ -499,7 +499,7 @@ def test_staff_filter_orders_by_country_and_method(user_client, staff_client, me
 
 
 def test_placing_with_address_tax_and_discount_costs_the_same_queries_for_1_and_20_items(
-    user_client, methods, rates
+    user_client, methods, rates, content_types_read
 ):
     DiscountCodeFactory(code="TEN", value=Decimal("10"))
     address = AddressFactory(user=user_client.user)

@@ -235,7 +235,7 @@ def full_order(settings):
 
 @pytest.mark.django_db
 def test_placing_costs_no_more_queries_than_before_the_builder(
-    full_order, django_assert_num_queries
+    full_order, django_assert_num_queries, content_types_read
 ):
     # 16 statements and 3 savepoints (each taken and released): the books; the customer's
     # lock; held copies; the address; the methods; the code (locked); its uses by the

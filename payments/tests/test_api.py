@@ -123,7 +123,7 @@ def test_confirm_attaches_the_card_and_applies_stripes_success_at_once(fake, use
     assert update[0][2] == {"payment_method": "pm_card_visa"}
     # No webhook needed: the order is paid (and its receipt queued) by the confirm itself.
     assert Order.objects.get(pk=payment.order_id).status == "paid"
-    assert OutboxEmail.objects.filter(order_id=payment.order_id, kind="order_paid").count() == 1
+    assert OutboxEmail.objects.filter(order=payment.order_id, kind="order_paid").count() == 1
 
 
 def test_a_processing_answer_is_processing_until_stripe_settles(fake, user):

@@ -105,7 +105,7 @@ def test_a_confirmed_payment_is_paid_at_once_when_its_webhook_is_lost(shop, loca
     assert order_status(order_id) == "paid"
     book.refresh_from_db()
     assert (book.stock_quantity, book.reserved_quantity) == (1, 0)
-    assert OutboxEmail.objects.filter(order_id=order_id, kind="order_paid").count() == 1
+    assert OutboxEmail.objects.filter(order=order_id, kind="order_paid").count() == 1
     assert client.get(f"/api/orders/{order_id}/").json()["status"] == "paid"
     time.sleep(1.5)  # the local server sends its events about a second later
     assert not Event.objects.exists()
@@ -152,7 +152,7 @@ def test_two_simultaneous_confirms_pay_once_and_the_second_is_told_409(
     assert body["code"] in ("payment_in_progress", "order_not_payable")
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert order_status(order_id) == "paid"
-    assert OutboxEmail.objects.filter(order_id=order_id, kind="order_paid").count() == 1
+    assert OutboxEmail.objects.filter(order=order_id, kind="order_paid").count() == 1
     book.refresh_from_db()
     assert (book.stock_quantity, book.reserved_quantity) == (3, 0)
 
