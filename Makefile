@@ -37,8 +37,11 @@ serve: install
 
 run: demo serve
 
+# Tests run in one process per CPU (pytest-xdist); PYTEST_WORKERS=0 runs them in this one.
+PYTEST_WORKERS ?= auto
+
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # The same checks as the commit hooks (.pre-commit-config.yaml), run on every file.
 lint: install

@@ -1,6 +1,7 @@
 """Test runs: fast hashing, captured email, and no .env surprises beyond DATABASE_URL/REDIS_URL."""
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 from .base import *  # noqa: F403
 
@@ -28,3 +29,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(BASE_DIR / "var" / f"test-db-{os.getpid()}.sqlite3")  # noqa: F405
     }
+
+# Parallel test processes (pytest-xdist: gw0, gw1...) each get a Redis database of their own,
+# counting down from REDIS_URL's: a test's cache.clear() empties the whole database.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL and _worker.startswith("gw"):  # noqa: F405
+    _url = urlsplit(REDIS_URL)  # noqa: F405
+    _database = (int(_url.path.strip("/") or 0) - int(_worker[2:])) % 16
+    CACHES["default"]["LOCATION"] = urlunsplit(_url._replace(path=f"/{_database}"))  # noqa: F405

@@ -31,7 +31,7 @@ def jwt_key(settings):
         "short",
         "a" * 64,
         "dev-insecure-secret-key-change-me",
-        "django-insecure-" + STRONG,
+        pytest.param("django-insecure-" + STRONG, id="django-insecure-prefix"),
         "abababababcdcdcdcdcdefefefefefefefefefefefef",
     ],
 )
