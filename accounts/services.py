@@ -46,10 +46,14 @@ def _validate_password(password: str, *, user: User, field: str) -> None:
 
 
 @transaction.atomic
-def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
+def user_register(
+    *, email: str, password: str, first_name: str = "", last_name: str = "", send: bool = True
+) -> User:
     """Create the account and send the email verification. An address that already has an
     account gets the same answer (nothing tells the caller it exists); its owner gets an email
-    saying someone tried. Returns the user as the caller may see it (unsaved for a duplicate)."""
+    saying someone tried. `send=False` (the address has had its share of mail) sends neither
+    email and changes nothing else. Returns the user as the caller may see it (unsaved for a
+    duplicate)."""
     email = normalize_email(email)
     candidate = User(email=email, first_name=first_name, last_name=last_name)
     _validate_password(password, user=candidate, field="password")
@@ -63,10 +67,11 @@ def user_register(*, email: str, password: str, first_name: str = "", last_name:
         except IntegrityError:  # registered a moment ago by a concurrent request
             existing = User.objects.by_email(email).first()
         else:
-            emails.email_verification(user=user)
+            if send:
+                emails.email_verification(user=user)
             return user
     make_password(password)  # the same hashing work as a new account: the same time
-    if existing is not None and existing.is_active:
+    if send and existing is not None and existing.is_active:
         emails.registration_attempt_on_existing_account(user=existing)
     return candidate
 

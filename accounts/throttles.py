@@ -32,8 +32,9 @@ class PasswordResetEmailThrottle(EmailAddressThrottle):
 
 
 class RegisterEmailThrottle(EmailAddressThrottle):
-    """Registrations per address: each sends that inbox a verification or an "account exists"
-    email, so an address cannot be flooded from many client addresses."""
+    """Registration emails per address (a verification or an "account exists" email), whoever
+    asks for them, so an inbox cannot be flooded from many client addresses. The register view
+    uses it to cap the emails sent, never to refuse the request."""
 
     scope = "register_email"
 

@@ -31,9 +31,10 @@ EMAIL_GUESS = {"email": "b@example.com", "password": "guess"}
 EMAIL_CHANGE = {"email": "b@example.com", "password": DEFAULT_PASSWORD}
 PASSWORD_CHANGE = {"current_password": "guess", "new_password": NEW_PASSWORD}
 
-# Limits that cap the mail sent without refusing the request: three reset requests from anywhere
-# must not keep the address's owner from asking (the answer stays 202, no more mail goes out).
-CAPS_WITHOUT_REFUSAL = {"password_reset_email"}
+# Limits that cap the mail sent without refusing the request: three reset or registration
+# requests from anywhere must not keep the address's owner from asking (the answer stays the
+# same, no more mail goes out).
+CAPS_WITHOUT_REFUSAL = {"password_reset_email", "register_email"}
 
 # (what it guards, method, path, body or a function making it, the throttle scope, signed in)
 ENDPOINTS = [
