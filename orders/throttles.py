@@ -26,3 +26,10 @@ class CartCreationThrottle(UserRateThrottle):
     anyone may create, so nobody may create them without end)."""
 
     scope = "carts"
+
+
+class CartUseThrottle(UserRateThrottle):
+    """Reads and changes of carts per client (the customer, else the client's address): each
+    one prices the cart anew, and anyone may send them."""
+
+    scope = "cart_use"

@@ -32,7 +32,12 @@ from .serializers import (
     cart_representation,
     quote_representation,
 )
-from .throttles import CartCreationThrottle, DiscountAttemptThrottle, OrderPlacementThrottle
+from .throttles import (
+    CartCreationThrottle,
+    CartUseThrottle,
+    DiscountAttemptThrottle,
+    OrderPlacementThrottle,
+)
 
 
 @extend_schema_view(
@@ -171,6 +176,7 @@ class _CartHolderView(APIView):
     """Anyone holding an anonymous cart's id; a customer's cart answers only to them."""
 
     permission_classes = [AllowAny]
+    throttle_classes = [CartUseThrottle]
 
     def _cart(self, request, cart_id):
         return carts.cart_get(cart_id=cart_id, user=_user_or_none(request))
@@ -182,7 +188,7 @@ class CartView(_CartHolderView):
     def get_throttles(self):
         # A changed code shows at once whether it works: the budget of quotes and orders.
         if self.request.method == "PATCH":
-            return [DiscountAttemptThrottle()]
+            return [*super().get_throttles(), DiscountAttemptThrottle()]
         return super().get_throttles()
 
     @extend_schema(responses={200: CartSerializer}, tags=["carts"])
@@ -262,6 +268,8 @@ class CartCheckoutView(APIView):
 class MyCartView(APIView):
     """The customer's one cart, made on first use."""
 
+    throttle_classes = [CartUseThrottle]
+
     @extend_schema(responses={200: CartSerializer}, tags=["carts"])
     def get(self, request):
         return _cart_response(carts.cart_of_customer(user=request.user))
@@ -270,6 +278,8 @@ class MyCartView(APIView):
 class MyCartMergeView(APIView):
     """Fold an anonymous cart into yours (quantities add, capped by the copies available and
     the per-line maximum); the anonymous cart is deleted."""
+
+    throttle_classes = [CartUseThrottle]
 
     @extend_schema(request=CartMergeSerializer, responses={200: CartSerializer}, tags=["carts"])
     def post(self, request):

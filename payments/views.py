@@ -25,6 +25,7 @@ from core.permissions import HasPerm, IsOwnerOrHasPerm
 from orders.models import PAID_STATUSES, UNPAID_CLOSED_STATUSES, Order
 
 from . import selectors, services
+from .throttles import PayPageStripeThrottle
 from .models import OPEN_STATUSES, Payment, PaymentStatus
 from .serializers import (
     PaymentConfirmResultSerializer,
@@ -154,6 +155,11 @@ def pay_page(request, token):
 @require_POST
 def pay_page_confirm(request, token):
     payment = get_object_or_404(Payment, token=token)
+    throttle = PayPageStripeThrottle(f"confirm:{payment.token}")
+    if not throttle.allow_request(request, None):
+        response = problem_json_response("throttled", "Too many attempts; try again later.")
+        response["Retry-After"] = str(max(1, int(throttle.wait() or 1)))
+        return response
     try:
         body = json_body.loads(json_body.read_limited(request) or b"{}")
     except APIException as exc:
@@ -181,7 +187,10 @@ def pay_page_confirm(request, token):
 @require_GET
 def pay_page_result(request, token):
     payment = get_object_or_404(Payment.objects.select_related("order"), token=token)
-    payment = services.payment_refresh_unsettled(payment=payment)
+    # Past the limit the page shows what the shop knows (the webhook brings the rest) rather
+    # than asking Stripe on every reload.
+    if PayPageStripeThrottle(f"result:{payment.token}").allow_request(request, None):
+        payment = services.payment_refresh_unsettled(payment=payment)
     order = Order.objects.get(pk=payment.order_id)
     if order.status in PAID_STATUSES:
         outcome = "paid"
@@ -303,6 +312,17 @@ def pay_order(request, order_token):
             return render(
                 request, "payments/start.html", {"order": order, "shop_name": settings.SHOP_NAME}
             )
+    throttle = PayPageStripeThrottle(f"start:{order.payment_token}")
+    if not throttle.allow_request(request, None):
+        detail = "Too many attempts to start paying this order; please try again later."
+        response = render(
+            request,
+            "payments/not_payable.html",
+            {"order": order, "detail": detail, "shop_name": settings.SHOP_NAME},
+            status=429,
+        )
+        response["Retry-After"] = str(max(1, int(throttle.wait() or 1)))
+        return response
     try:
         payment, _ = services.payment_start(user=order.user, order_id=order.pk)
     except ApplicationError as exc:

@@ -287,6 +287,10 @@ REST_FRAMEWORK = {
         "discount": env_str("THROTTLE_DISCOUNT_RATE", "10/hour"),
         # Per client (the customer, else the address): new carts.
         "carts": env_str("THROTTLE_CART_RATE", "30/hour"),
+        # Per client: reading and changing carts (each prices the cart).
+        "cart_use": env_str("THROTTLE_CART_USE_RATE", "120/min"),
+        # Per payment: the pay pages' calls to Stripe (confirming, refreshing the result).
+        "pay_page": env_str("THROTTLE_PAY_PAGE_RATE", "30/hour"),
         # Reset requests per client and per email address; links (reset, verify) per client.
         "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "10/hour"),
         "password_reset_email": env_str("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "3/hour"),

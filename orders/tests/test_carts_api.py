@@ -420,3 +420,25 @@ def test_guessing_codes_on_a_cart_shares_the_discount_budget(api_client, throttl
     assert Cart.objects.get(pk=cart).discount_code == "GUESS2"  # refused before any change
     assert api_client.get(f"/api/carts/{cart}/").status_code == 200
     assert api_client.patch(f"/api/carts/{cart}/", {"shipping_method": ""}).status_code != 429
+
+
+def test_reading_and_changing_carts_is_throttled_per_client_before_the_cart_is_looked_up(
+    api_client, throttle_rates
+):
+    """Every read or change prices the cart, and anyone may send them."""
+    throttle_rates(cart_use="3/min")
+    book = BookFactory()
+    cart = api_client.post("/api/carts/").json()["id"]
+    assert api_client.get(f"/api/carts/{cart}/").status_code == 200
+    body = {"book": book.pk, "quantity": 1}
+    assert api_client.post(f"/api/carts/{cart}/items/", body).status_code == 200
+    assert api_client.patch(f"/api/carts/{cart}/", {"shipping_method": ""}).status_code == 200
+    for path in (f"/api/carts/{cart}/", "/api/carts/not-a-cart/"):  # known or not: one answer
+        refused = api_client.get(path)
+        assert refused.status_code == 429 and refused.json()["code"] == "throttled"
+        assert int(refused["Retry-After"]) > 0
+    refused = api_client.post(f"/api/carts/{cart}/items/", body)
+    assert refused.status_code == 429
+    assert CartLine.objects.get(cart_id=cart).quantity == 1  # refused before any change
+    # Another client has its own allowance.
+    assert client_for(UserFactory()).get("/api/users/me/cart/").status_code == 200

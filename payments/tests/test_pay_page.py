@@ -270,3 +270,53 @@ def test_the_result_page_says_what_was_bought_where_it_ships_and_what_happens_ne
     assert 'id="next-steps"' in html
     assert "emailed you a receipt" in html and "by Standard post" in html
     assert "tracking number" in html
+
+
+def test_reloading_the_result_page_stops_asking_stripe_past_the_limit(fake, client, throttle_rates):
+    throttle_rates(pay_page="2/hour")
+    payment = payment_for_new_order(fake=fake)
+    fake.objects[payment.stripe_payment_intent_id]["status"] = "processing"
+    calls = len(fake.calls)
+    pages = [client.get(f"/pay/{payment.token}/result/") for _ in range(5)]
+    assert [page.status_code for page in pages] == [200] * 5
+    assert 'data-outcome="processing"' in pages[-1].content.decode()
+    assert len(fake.calls) - calls == 2  # the page still shows what the shop knows
+    # Confirming has a budget of its own: reloads cannot use it up (this payment is processing).
+    response = client.post(
+        f"/pay/{payment.token}/confirm/", {"payment_method": "pm_card"}, "application/json"
+    )
+    assert (response.status_code, response.json()["code"]) != (429, "throttled")
+
+
+def test_confirming_from_the_page_is_limited_per_payment_whoever_sends_it(fake, throttle_rates):
+    from django.test import Client
+
+    throttle_rates(pay_page="1/hour")
+    payment = payment_for_new_order(fake=fake)
+    first = Client(REMOTE_ADDR="10.0.0.1").post(
+        f"/pay/{payment.token}/confirm/", {"payment_method": "pm_card"}, "application/json"
+    )
+    calls = len(fake.calls)
+    second = Client(REMOTE_ADDR="10.0.0.2").post(
+        f"/pay/{payment.token}/confirm/", {"payment_method": "pm_card"}, "application/json"
+    )
+    assert first.status_code == 200
+    assert second.status_code == 429
+    assert second.json()["code"] == "throttled" and int(second["Retry-After"]) > 0
+    assert len(fake.calls) == calls  # refused before Stripe
+
+
+def test_starting_payments_from_the_emailed_link_is_limited_per_order(
+    fake, client, user, throttle_rates
+):
+    from catalog.tests.factories import BookFactory
+
+    throttle_rates(pay_page="1/hour")
+    order = order_services.order_place(user=user, items=[{"book": BookFactory().pk, "quantity": 1}])
+    link = f"/pay/order/{order.payment_token}/"
+    assert client.post(link).status_code == 302
+    Payment.objects.filter(order=order).update(status="canceled")  # a new attempt would start
+    calls = len(fake.calls)
+    refused = client.post(link)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert len(fake.calls) == calls and Payment.objects.filter(order=order).count() == 1
