@@ -8,16 +8,25 @@ from django.utils import timezone
 from accounts.models import User
 from core.permissions import staff_may
 
-from .models import Order, OrderEvent, OrderItem, OrderStatus
+from .models import Order, OrderEvent, OrderItem, OrderStatus, Return
 
 
 def order_list(*, user: User) -> QuerySet[Order]:
     """The orders `user` may see (with the permission to view orders: all), with what the
     order serializer reads."""
     orders = Order.objects.select_related("user", "discount_code").prefetch_related(
-        "items", Prefetch("events", OrderEvent.objects.order_by("created_at", "id"))
+        "items",
+        "returns",
+        "payments",
+        Prefetch("events", OrderEvent.objects.order_by("created_at", "id")),
     )
     return orders if staff_may(user, "orders.view_order") else orders.filter(user=user)
+
+
+def return_list(*, user: User) -> QuerySet[Return]:
+    """The returns `user` may see (with the permission to view returns: all), with their lines."""
+    returns = Return.objects.select_related("order").prefetch_related("lines__order_item")
+    return returns if staff_may(user, "orders.view_return") else returns.filter(order__user=user)
 
 
 # --- The back office's figures (the admin dashboard) ------------------------------------------

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -9,7 +11,16 @@ from core.permissions import staff_may
 from core.schema import ProblemSerializer
 
 from .checkout import MAX_ITEMS, tax_rate_label
-from .models import MAX_LINE_QUANTITY, Order, OrderEvent, OrderItem, OrderStatus, ShippingMethod
+from .models import (
+    MAX_LINE_QUANTITY,
+    Order,
+    OrderEvent,
+    OrderItem,
+    OrderStatus,
+    Return,
+    ReturnLine,
+    ShippingMethod,
+)
 
 MAX_ID = 2**63 - 1
 
@@ -113,7 +124,7 @@ class OrderEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OrderEvent
-        fields = ["from_status", "to_status", "actor", "note", "created_at"]
+        fields = ["kind", "from_status", "to_status", "actor", "note", "created_at"]
         read_only_fields = fields
 
     def get_actor(self, event) -> str:
@@ -157,6 +168,14 @@ class OrderSerializer(serializers.ModelSerializer):
     user = serializers.EmailField(source="user.email", read_only=True)
     items = OrderItemSerializer(many=True, read_only=True)
     events = OrderEventSerializer(many=True, read_only=True)
+    returns = serializers.SerializerMethodField(help_text="The order's returns, newest first.")
+    amount_refunded = serializers.SerializerMethodField(
+        help_text="Money sent back so far (staff refunds and refunded returns)."
+    )
+    disputed = serializers.BooleanField(
+        read_only=True,
+        help_text="Staff only: the card holder disputed the payment; not shipped until cleared.",
+    )
 
     class Meta:
         model = Order
@@ -188,10 +207,36 @@ class OrderSerializer(serializers.ModelSerializer):
             "paid_at",
             "items",
             "events",
+            "returns",
+            "amount_refunded",
+            "disputed",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        viewer = getattr(self.context.get("request"), "user", None)
+        if not staff_may(viewer, "orders.view_order"):
+            data.pop("disputed")
+        return data
+
+    def get_returns(self, order) -> list[dict]:
+        return [
+            {
+                "id": order_return.pk,
+                "number": order_return.number,
+                "status": order_return.status,
+                "refund_amount": str(order_return.refund_amount),
+            }
+            for order_return in order.returns.all()
+        ]
+
+    def get_amount_refunded(self, order) -> str:
+        # The payments app's rows, read through the reverse relation (orders never imports it).
+        refunded = sum((payment.amount_refunded for payment in order.payments.all()), Decimal(0))
+        return str(refunded.quantize(Decimal("0.01")))
 
     def get_payment_url(self, order) -> str | None:
         if order.display_status != OrderStatus.PENDING:
@@ -377,3 +422,87 @@ class CartCheckoutSerializer(serializers.Serializer):
 
 class CartMergeSerializer(serializers.Serializer):
     cart = serializers.CharField(max_length=64, help_text="The id of an anonymous cart.")
+
+
+class ReturnCreateSerializer(serializers.Serializer):
+    items = OrderLineInputSerializer(  # type: ignore[call-arg]
+        many=True, allow_empty=False, max_length=MAX_ITEMS
+    )
+    reason = serializers.CharField(max_length=1000)
+
+
+class ReturnQuoteInputSerializer(ReturnCreateSerializer):
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+
+class ReturnLineSerializer(serializers.ModelSerializer):
+    book = serializers.IntegerField(source="order_item.book_id", read_only=True)
+    title = serializers.CharField(source="order_item.title", read_only=True)
+    unit_price = serializers.DecimalField(
+        source="order_item.unit_price", max_digits=8, decimal_places=2, read_only=True
+    )
+
+    class Meta:
+        model = ReturnLine
+        fields = ["book", "title", "unit_price", "quantity"]
+        read_only_fields = fields
+
+
+class ReturnSerializer(serializers.ModelSerializer):
+    order_number = serializers.CharField(source="order.number", read_only=True)
+    currency = serializers.CharField(source="order.currency", read_only=True)
+    items = ReturnLineSerializer(source="lines", many=True, read_only=True)
+    note = serializers.CharField(
+        source="staff_note", read_only=True, help_text="Why it was rejected."
+    )
+
+    class Meta:
+        model = Return
+        fields = [
+            "id",
+            "number",
+            "order",
+            "order_number",
+            "status",
+            "items",
+            "reason",
+            "note",
+            "refund_amount",
+            "currency",
+            "restocked",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ReturnQuoteSerializer(serializers.Serializer):
+    order = serializers.IntegerField(source="order.pk")
+    currency = serializers.CharField(source="order.currency")
+    items = serializers.SerializerMethodField()
+    refund_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+    def get_items(self, quote) -> list[dict]:
+        return [
+            {
+                "book": item.book_id,
+                "title": item.title,
+                "unit_price": str(item.unit_price),
+                "quantity": quantity,
+            }
+            for item, quantity in quote.lines
+        ]
+
+
+class ReturnRejectSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=500, help_text="Why: sent to the customer.")
+
+
+class ReturnReceiveSerializer(serializers.Serializer):
+    restock = serializers.BooleanField(
+        help_text="true: the copies are fit to sell and go back on hand; false: damaged."
+    )
+
+
+class DisputeClearSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")

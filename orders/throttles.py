@@ -26,3 +26,9 @@ class CartCreationThrottle(UserRateThrottle):
     anyone may create, so nobody may create them without end)."""
 
     scope = "carts"
+
+
+class ReturnRequestThrottle(UserRateThrottle):
+    """Return requests per customer: each one emails the customer and the staff."""
+
+    scope = "returns"

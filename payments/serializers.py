@@ -27,7 +27,16 @@ class RefundRequestSerializer(serializers.Serializer):
 class RefundSerializer(serializers.ModelSerializer):
     class Meta:
         model = Refund
-        fields = ["id", "amount", "status", "stripe_refund_id", "automatic", "reason", "created_at"]
+        fields = [
+            "id",
+            "amount",
+            "status",
+            "stripe_refund_id",
+            "automatic",
+            "reason",
+            "order_return",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -49,6 +58,7 @@ class PaymentSerializer(serializers.ModelSerializer):
             "amount",
             "currency",
             "amount_refunded",
+            "amount_lost",
             "client_secret",
             "setup_intent_client_secret",
             "publishable_key",

@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 from accounts.addresses import address_lines
 from core import parsers as json_body
@@ -23,6 +24,8 @@ from core.exceptions import problem_json_response
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from core.permissions import HasPerm, IsOwnerOrHasPerm
 from orders.models import PAID_STATUSES, UNPAID_CLOSED_STATUSES, Order
+from orders.selectors import return_list
+from orders.serializers import ReturnSerializer
 
 from . import selectors, services
 from .models import OPEN_STATUSES, Payment, PaymentStatus
@@ -125,6 +128,24 @@ class PaymentViewSet(
             amount=serializer.validated_data.get("amount"),
         )
         return Response(PaymentSerializer(self.get_queryset().get(pk=pk)).data)
+
+
+class ReturnRefundView(APIView):
+    """Refund a received return: exactly its `refund_amount`, at Stripe, once (a retry answers
+    the refunded return). Part of /api/returns/, served here because refunds are the payments
+    app's."""
+
+    permission_classes = [HasPerm("orders.change_return")]
+    problem_statuses = {None: ("409", "502")}  # return_not_allowed, invalid_status_transition
+
+    @extend_schema(request=None, responses={200: ReturnSerializer}, tags=["returns"])
+    def post(self, request, return_id):
+        returns = return_list(user=request.user)
+        order_return = returns.filter(pk=return_id).first()
+        if order_return is None:
+            raise not_found()
+        services.return_refund(order_return=order_return, actor=request.user)
+        return Response(ReturnSerializer(returns.get(pk=return_id)).data)
 
 
 # --- The hosted pay page ---------------------------------------------------------------------
