@@ -135,8 +135,10 @@ class ReturnRefundView(APIView):
     the refunded return). Part of /api/returns/, served here because refunds are the payments
     app's."""
 
-    permission_classes = [HasPerm("orders.change_return")]
     problem_statuses = {None: ("409", "502")}  # return_not_allowed, invalid_status_transition
+
+    def get_permissions(self):
+        return [HasPerm("orders.change_return")]
 
     @extend_schema(request=None, responses={200: ReturnSerializer}, tags=["returns"])
     def post(self, request, return_id):
