@@ -151,3 +151,18 @@ def test_a_return_refund_and_a_staff_refund_at_once_never_exceed_what_was_paid(f
     refunded = sum(Refund.objects.filter(payment=payment).values_list("amount", flat=True))
     assert refunded == payment.amount_refunded
     assert sorted(outcomes) in (["ok", "return_not_allowed"], ["ok", "validation_error"])
+
+
+def test_the_admin_refunds_a_received_return_once(fake, books, manager, manager_client):
+    from django.contrib.admin import helpers
+
+    first, _ = books
+    payment = paid_payment(fake=fake, lines={first: 1})
+    order_return = received_return(payment, {first: 1}, manager)
+    for _ in range(2):
+        manager_client.post(
+            "/admin/orders/return/",
+            {"action": "refund_returns", helpers.ACTION_CHECKBOX_NAME: [order_return.pk]},
+        )
+    assert Return.objects.get().status == "refunded"
+    assert len(fake.calls_to("POST", "/v1/refunds")) == 1
