@@ -1,5 +1,3 @@
-from decimal import Decimal
-
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -169,8 +167,12 @@ class OrderSerializer(serializers.ModelSerializer):
     items = OrderItemSerializer(many=True, read_only=True)
     events = OrderEventSerializer(many=True, read_only=True)
     returns = serializers.SerializerMethodField(help_text="The order's returns, newest first.")
-    amount_refunded = serializers.SerializerMethodField(
-        help_text="Money sent back so far (staff refunds and refunded returns)."
+    amount_refunded = serializers.DecimalField(
+        source="refunded_total",
+        max_digits=10,
+        decimal_places=2,
+        read_only=True,
+        help_text="Money sent back so far (staff refunds and refunded returns).",
     )
     disputed = serializers.BooleanField(
         read_only=True,
@@ -232,11 +234,6 @@ class OrderSerializer(serializers.ModelSerializer):
             }
             for order_return in order.returns.all()
         ]
-
-    def get_amount_refunded(self, order) -> str:
-        # The payments app's rows, read through the reverse relation (orders never imports it).
-        refunded = sum((payment.amount_refunded for payment in order.payments.all()), Decimal(0))
-        return str(refunded.quantize(Decimal("0.01")))
 
     def get_payment_url(self, order) -> str | None:
         if order.display_status != OrderStatus.PENDING:

@@ -407,7 +407,8 @@ def order_dispute_record(*, order_id: int, kind: str, note: str) -> OrderEvent:
     if kind == OrderEventKind.DISPUTE_WON and order.disputed:
         order.disputed = False
         order.save(update_fields=["disputed", "updated_at"])
-    return order.record(kind, actor_label=STRIPE, note=note)
+    event: OrderEvent = order.record(kind, actor_label=STRIPE, note=note)
+    return event
 
 
 @transaction.atomic

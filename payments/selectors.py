@@ -24,7 +24,7 @@ from .models import (
 def payment_list(*, user: User) -> QuerySet[Payment]:
     """The payments `user` may see (with the permission to view payments: all), with what the
     payment serializer reads."""
-    payments = Payment.objects.select_related("order").prefetch_related("refunds")
+    payments = Payment.objects.select_related("order").prefetch_related("refunds", "disputes")
     if staff_may(user, "payments.view_payment"):
         return payments
     return payments.filter(order__user=user)
@@ -57,13 +57,14 @@ def payments_failed_recent(*, limit: int = 10) -> list[Payment]:
 def disputes_open(*, limit: int = 10) -> tuple[int, list[Dispute]]:
     """Disputes not closed yet: (how many, the first `limit` by evidence deadline, soonest
     first, with their order and customer). One query."""
-    soonest = list(
+    rows = list(
         Dispute.objects.filter(outcome=DisputeOutcome.OPEN)
         .select_related("payment__order__user")
         .annotate(open_count=Window(Count("pk")))
         .order_by(F("evidence_due_by").asc(nulls_last=True), "pk")[:limit]
     )
-    return (soonest[0].open_count if soonest else 0), soonest
+    soonest: list[Dispute] = list(rows)
+    return (int(rows[0].open_count) if rows else 0), soonest
 
 
 def webhook_failures(*, since: datetime) -> tuple[int, int]:

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
-from .models import Payment, Refund
+from .models import Dispute, Payment, Refund
 
 
 class PaymentStartSerializer(serializers.Serializer):
@@ -40,6 +40,28 @@ class RefundSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class DisputeSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="stripe_dispute_id", read_only=True)
+    status = serializers.CharField(
+        source="stripe_status", read_only=True, help_text="Stripe's status of the dispute."
+    )
+
+    class Meta:
+        model = Dispute
+        fields = [
+            "id",
+            "amount",
+            "currency",
+            "reason",
+            "status",
+            "evidence_due_by",
+            "outcome",
+            "closed_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
 class PaymentSerializer(serializers.ModelSerializer):
     client_secret = serializers.CharField(source="stripe_client_secret", read_only=True)
     setup_intent_client_secret = serializers.CharField(
@@ -48,6 +70,7 @@ class PaymentSerializer(serializers.ModelSerializer):
     publishable_key = serializers.SerializerMethodField()
     payment_url = serializers.SerializerMethodField()
     refunds = RefundSerializer(many=True, read_only=True)
+    disputes = DisputeSerializer(many=True, read_only=True)
 
     class Meta:
         model = Payment
@@ -67,6 +90,7 @@ class PaymentSerializer(serializers.ModelSerializer):
             "last_error_code",
             "last_error_message",
             "refunds",
+            "disputes",
             "created_at",
             "updated_at",
         ]
