@@ -110,3 +110,48 @@ def test_a_dispute_of_a_payment_not_ours_is_ignored(fake, post_event):
     stripe_copy = fake.add(dispute(dispute_id="dp_other", intent_id="pi_elsewhere", amount=500))
     assert post_event("charge.dispute.created", stripe_copy).status_code == 200
     assert not Dispute.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres_only
+def test_dispute_events_delivered_at_once_open_one_dispute(fake, webhook_endpoint, unshipped):
+    """Stripe's created and updated events (and a retry) arriving together, on three processes."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from django.test import Client
+
+    from payments.tests.conftest import signed_event
+
+    stripe_copy = disputed(fake, unshipped)
+    events = [
+        signed_event(kind, stripe_copy)
+        for kind in ("charge.dispute.created", "charge.dispute.updated", "charge.dispute.created")
+    ]
+    barrier = threading.Barrier(len(events))
+
+    def deliver(event):
+        barrier.wait()
+        try:
+            body, signature = event
+            return (
+                Client()
+                .post(
+                    webhook_endpoint,
+                    body,
+                    content_type="application/json",
+                    HTTP_STRIPE_SIGNATURE=signature,
+                )
+                .status_code
+            )
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(events)) as pool:
+        statuses = list(pool.map(deliver, events))
+    assert statuses == [200, 200, 200]
+    assert Dispute.objects.count() == 1
+    order = Order.objects.get(pk=unshipped.order_id)
+    assert list(order.events.exclude(kind="").values_list("kind", flat=True)) == ["dispute_opened"]
+    assert OutboxEmail.objects.filter(kind="staff_dispute_opened").count() == 1
