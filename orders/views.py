@@ -241,9 +241,9 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(request=ReturnRejectSerializer, responses={200: ReturnSerializer})
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        order_return = self.get_object()
         serializer = ReturnRejectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        order_return = self.get_object()
         return self._respond(
             services.return_reject(
                 order_return=order_return, actor=request.user, **serializer.validated_data
@@ -253,9 +253,9 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(request=ReturnReceiveSerializer, responses={200: ReturnSerializer})
     @action(detail=True, methods=["post"])
     def receive(self, request, pk=None):
-        order_return = self.get_object()
         serializer = ReturnReceiveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        order_return = self.get_object()
         return self._respond(
             services.return_receive(
                 order_return=order_return, actor=request.user, **serializer.validated_data

@@ -9,7 +9,7 @@ router.register("payments", views.PaymentViewSet, basename="payment")
 
 api_urlpatterns = [
     re_path(
-        r"^returns/(?P<return_id>[0-9]{1,18})/refund/?$",
+        r"^returns/(?P<pk>[0-9]{1,18})/refund/?$",
         views.ReturnRefundView.as_view(),
         name="return-refund",
     ),

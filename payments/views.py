@@ -141,13 +141,13 @@ class ReturnRefundView(APIView):
         return [HasPerm("orders.change_return")]
 
     @extend_schema(request=None, responses={200: ReturnSerializer}, tags=["returns"])
-    def post(self, request, return_id):
+    def post(self, request, pk):
         returns = return_list(user=request.user)
-        order_return = returns.filter(pk=return_id).first()
+        order_return = returns.filter(pk=pk).first()
         if order_return is None:
             raise not_found()
         services.return_refund(order_return=order_return, actor=request.user)
-        return Response(ReturnSerializer(returns.get(pk=return_id)).data)
+        return Response(ReturnSerializer(returns.get(pk=pk)).data)
 
 
 # --- The hosted pay page ---------------------------------------------------------------------
