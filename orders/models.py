@@ -565,11 +565,6 @@ class Return(models.Model):
     def __str__(self):
         return self.number
 
-    @property
-    def user_id(self):
-        """The owner, for the permission that lets customers reach their own returns."""
-        return self.order.user_id
-
     def check_transition(self, new_status):
         if new_status not in RETURN_TRANSITIONS.get(self.status, set()):
             raise ApplicationError(

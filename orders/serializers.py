@@ -115,6 +115,12 @@ STAFF_ACTOR = "staff"
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(
+        read_only=True,
+        help_text='Empty for a change of status; otherwise the step: "return_requested", '
+        '"return_approved", "return_rejected", "return_received", "return_refunded", '
+        '"dispute_opened", "dispute_updated", "dispute_won", "dispute_lost", "dispute_cleared".',
+    )
     actor = serializers.SerializerMethodField(
         help_text='"system", "stripe", the customer\'s email for their own changes, and for staff '
         'changes "staff" (staff who may view orders see the member of staff\'s email).'
@@ -174,9 +180,9 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="Money sent back so far (staff refunds and refunded returns).",
     )
-    disputed = serializers.BooleanField(
-        read_only=True,
-        help_text="Staff only: the card holder disputed the payment; not shipped until cleared.",
+    disputed = serializers.SerializerMethodField(
+        help_text="For staff: the card holder disputed the payment, and an unshipped order is "
+        "not shipped until staff clear the hold. null for customers."
     )
 
     class Meta:
@@ -217,12 +223,9 @@ class OrderSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
+    def get_disputed(self, order) -> bool | None:
         viewer = getattr(self.context.get("request"), "user", None)
-        if not staff_may(viewer, "orders.view_order"):
-            data.pop("disputed")
-        return data
+        return order.disputed if staff_may(viewer, "orders.view_order") else None
 
     def get_returns(self, order) -> list[dict]:
         return [

@@ -190,3 +190,19 @@ def test_events_of_returns_are_not_counted_as_status_changes(books):
     before = order_totals()
     request(order, {first: 1})
     assert order_totals() == before
+
+
+def test_a_delivered_order_may_return_and_each_book_is_listed_once(books):
+    first, _ = books
+    order = shipped_order(user=UserFactory(), lines={first: 2})
+    services.order_deliver(order=order, actor=StaffFactory())
+    error = raises(
+        "validation_error",
+        services.return_request,
+        user=order.user,
+        order_id=order.pk,
+        items=[{"book": first.pk, "quantity": 1}, {"book": first.pk, "quantity": 1}],
+        reason="Two",
+    )
+    assert error.errors[0]["field"] == "items.1.book"
+    assert request(order, {first: 2}).refund_amount == order.total
