@@ -29,7 +29,7 @@ STORE_MANAGER_PERMISSIONS = {
         "dispute": ["view"],
     },
     # dj-stripe's copies of what Stripe said (read-only in the admin).
-    "djstripe": {"dispute": ["view"], "event": ["view"], "webhookendpoint": ["view"]},
+    "djstripe": {"event": ["view"], "webhookendpoint": ["view"]},
 }
 
 

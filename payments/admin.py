@@ -195,25 +195,13 @@ class PaymentDisputeAdmin(ReadOnlyAdmin):
 
 # --- dj-stripe's records -------------------------------------------------------------------
 # dj-stripe registers an admin for each of its ~45 models, most with "Add" links that would
-# create objects at Stripe. The back office keeps what staff read (disputes, the events Stripe
-# sent, the webhook endpoint), read-only; the raw webhook deliveries stay for superusers (no
-# role grants them); the rest is Stripe's dashboard's business.
+# create objects at Stripe. The back office keeps what staff read (the events Stripe sent, the
+# webhook endpoint), read-only; the raw webhook deliveries stay for superusers (no role grants
+# them); the rest is Stripe's dashboard's business. Disputes are the shop's own records
+# (PaymentDisputeAdmin above).
 for _model in apps.get_app_config("djstripe").get_models():
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
-
-
-@admin.register(djstripe_models.Dispute)
-class DisputeAdmin(ReadOnlyAdmin):
-    list_display = ["id", "amount", "currency", "reason", "status", "created", "livemode"]
-    list_filter = ["created", "livemode"]
-    search_fields = ["id"]
-    fields = ["id", "amount", "currency", "reason", "status", "created", "livemode", "stripe"]
-    readonly_fields = fields
-
-    @admin.display(description="Stripe")
-    def stripe(self, dispute):
-        return stripe_link(f"disputes/{dispute.id}", dispute.id)
 
 
 @admin.register(djstripe_models.Event)
