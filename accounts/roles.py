@@ -18,11 +18,18 @@ STORE_MANAGER_PERMISSIONS = {
         "discountcode": ["view", "add", "change", "delete"],
         "shippingmethod": ["view", "add", "change", "delete"],
         "taxrate": ["view", "add", "change", "delete"],
+        "return": ["view", "change"],
+        "returnline": ["view"],
     },
     "core": {"outboxemail": ["view"]},
-    "payments": {"payment": ["view"], "refund": ["view"], "stripecustomer": ["view"]},
+    "payments": {
+        "payment": ["view"],
+        "refund": ["view"],
+        "stripecustomer": ["view"],
+        "dispute": ["view"],
+    },
     # dj-stripe's copies of what Stripe said (read-only in the admin).
-    "djstripe": {"dispute": ["view"], "event": ["view"], "webhookendpoint": ["view"]},
+    "djstripe": {"event": ["view"], "webhookendpoint": ["view"]},
 }
 
 

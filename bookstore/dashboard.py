@@ -1,10 +1,11 @@
 """The back office's front page: how the shop is doing, at a glance, for staff.
 
 `dashboard_figures()` composes the figures from the apps' selectors (sales per day, held stock,
-books to restock, failed payments, the email outbox, webhook failures) in a handful of queries,
-whatever the size of the shop. `install(site)` shows them above the admin index's app list
-(templates/admin/index.html), with the last 30 days drawn as a server-rendered SVG chart
-(templates/admin/sales_chart.svg): no script, nothing fetched from elsewhere.
+books to restock, failed payments, open disputes and their deadlines, the email outbox, webhook
+failures) in a handful of queries, whatever the size of the shop. `install(site)` shows them
+above the admin index's app list (templates/admin/index.html), with the last 30 days drawn as a
+server-rendered SVG chart (templates/admin/sales_chart.svg): no script, nothing fetched from
+elsewhere.
 
 The project package reads the apps only here and in the URLconf, where it composes them.
 """
@@ -25,6 +26,7 @@ from payments import selectors as payment_selectors
 
 LOW_STOCK_SHOWN = 10
 FAILED_PAYMENTS_SHOWN = 10
+OPEN_DISPUTES_SHOWN = 10
 SALES_WINDOW_DAYS = 30
 # Who sees the figures: they include revenue, so staff who may look at orders.
 DASHBOARD_PERMISSION = "orders.view_order"
@@ -95,6 +97,8 @@ class DashboardFigures:
     low_stock_count: int
     low_stock_books: list  # Book rows annotated with `available`, fewest first
     failed_payments: list  # Payment rows with their order and customer
+    open_disputes_count: int
+    open_disputes: list  # Dispute rows, soonest evidence deadline first
     outbox_pending: int
     outbox_oldest_minutes: int | None  # how long the oldest pending email has waited
     outbox_failed: int
@@ -161,6 +165,7 @@ def dashboard_figures(*, now=None):
     outbox_pending, outbox_oldest, outbox_failed = core_selectors.outbox_backlog()
     window_start = now - timedelta(days=SALES_WINDOW_DAYS)
     webhooks_received, webhooks_failed = payment_selectors.webhook_failures(since=window_start)
+    open_disputes_count, open_disputes = payment_selectors.disputes_open(limit=OPEN_DISPUTES_SHOWN)
     return DashboardFigures(
         currency=settings.CURRENCY.upper(),
         sales_today=Sales(today_orders, today_revenue),
@@ -173,6 +178,8 @@ def dashboard_figures(*, now=None):
         low_stock_count=low_stock_count,
         low_stock_books=low_stock_books,
         failed_payments=payment_selectors.payments_failed_recent(limit=FAILED_PAYMENTS_SHOWN),
+        open_disputes_count=open_disputes_count,
+        open_disputes=open_disputes,
         outbox_pending=outbox_pending,
         outbox_oldest_minutes=(
             None if outbox_oldest is None else int((now - outbox_oldest).total_seconds() // 60)

@@ -23,6 +23,9 @@ class CatalogConfig(AppConfig):
         signals.order_refunded.connect(
             receivers.restock_refunded, dispatch_uid="catalog.restock_refunded"
         )
+        signals.return_received.connect(
+            receivers.restock_returned, dispatch_uid="catalog.restock_returned"
+        )
         pre_migrate.connect(
             receivers.install_search_extension, sender=self, dispatch_uid="catalog.search_ext"
         )

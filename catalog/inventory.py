@@ -115,7 +115,7 @@ def stock_commit(*, lines: Lines) -> None:
 
 @transaction.atomic
 def stock_restock(*, lines: Lines) -> None:
-    """Copies come back on hand (a refund before shipping)."""
+    """Copies come back on hand (a refund before shipping, a return fit to sell again)."""
     if not _validate(lines):
         return
     _lock(lines)

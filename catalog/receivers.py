@@ -22,6 +22,10 @@ def restock_refunded(sender: type, *, restock_lines: Lines, **kwargs: Any) -> No
     inventory.stock_restock(lines=restock_lines)
 
 
+def restock_returned(sender: type, *, restock_lines: Lines, **kwargs: Any) -> None:
+    inventory.stock_restock(lines=restock_lines)
+
+
 def record_sales(sender: type, *, lines: Lines, **kwargs: Any) -> None:
     services.book_sales_record(lines=lines)
 

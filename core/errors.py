@@ -26,6 +26,8 @@ ERROR_CODES = {
     "payment_in_progress": (409, "Payment in progress"),
     "hold_limit_exceeded": (409, "Too many copies held"),
     "price_changed": (409, "Price changed"),
+    "return_not_allowed": (409, "Return not allowed"),
+    "order_disputed": (409, "Order disputed"),
     "payload_too_large": (413, "Payload too large"),
     "unsupported_media_type": (415, "Unsupported media type"),
     "idempotency_key_reused": (422, "Idempotency key reused"),

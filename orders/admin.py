@@ -24,12 +24,15 @@ from .models import (
     OrderEvent,
     OrderItem,
     OrderStatus,
+    Return,
+    ReturnLine,
     ShippingMethod,
     TaxRate,
 )
 from .staff_actions import (
     ORDER_PAGE_ACTIONS,
     ORDER_PAGE_INLINES,
+    RETURN_PAGE_ACTIONS,
     OrderAction,
     refusal_unless_it_may_become,
 )
@@ -121,6 +124,34 @@ CANCEL = OrderAction(
 )
 
 
+def dispute_clear_refusal(order):
+    return "" if order.disputed else "it is not held by a dispute"
+
+
+CLEAR_DISPUTE = OrderAction(
+    name="action_order_clear_dispute",
+    label="Clear the dispute hold",
+    description="Clear the dispute hold of selected orders",
+    question="Clear the dispute hold of these orders?",
+    consequence=(
+        "The orders may be shipped again. The dispute itself goes on at Stripe: answer it "
+        "in Stripe's dashboard."
+    ),
+    button="Yes, clear the hold",
+    done="Dispute hold cleared",
+    perform=services.order_dispute_clear,
+    refusal=dispute_clear_refusal,
+)
+
+
+class OrderReturnInline(ReadOnlyTabularInline):
+    model = Return
+    fields = ["number", "status", "refund_amount", "restocked", "created_at"]
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name_plural = "returns"
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = [
@@ -133,9 +164,17 @@ class OrderAdmin(admin.ModelAdmin):
         "shipping_method_name",
         "paid_at",
         "hold_ends_at",
+        "disputed",
         "created_at",
     ]
-    list_filter = ["status", "shipping_country", "shipping_method_code", "created_at", "paid_at"]
+    list_filter = [
+        "status",
+        "disputed",
+        "shipping_country",
+        "shipping_method_code",
+        "created_at",
+        "paid_at",
+    ]
     search_fields = ["number", "user__email", "items__book__isbn13"]
     search_help_text = "Order number, customer email or a book's ISBN-13."
     date_hierarchy = "created_at"
@@ -172,7 +211,7 @@ class OrderAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Payment", {"fields": ["hold_ends_at", "paid_at"]}),
+        ("Payment", {"fields": ["hold_ends_at", "paid_at", "disputed"]}),
     ]
     readonly_fields = [
         "number",
@@ -195,6 +234,7 @@ class OrderAdmin(admin.ModelAdmin):
         "shipped_at",
         "hold_ends_at",
         "paid_at",
+        "disputed",
         "created_at",
         "updated_at",
     ]
@@ -203,11 +243,18 @@ class OrderAdmin(admin.ModelAdmin):
     # staff_actions.order_page_extend.
     @property
     def inlines(self):
-        return [OrderItemInline, OrderEventInline, OutboxEmailInline, *ORDER_PAGE_INLINES]
+        return [
+            OrderItemInline,
+            OrderEventInline,
+            OrderReturnInline,
+            OutboxEmailInline,
+            *ORDER_PAGE_INLINES,
+        ]
 
     @property
     def actions(self):
-        return [action.admin_action() for action in (SHIP, DELIVER, CANCEL, *ORDER_PAGE_ACTIONS)]
+        steps = (SHIP, DELIVER, CANCEL, CLEAR_DISPUTE, *ORDER_PAGE_ACTIONS)
+        return [action.admin_action() for action in steps]
 
     def has_add_permission(self, request):
         return False
@@ -441,3 +488,116 @@ class TaxRateAdmin(admin.ModelAdmin):
     list_display = ["country", "region", "name", "percent", "shipping_taxed"]
     list_filter = ["country", "shipping_taxed"]
     search_fields = ["country", "region", "name"]
+
+
+class ReturnLineInline(ReadOnlyTabularInline):
+    model = ReturnLine
+    fields = ["book", "title", "unit_price", "quantity"]
+    readonly_fields = fields
+
+    @admin.display(description="book")
+    def book(self, line):
+        return line.order_item.book
+
+    @admin.display(description="title")
+    def title(self, line):
+        return line.order_item.title
+
+    @admin.display(description="unit price")
+    def unit_price(self, line):
+        return line.order_item.unit_price
+
+
+class ReturnActionForm(helpers.ActionForm):
+    note = forms.CharField(
+        required=False, max_length=500, help_text="Rejecting: why (emailed to the customer)."
+    )
+
+
+def _return_step(request, queryset, perform, done, **inputs):
+    """Run one lifecycle step on each selected return, through the same service as the API;
+    a return the step does not apply to is reported, the others go ahead."""
+    finished = []
+    for order_return in queryset.select_related("order"):
+        try:
+            perform(order_return=order_return, actor=request.user, **inputs)
+        except ApplicationError as exc:
+            messages.error(request, f"{order_return.number}: {exc.detail}")
+        else:
+            finished.append(order_return.number)
+    if finished:
+        messages.success(request, f"{done}: {', '.join(finished)}.")
+
+
+@admin.action(description="Approve selected returns", permissions=["change"])
+def approve_returns(modeladmin, request, queryset):
+    _return_step(request, queryset, services.return_approve, "Approved")
+
+
+@admin.action(description="Reject selected returns (with the note)", permissions=["change"])
+def reject_returns(modeladmin, request, queryset):
+    note = request.POST.get("note", "").strip()
+    if not note:
+        messages.error(request, "Write why in the note: the customer is told.")
+        return
+    _return_step(request, queryset, services.return_reject, "Rejected", note=note[:500])
+
+
+@admin.action(description="Receive selected returns: back on sale", permissions=["change"])
+def receive_returns_restock(modeladmin, request, queryset):
+    _return_step(request, queryset, services.return_receive, "Received, restocked", restock=True)
+
+
+@admin.action(
+    description="Receive selected returns: damaged, not restocked", permissions=["change"]
+)
+def receive_returns_damaged(modeladmin, request, queryset):
+    _return_step(
+        request, queryset, services.return_receive, "Received, not restocked", restock=False
+    )
+
+
+@admin.register(Return)
+class ReturnAdmin(admin.ModelAdmin):
+    """Returns and their lines. Each step is an action (the same services as the API); a
+    return is otherwise a read-only record."""
+
+    list_display = ["number", "order", "customer", "status", "refund_amount", "created_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["number", "order__number", "order__user__email"]
+    search_help_text = "Return number, order number or customer email."
+    list_select_related = ["order__user"]
+    inlines = [ReturnLineInline]
+    action_form = ReturnActionForm
+    fields = [
+        "number",
+        "order",
+        "status",
+        "reason",
+        "staff_note",
+        "refund_amount",
+        "restocked",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+
+    @property
+    def actions(self):
+        return [
+            approve_returns,
+            reject_returns,
+            receive_returns_restock,
+            receive_returns_damaged,
+            *RETURN_PAGE_ACTIONS,
+        ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="customer", ordering="order__user__email")
+    def customer(self, order_return):
+        return order_return.order.user.email

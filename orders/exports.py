@@ -13,7 +13,7 @@ from rest_framework import serializers
 from accounts.exports import ExportSection
 from accounts.models import User
 
-from .models import Cart, CartLine, Order, OrderEvent
+from .models import Cart, CartLine, Order, OrderEvent, Return, ReturnLine
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,21 @@ def _order(order: Order, user: User) -> dict[str, Any]:
             }
             for event in order.events.all()
         ],
+        "returns": [
+            {
+                "number": order_return.number,
+                "status": order_return.status,
+                "reason": order_return.reason,
+                "staff_note": order_return.staff_note,
+                "refund_amount": _money(order_return.refund_amount),
+                "created_at": order_return.created_at.isoformat(),
+                "lines": [
+                    {"book": line.order_item.book_id, "quantity": line.quantity}
+                    for line in order_return.lines.all()
+                ],
+            }
+            for order_return in order.returns.all()
+        ],
     } | {part.key: part.build(order) for part in _order_parts.values()}
 
 
@@ -93,6 +108,14 @@ def user_orders_export(user: User) -> list[dict[str, Any]]:
         .prefetch_related(
             "items",
             Prefetch("events", OrderEvent.objects.order_by("created_at", "id")),
+            Prefetch(
+                "returns",
+                Return.objects.order_by("created_at", "id").prefetch_related(
+                    Prefetch(
+                        "lines", ReturnLine.objects.select_related("order_item").order_by("pk")
+                    )
+                ),
+            ),
             *(part.prefetch for part in _order_parts.values()),
         )
         .order_by("created_at", "id")

@@ -257,6 +257,11 @@ class Order(models.Model):
         help_text="The key in the emailed link that starts paying this order.",
     )
     paid_at = models.DateTimeField(null=True, blank=True)
+    disputed = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="The card holder contested the payment: not to be shipped until staff clear it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     emails = GenericRelation(
@@ -362,6 +367,17 @@ class Order(models.Model):
             note=note,
         )
 
+    def record(self, kind, *, actor=None, actor_label=None, note=""):
+        """A step on the order's timeline that leaves its status as it is (a return, a
+        dispute). Its to_status stays empty, so status counters never count it."""
+        return OrderEvent.objects.create(
+            order=self,
+            kind=kind,
+            actor=actor,
+            actor_label=actor_label or (actor.email if actor else SYSTEM),
+            note=note[:500],
+        )
+
 
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
@@ -390,12 +406,30 @@ class OrderItem(models.Model):
         return self.unit_price * self.quantity
 
 
+class OrderEventKind(models.TextChoices):
+    """Steps on an order's timeline other than a change of its status."""
+
+    RETURN_REQUESTED = "return_requested", "Return requested"
+    RETURN_APPROVED = "return_approved", "Return approved"
+    RETURN_REJECTED = "return_rejected", "Return rejected"
+    RETURN_RECEIVED = "return_received", "Return received"
+    RETURN_REFUNDED = "return_refunded", "Return refunded"
+    DISPUTE_OPENED = "dispute_opened", "Payment disputed"
+    DISPUTE_UPDATED = "dispute_updated", "Dispute updated"
+    DISPUTE_WON = "dispute_won", "Dispute won"
+    DISPUTE_LOST = "dispute_lost", "Dispute lost"
+    DISPUTE_CLEARED = "dispute_cleared", "Dispute hold cleared"
+
+
 class OrderEvent(models.Model):
-    """One change of an order's status: the order's history."""
+    """One change of an order's status, or another step (`kind`): the order's history."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(
+        max_length=20, choices=OrderEventKind, blank=True, help_text="Empty: a status change."
+    )
     from_status = models.CharField(max_length=10, blank=True)
-    to_status = models.CharField(max_length=10)
+    to_status = models.CharField(max_length=10, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -411,7 +445,9 @@ class OrderEvent(models.Model):
 
     @property
     def change(self):
-        """ "Paid → Shipped", as a person says it."""
+        """ "Paid → Shipped", or "Return requested", as a person says it."""
+        if self.kind:
+            return self.get_kind_display()
         labels = dict(OrderStatus.choices)
         statuses = (self.from_status, self.to_status)
         return " → ".join(str(labels.get(status, status)) for status in statuses if status)
@@ -471,3 +507,102 @@ class CartLine(models.Model):
 
     def __str__(self):
         return f"{self.quantity} x book {self.book_id}"
+
+
+def new_return_number():
+    return "RT-" + "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(8))
+
+
+class ReturnStatus(models.TextChoices):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RECEIVED = "received"
+    REFUNDED = "refunded"
+
+
+# The return lifecycle; anything else is an invalid_status_transition.
+RETURN_TRANSITIONS = {
+    ReturnStatus.REQUESTED: {ReturnStatus.APPROVED, ReturnStatus.REJECTED},
+    ReturnStatus.APPROVED: {ReturnStatus.RECEIVED},
+    ReturnStatus.RECEIVED: {ReturnStatus.REFUNDED},
+}
+# Returns whose copies count as coming back (a rejected one gives the copies back to nobody).
+RETURN_COUNTING_STATUSES = (
+    ReturnStatus.REQUESTED,
+    ReturnStatus.APPROVED,
+    ReturnStatus.RECEIVED,
+    ReturnStatus.REFUNDED,
+)
+
+
+class Return(models.Model):
+    """A customer sends copies of a shipped order back; staff approve, receive and refund."""
+
+    number = models.CharField(max_length=16, unique=True, default=new_return_number, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    status = models.CharField(
+        max_length=10, choices=ReturnStatus, default=ReturnStatus.REQUESTED, editable=False
+    )
+    reason = models.TextField(max_length=1000)
+    staff_note = models.CharField(
+        max_length=500, blank=True, help_text="Why it was rejected (sent to the customer)."
+    )
+    refund_amount = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        editable=False,
+        help_text="The returned copies' share of what was paid (shipping with the last copies).",
+    )
+    restocked = models.BooleanField(
+        null=True, editable=False, help_text="Whether the received copies went back on sale."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refund_amount__gte=0), name="return_refund_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def check_transition(self, new_status):
+        if new_status not in RETURN_TRANSITIONS.get(self.status, set()):
+            raise ApplicationError(
+                "invalid_status_transition",
+                f"Return {self.number} is {self.status}; it cannot become {new_status}.",
+                extra={"current_status": self.status, "requested_status": str(new_status)},
+            )
+
+    def set_status(self, new_status):
+        """Checks the return lifecycle; the caller holds the row lock and records the event."""
+        self.check_transition(new_status)
+        self.status = new_status
+        self.save(update_fields=["status", "updated_at"])
+
+
+class ReturnLine(models.Model):
+    order_return = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    order_item = models.ForeignKey(OrderItem, on_delete=models.PROTECT, related_name="return_lines")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1) & Q(quantity__lte=MAX_LINE_QUANTITY),
+                name="return_line_quantity_range",
+            ),
+            models.UniqueConstraint(
+                fields=["order_return", "order_item"], name="return_line_one_per_item"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.order_item.title}"

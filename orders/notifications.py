@@ -94,6 +94,57 @@ def order_closed(*, order, event):
     )
 
 
+def _return_context(order_return):
+    return {
+        "order_return": order_return,
+        "return_lines": list(order_return.lines.select_related("order_item")),
+    }
+
+
+def return_requested(*, order_return, event):
+    order = order_return.order
+    _to_customer(
+        "return_requested",
+        order=order,
+        dedupe_key=f"order-event-{event.pk}",
+        **_return_context(order_return),
+    )
+    email_queue(
+        kind="staff_return_requested",
+        to=settings.STAFF_EMAIL,
+        dedupe_key=f"staff-order-event-{event.pk}",
+        about=order,
+        context=_context(order, **_return_context(order_return)),
+    )
+
+
+def return_approved(*, order_return, event):
+    _to_customer(
+        "return_approved",
+        order=order_return.order,
+        dedupe_key=f"order-event-{event.pk}",
+        **_return_context(order_return),
+    )
+
+
+def return_rejected(*, order_return, event):
+    _to_customer(
+        "return_rejected",
+        order=order_return.order,
+        dedupe_key=f"order-event-{event.pk}",
+        **_return_context(order_return),
+    )
+
+
+def return_refunded(*, order_return, event):
+    _to_customer(
+        "return_refunded",
+        order=order_return.order,
+        dedupe_key=f"order-event-{event.pk}",
+        **_return_context(order_return),
+    )
+
+
 # For the other apps' emails about an order (payments/notifications.py).
 customer_email_queue = _to_customer
 pay_link = _pay_link

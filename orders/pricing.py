@@ -96,3 +96,40 @@ def checkout_totals(
         tax_amount=tax,
         total=max(total, ZERO),
     )
+
+
+def return_refund(
+    *,
+    subtotal: Decimal,
+    total: Decimal,
+    shipping_amount: Decimal,
+    shipping_tax_percent,
+    prices_include_tax: bool,
+    currency: str,
+    returned_value: Decimal,
+    last_copies: bool,
+    refunded_before: Decimal,
+) -> Decimal:
+    """What a return gives back: the returned copies' share (`returned_value` at the prices
+    paid, over the `subtotal`) of what the goods cost after the discount, with their tax.
+    Shipping is given back only with the `last_copies` of the order; that return gets the
+    rest of the `total` after the earlier returns (`refunded_before`), so every cent paid goes
+    back exactly once however the shares were rounded.
+
+    `shipping_tax_percent`: the rate that taxed the shipping charge too (None when untaxed).
+    """
+    if last_copies:
+        return max(total - refunded_before, ZERO)
+    if subtotal <= 0:
+        return ZERO
+    shipping_paid = shipping_amount
+    if not prices_include_tax:
+        shipping_paid += tax_on(
+            taxable=shipping_amount,
+            percent=shipping_tax_percent,
+            prices_include_tax=False,
+            currency=currency,
+        )
+    goods_paid = total - shipping_paid
+    share = round_money(goods_paid * Decimal(returned_value) / subtotal, currency)
+    return min(max(share, ZERO), max(total - refunded_before, ZERO))

@@ -1,23 +1,47 @@
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.models import User
 from core.permissions import staff_may
 
-from .models import Order, OrderEvent, OrderItem, OrderStatus
+from .models import Order, OrderEvent, OrderItem, OrderStatus, Return
 
 
 def order_list(*, user: User) -> QuerySet[Order]:
     """The orders `user` may see (with the permission to view orders: all), with what the
     order serializer reads."""
-    orders = Order.objects.select_related("user", "discount_code").prefetch_related(
-        "items", Prefetch("events", OrderEvent.objects.order_by("created_at", "id"))
+    orders = (
+        Order.objects.select_related("user", "discount_code")
+        .prefetch_related(
+            "items", "returns", Prefetch("events", OrderEvent.objects.order_by("created_at", "id"))
+        )
+        .annotate(refunded_total=_refunded_total())
     )
     return orders if staff_may(user, "orders.view_order") else orders.filter(user=user)
+
+
+def _refunded_total() -> Coalesce:
+    """What the order's payments sent back, as a subquery (no GROUP BY on the orders). The
+    payments app's model is reached through the reverse relation: orders never imports it."""
+    payment_model = Order._meta.get_field("payments").related_model
+    refunded = (
+        payment_model._default_manager.filter(order=OuterRef("pk"))
+        .order_by()
+        .values("order")
+        .annotate(total=Sum("amount_refunded"))
+        .values("total")
+    )
+    return Coalesce(Subquery(refunded), Decimal(0))
+
+
+def return_list(*, user: User) -> QuerySet[Return]:
+    """The returns `user` may see (with the permission to view returns: all), with their lines."""
+    returns = Return.objects.select_related("order").prefetch_related("lines__order_item")
+    return returns if staff_may(user, "orders.view_return") else returns.filter(order__user=user)
 
 
 # --- The back office's figures (the admin dashboard) ------------------------------------------

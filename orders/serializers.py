@@ -14,7 +14,17 @@ from core.permissions import staff_may
 from core.schema import ProblemSerializer
 
 from .checkout import MAX_ITEMS, tax_rate_label
-from .models import MAX_LINE_QUANTITY, Order, OrderEvent, OrderItem, OrderStatus, ShippingMethod
+from .models import (
+    MAX_LINE_QUANTITY,
+    Order,
+    OrderEvent,
+    OrderItem,
+    OrderStatus,
+    Return,
+    ReturnLine,
+    ReturnStatus,
+    ShippingMethod,
+)
 
 MAX_ID = 2**63 - 1
 
@@ -111,6 +121,12 @@ STAFF_ACTOR = "staff"
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(
+        read_only=True,
+        help_text='Empty for a change of status; otherwise the step: "return_requested", '
+        '"return_approved", "return_rejected", "return_received", "return_refunded", '
+        '"dispute_opened", "dispute_updated", "dispute_won", "dispute_lost", "dispute_cleared".',
+    )
     actor = serializers.SerializerMethodField(
         help_text='"system", "stripe", the customer\'s email for their own changes, and for staff '
         'changes "staff" (staff who may view orders see the member of staff\'s email).'
@@ -118,7 +134,7 @@ class OrderEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OrderEvent
-        fields = ["from_status", "to_status", "actor", "note", "created_at"]
+        fields = ["kind", "from_status", "to_status", "actor", "note", "created_at"]
         read_only_fields = fields
 
     def get_actor(self, event) -> str:
@@ -162,6 +178,18 @@ class OrderSerializer(serializers.ModelSerializer):
     user = serializers.EmailField(source="user.email", read_only=True)
     items = OrderItemSerializer(many=True, read_only=True)
     events = OrderEventSerializer(many=True, read_only=True)
+    returns = serializers.SerializerMethodField(help_text="The order's returns, newest first.")
+    amount_refunded = serializers.DecimalField(
+        source="refunded_total",
+        max_digits=10,
+        decimal_places=2,
+        read_only=True,
+        help_text="Money sent back so far (staff refunds and refunded returns).",
+    )
+    disputed = serializers.SerializerMethodField(
+        help_text="For staff: the card holder disputed the payment, and an unshipped order is "
+        "not shipped until staff clear the hold. null for customers."
+    )
 
     class Meta:
         model = Order
@@ -193,10 +221,28 @@ class OrderSerializer(serializers.ModelSerializer):
             "paid_at",
             "items",
             "events",
+            "returns",
+            "amount_refunded",
+            "disputed",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_disputed(self, order) -> bool | None:
+        viewer = getattr(self.context.get("request"), "user", None)
+        return order.disputed if staff_may(viewer, "orders.view_order") else None
+
+    def get_returns(self, order) -> list[dict]:
+        return [
+            {
+                "id": order_return.pk,
+                "number": order_return.number,
+                "status": order_return.status,
+                "refund_amount": str(order_return.refund_amount),
+            }
+            for order_return in order.returns.all()
+        ]
 
     def get_payment_url(self, order) -> str | None:
         if order.display_status != OrderStatus.PENDING:
@@ -384,6 +430,90 @@ class CartMergeSerializer(serializers.Serializer):
     cart = serializers.CharField(max_length=64, help_text="The id of an anonymous cart.")
 
 
+class ReturnCreateSerializer(serializers.Serializer):
+    items = OrderLineInputSerializer(  # type: ignore[call-arg]
+        many=True, allow_empty=False, max_length=MAX_ITEMS
+    )
+    reason = serializers.CharField(max_length=1000)
+
+
+class ReturnQuoteInputSerializer(ReturnCreateSerializer):
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+
+class ReturnLineSerializer(serializers.ModelSerializer):
+    book = serializers.IntegerField(source="order_item.book_id", read_only=True)
+    title = serializers.CharField(source="order_item.title", read_only=True)
+    unit_price = serializers.DecimalField(
+        source="order_item.unit_price", max_digits=8, decimal_places=2, read_only=True
+    )
+
+    class Meta:
+        model = ReturnLine
+        fields = ["book", "title", "unit_price", "quantity"]
+        read_only_fields = fields
+
+
+class ReturnSerializer(serializers.ModelSerializer):
+    order_number = serializers.CharField(source="order.number", read_only=True)
+    currency = serializers.CharField(source="order.currency", read_only=True)
+    items = ReturnLineSerializer(source="lines", many=True, read_only=True)
+    note = serializers.CharField(
+        source="staff_note", read_only=True, help_text="Why it was rejected."
+    )
+
+    class Meta:
+        model = Return
+        fields = [
+            "id",
+            "number",
+            "order",
+            "order_number",
+            "status",
+            "items",
+            "reason",
+            "note",
+            "refund_amount",
+            "currency",
+            "restocked",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ReturnQuoteSerializer(serializers.Serializer):
+    order = serializers.IntegerField(source="order.pk")
+    currency = serializers.CharField(source="order.currency")
+    items = serializers.SerializerMethodField()
+    refund_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+    def get_items(self, quote) -> list[dict]:
+        return [
+            {
+                "book": item.book_id,
+                "title": item.title,
+                "unit_price": str(item.unit_price),
+                "quantity": quantity,
+            }
+            for item, quantity in quote.lines
+        ]
+
+
+class ReturnRejectSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=500, help_text="Why: sent to the customer.")
+
+
+class ReturnReceiveSerializer(serializers.Serializer):
+    restock = serializers.BooleanField(
+        help_text="true: the copies are fit to sell and go back on hand; false: damaged."
+    )
+
+
+class DisputeClearSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
 # --- The data export's documented shape: this app's sections (orders/exports.py) ------------
 
 
@@ -409,6 +539,21 @@ ExportOrderAddressSerializer = export_address_serializer(
 )
 
 
+class ExportReturnLineSerializer(serializers.Serializer):
+    book = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+
+
+class ExportReturnSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.ChoiceField(choices=ReturnStatus.choices)
+    reason = serializers.CharField(allow_blank=True)
+    staff_note = serializers.CharField(allow_blank=True)
+    refund_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    created_at = serializers.DateTimeField()
+    lines = ExportReturnLineSerializer(many=True)
+
+
 class ExportOrderSerializer(serializers.Serializer):
     number = serializers.CharField()
     status = serializers.ChoiceField(choices=OrderStatus.choices)
@@ -426,6 +571,7 @@ class ExportOrderSerializer(serializers.Serializer):
     paid_at = serializers.DateTimeField(allow_null=True)
     items = ExportItemSerializer(many=True)
     events = ExportEventSerializer(many=True)
+    returns = ExportReturnSerializer(many=True)
 
     def get_fields(self):
         from .exports import order_export_parts

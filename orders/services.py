@@ -7,19 +7,25 @@ books (by primary key).
 
 import enum
 import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User, closed_account_email
-from core.errors import not_found
+from core.errors import ApplicationError, field_error, not_found
 from core.models import IdempotencyKey, OutboxEmail
 from core.permissions import staff_may
 
-from . import checkout, notifications, signals
+from . import checkout, notifications, pricing, signals
 from .models import (
+    RETURN_COUNTING_STATUSES,
     SHIPPED_STATUSES,
     STRIPE,
     SYSTEM,
@@ -28,8 +34,12 @@ from .models import (
     DiscountCode,
     Order,
     OrderEvent,
+    OrderEventKind,
     OrderItem,
     OrderStatus,
+    Return,
+    ReturnLine,
+    ReturnStatus,
 )
 
 logger = logging.getLogger(__name__)
@@ -245,6 +255,12 @@ def order_ship(*, order: Order, actor: User, carrier: str = "", tracking_number:
     """Hand the order to a carrier. The tracking number (and a link, for carriers we know)
     goes into the customer's email."""
     order = _locked(order.pk)
+    if order.disputed and order.status == OrderStatus.PAID:
+        raise ApplicationError(
+            "order_disputed",
+            f"The payment for order {order.number} is disputed; it cannot be shipped until "
+            "staff clear the dispute hold.",
+        )
     note = " ".join(part for part in (carrier, tracking_number) if part)
     event = order.set_status(OrderStatus.SHIPPED, actor=actor, note=note)
     order.carrier = carrier
@@ -287,7 +303,8 @@ def orders_account_closing(*, user: User, actor: User) -> None:
     is shipped, refunded or delivered; `orders_closed_accounts_release` (a scheduled job) then
     removes them like the rest. The customer's emails (those written for them, whatever address
     they went to) not sent yet are dropped, sent ones keep only kind, subject and dates; the
-    shop's notices to staff about their orders lose their bodies, and stay the shop's."""
+    shop's notices to staff about their orders lose their bodies, and stay the shop's. Returns
+    keep their lines and amounts and lose the customer's reason and the staff's note."""
     pending = Order.objects.filter(user=user, status=OrderStatus.PENDING).order_by("pk")
     for order in pending:
         order_cancel(order=order, actor=actor)
@@ -307,6 +324,8 @@ def orders_account_closing(*, user: User, actor: User) -> None:
     emails.filter(user=user, status=OutboxEmail.Status.PENDING).delete()
     _emails_anonymise(emails.filter(user=user), label=label)
     _emails_anonymise(emails.filter(user=None, order__user=user))
+    # A return's amounts and lines stay for the books; the words about it were the customer's.
+    Return.objects.filter(order__user=user).update(reason="", staff_note="")
     IdempotencyKey.objects.filter(user=user).delete()
     Cart.objects.filter(owner=user).delete()  # a basket is nothing the shop needs to keep
 
@@ -365,3 +384,254 @@ def _address_anonymised(address: dict[str, Any] | None) -> dict[str, Any] | None
         "country": address.get("country", ""),
         "region": address.get("region", ""),
     }
+
+
+# --- Disputes (payments applies Stripe's disputes through these) -------------------------------
+
+
+@transaction.atomic
+def order_dispute_open(*, order_id: int, note: str) -> tuple[Order, OrderEvent | None]:
+    """The card holder contested the payment: the order is held (not shipped) until staff clear
+    it. Returns the timeline event, None when the order was already marked."""
+    order = _locked(order_id)
+    if order.disputed:
+        return order, None
+    order.disputed = True
+    order.save(update_fields=["disputed", "updated_at"])
+    return order, order.record(OrderEventKind.DISPUTE_OPENED, actor_label=STRIPE, note=note)
+
+
+@transaction.atomic
+def order_dispute_record(*, order_id: int, kind: str, note: str) -> OrderEvent:
+    """A later step of a dispute (updated, won, lost) on the order's timeline. A dispute won
+    lifts the hold: the money stays the shop's. A lost one leaves the hold for staff to clear
+    (the money went back to the card holder; the books may not need to go out)."""
+    order = _locked(order_id)
+    if kind == OrderEventKind.DISPUTE_WON and order.disputed:
+        order.disputed = False
+        order.save(update_fields=["disputed", "updated_at"])
+    event: OrderEvent = order.record(kind, actor_label=STRIPE, note=note)
+    return event
+
+
+@transaction.atomic
+def order_dispute_clear(*, order: Order, actor: User, note: str = "") -> Order:
+    """Staff lift the dispute hold, so the order can be shipped."""
+    order = _locked(order.pk)
+    if not order.disputed:
+        raise ApplicationError(
+            "invalid_status_transition", f"Order {order.number} is not held by a dispute."
+        )
+    order.disputed = False
+    order.save(update_fields=["disputed", "updated_at"])
+    order.record(OrderEventKind.DISPUTE_CLEARED, actor=actor, note=note)
+    return order
+
+
+# --- Returns ------------------------------------------------------------------------------------
+
+ReturnItems = Iterable[Mapping[str, int]]  # [{"book": id, "quantity": n}]
+
+
+@dataclass(frozen=True)
+class ReturnQuote:
+    """What a return of these copies would give back, before it exists."""
+
+    order: Order
+    lines: list[tuple[OrderItem, int]]
+    refund_amount: Decimal
+
+
+def _returnable_order(*, user: User, order_id: int) -> Order:
+    """The customer's own order, locked, if it may have copies returned now."""
+    order = (
+        Order.objects.select_for_update()
+        .filter(pk=order_id, user=user)
+        .prefetch_related("items")
+        .first()
+    )
+    if order is None:
+        raise not_found()
+    if order.status not in SHIPPED_STATUSES or order.shipped_at is None:
+        raise ApplicationError(
+            "return_not_allowed",
+            f"Order {order.number} is {order.status}: only shipped or delivered orders can "
+            "have books returned.",
+        )
+    window_ends = order.shipped_at + timedelta(days=settings.RETURN_WINDOW_DAYS)
+    if timezone.now() > window_ends:
+        raise ApplicationError(
+            "return_not_allowed",
+            f"Books can be returned within {settings.RETURN_WINDOW_DAYS} days of shipping; "
+            f"order {order.number} was shipped on {order.shipped_at.date().isoformat()}.",
+        )
+    return order
+
+
+def _copies_returned(order: Order) -> dict[int, int]:
+    """Order item id -> copies that returns (other than rejected ones) already cover."""
+    rows = (
+        ReturnLine.objects.filter(
+            order_return__order=order, order_return__status__in=RETURN_COUNTING_STATUSES
+        )
+        .values("order_item")
+        .annotate(copies=Sum("quantity"))
+        .order_by()
+    )
+    return {row["order_item"]: row["copies"] for row in rows}
+
+
+def _return_priced(order: Order, items: ReturnItems) -> ReturnQuote:
+    """The lines asked for, checked against what was shipped less earlier returns, and their
+    refund. The order is locked by the caller."""
+    by_book = {item.book_id: item for item in order.items.all()}
+    returned = _copies_returned(order)
+    lines: list[tuple[OrderItem, int]] = []
+    seen: set[int] = set()
+    for index, wanted in enumerate(items):
+        book_id, quantity = wanted["book"], wanted["quantity"]
+        item = by_book.get(book_id)
+        if item is None:
+            raise field_error(
+                f"items.{index}.book", "not_on_order", f"Book {book_id} is not on this order."
+            )
+        if book_id in seen:
+            raise field_error(
+                f"items.{index}.book", "duplicate", "Each book may be listed once per return."
+            )
+        seen.add(book_id)
+        left = item.quantity - returned.get(item.pk, 0)
+        if quantity > left:
+            raise field_error(
+                f"items.{index}.quantity",
+                "more_than_returnable",
+                f"{item.title}: {left} of {item.quantity} copies can still be returned.",
+            )
+        lines.append((item, quantity))
+    copies_left = sum(item.quantity - returned.get(item.pk, 0) for item in by_book.values())
+    refunded_before = Return.objects.filter(
+        order=order, status__in=RETURN_COUNTING_STATUSES
+    ).aggregate(amount=Sum("refund_amount"))["amount"] or Decimal("0")
+    refund = pricing.return_refund(
+        subtotal=order.subtotal,
+        total=order.total,
+        shipping_amount=order.shipping_amount,
+        shipping_tax_percent=order.tax_rate_percent if order.tax_shipping_taxed else None,
+        prices_include_tax=order.prices_include_tax,
+        currency=order.currency,
+        returned_value=sum((item.unit_price * quantity for item, quantity in lines), Decimal(0)),
+        last_copies=sum(quantity for _, quantity in lines) == copies_left,
+        refunded_before=refunded_before,
+    )
+    return ReturnQuote(order=order, lines=lines, refund_amount=refund)
+
+
+@transaction.atomic
+def return_quote(*, user: User, order_id: int, items: ReturnItems) -> ReturnQuote:
+    """What `return_request` would create and give back, creating nothing."""
+    return _return_priced(_returnable_order(user=user, order_id=order_id), items)
+
+
+@transaction.atomic
+def return_request(*, user: User, order_id: int, items: ReturnItems, reason: str) -> Return:
+    """The order's owner asks to send copies back (within RETURN_WINDOW_DAYS of shipping).
+    The order row is locked, so two requests at once cannot both claim the same copies."""
+    quote = _return_priced(_returnable_order(user=user, order_id=order_id), items)
+    order = quote.order
+    order_return = Return.objects.create(
+        order=order, reason=reason, refund_amount=quote.refund_amount
+    )
+    ReturnLine.objects.bulk_create(
+        ReturnLine(order_return=order_return, order_item=item, quantity=quantity)
+        for item, quantity in quote.lines
+    )
+    event = order.record(
+        OrderEventKind.RETURN_REQUESTED,
+        actor=user,
+        note=f"{order_return.number}: {_copies_text(quote.lines)}; {order_return.refund_amount} "
+        f"{order.currency.upper()} to refund",
+    )
+    notifications.return_requested(order_return=order_return, event=event)
+    return order_return
+
+
+def _copies_text(lines: Iterable[tuple[OrderItem, int]]) -> str:
+    return ", ".join(f"{quantity} x {item.title}" for item, quantity in lines)
+
+
+def _locked_return(return_id: int) -> Return:
+    """The return and its order, locked: the order first (this module's lock order)."""
+    order_id = Return.objects.values_list("order_id", flat=True).get(pk=return_id)
+    order = _locked(order_id)
+    order_return = Return.objects.select_for_update().get(pk=return_id)
+    order_return.order = order
+    return order_return
+
+
+@transaction.atomic
+def return_approve(*, order_return: Return, actor: User) -> Return:
+    order_return = _locked_return(order_return.pk)
+    order_return.set_status(ReturnStatus.APPROVED)
+    event = order_return.order.record(
+        OrderEventKind.RETURN_APPROVED, actor=actor, note=order_return.number
+    )
+    notifications.return_approved(order_return=order_return, event=event)
+    return order_return
+
+
+@transaction.atomic
+def return_reject(*, order_return: Return, actor: User, note: str) -> Return:
+    """The copies stay with the customer; they may ask again for them (within the window)."""
+    order_return = _locked_return(order_return.pk)
+    order_return.set_status(ReturnStatus.REJECTED)
+    order_return.staff_note = note
+    order_return.save(update_fields=["staff_note", "updated_at"])
+    event = order_return.order.record(
+        OrderEventKind.RETURN_REJECTED, actor=actor, note=f"{order_return.number}: {note}"
+    )
+    notifications.return_rejected(order_return=order_return, event=event)
+    return order_return
+
+
+@transaction.atomic
+def return_receive(*, order_return: Return, actor: User, restock: bool) -> Return:
+    """The parcel arrived. Copies fit to sell go back on hand (the catalog's restock, in this
+    transaction); damaged ones (`restock` false) do not."""
+    order_return = _locked_return(order_return.pk)
+    order_return.set_status(ReturnStatus.RECEIVED)
+    order_return.restocked = restock
+    order_return.save(update_fields=["restocked", "updated_at"])
+    lines = {
+        line.order_item.book_id: line.quantity
+        for line in order_return.lines.select_related("order_item")
+    }
+    if restock:
+        signals.return_received.send(
+            sender=Return, order=order_return.order, lines=lines, restock_lines=lines
+        )
+    order_return.order.record(
+        OrderEventKind.RETURN_RECEIVED,
+        actor=actor,
+        note=f"{order_return.number}: " + ("back on sale" if restock else "not restocked"),
+    )
+    return order_return
+
+
+def return_lock_for_refund(*, return_id: int) -> Return:
+    """The return and its order locked, in the caller's transaction (payments refunds it)."""
+    return _locked_return(return_id)
+
+
+def return_mark_refunded(*, order_return: Return, actor: User, reference: str = "") -> Return:
+    """The return's money went back (payments calls this with the return locked, in the
+    transaction that refunded it)."""
+    order_return.set_status(ReturnStatus.REFUNDED)
+    currency = order_return.order.currency.upper()
+    note = f"{order_return.number}: {order_return.refund_amount} {currency}"
+    event = order_return.order.record(
+        OrderEventKind.RETURN_REFUNDED,
+        actor=actor,
+        note=f"{note} ({reference})" if reference else note,
+    )
+    notifications.return_refunded(order_return=order_return, event=event)
+    return order_return

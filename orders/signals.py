@@ -13,3 +13,5 @@ order_cancelled = Signal()  # cancelled or expired while pending: the held copie
 # change, without `lines`): a receiver refuses by raising ApplicationError (a payment in flight).
 order_cancelling = Signal()
 order_refunded = Signal()  # also carries `restock_lines`: copies that come back on hand
+# A return's copies arrived fit to sell (sent with sender=Return): `restock_lines` go back on hand.
+return_received = Signal()

@@ -70,3 +70,12 @@ def order_page_extend(*, inlines=(), actions=()):
     """Add inlines (panels) and lifecycle steps to the order admin page."""
     ORDER_PAGE_INLINES.extend(inline for inline in inlines if inline not in ORDER_PAGE_INLINES)
     ORDER_PAGE_ACTIONS.extend(action for action in actions if action not in ORDER_PAGE_ACTIONS)
+
+
+# Steps other apps add to the return admin (payments: the refund), as admin action functions.
+RETURN_PAGE_ACTIONS: list[Callable[..., object]] = []
+
+
+def return_page_extend(*, actions=()):
+    """Add admin actions to the return admin."""
+    RETURN_PAGE_ACTIONS.extend(action for action in actions if action not in RETURN_PAGE_ACTIONS)

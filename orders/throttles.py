@@ -33,3 +33,9 @@ class CartUseThrottle(UserRateThrottle):
     one prices the cart anew, and anyone may send them."""
 
     scope = "cart_use"
+
+
+class ReturnRequestThrottle(UserRateThrottle):
+    """Return requests per customer: each one emails the customer and the staff."""
+
+    scope = "returns"

@@ -7,6 +7,7 @@ from .views import OrderViewSet, ShippingMethodListView
 
 router = OptionalSlashRouter()
 router.register("orders", OrderViewSet, basename="order")
+router.register("returns", views.ReturnViewSet, basename="return")
 
 CART = r"carts/(?P<cart_id>[A-Za-z0-9_-]{1,64})"
 

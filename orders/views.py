@@ -7,26 +7,34 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import not_found
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from core.permissions import HasPerm, IsOwnerOrHasPerm
 
 from . import carts, services
 from .checkout import shipping_methods_for
 from .filters import OrderFilter
-from .models import Order
-from .selectors import order_list
+from .models import Order, Return
+from .selectors import order_list, return_list
 from .serializers import (
     CartCheckoutSerializer,
     CartLineQuantitySerializer,
     CartMergeSerializer,
     CartSerializer,
     CartUpdateSerializer,
+    DisputeClearSerializer,
     OrderCreateSerializer,
     OrderLineInputSerializer,
     OrderQuoteInputSerializer,
     OrderQuoteSerializer,
     OrderSerializer,
     OrderShipSerializer,
+    ReturnCreateSerializer,
+    ReturnQuoteInputSerializer,
+    ReturnQuoteSerializer,
+    ReturnReceiveSerializer,
+    ReturnRejectSerializer,
+    ReturnSerializer,
     ShippingMethodQuerySerializer,
     ShippingMethodSerializer,
     cart_representation,
@@ -37,6 +45,7 @@ from .throttles import (
     CartUseThrottle,
     DiscountAttemptThrottle,
     OrderPlacementThrottle,
+    ReturnRequestThrottle,
 )
 
 
@@ -60,11 +69,15 @@ class OrderViewSet(
     # The business-rule answers each action can give, for the schema (core/schema.py):
     # 409 insufficient_stock, hold_limit_exceeded, request_in_progress, invalid_status_transition;
     # 422 idempotency_key_reused.
+    # 409 return_not_allowed, order_disputed.
     problem_statuses = {
         "create": ("409", "422"),
         "cancel": ("409",),
         "ship": ("409",),
         "deliver": ("409",),
+        "clear_dispute": ("409",),
+        "returns": ("409",),
+        "returns_quote": ("409",),
     }
 
     def get_queryset(self):
@@ -73,7 +86,7 @@ class OrderViewSet(
         return order_list(user=self.request.user)
 
     def get_permissions(self):
-        if self.action in ("ship", "deliver"):
+        if self.action in ("ship", "deliver", "clear_dispute"):
             return [HasPerm("orders.change_order")]
         return super().get_permissions()
 
@@ -82,6 +95,8 @@ class OrderViewSet(
             return [OrderPlacementThrottle(), DiscountAttemptThrottle()]
         if self.action == "quote":  # a quote shows whether a code works, as placing does
             return [DiscountAttemptThrottle()]
+        if self.action == "returns":
+            return [ReturnRequestThrottle()]
         return super().get_throttles()
 
     def _respond(self, order, status_code=status.HTTP_200_OK):
@@ -133,6 +148,120 @@ class OrderViewSet(
     @action(detail=True, methods=["post"])
     def deliver(self, request, pk=None):
         return self._respond(services.order_deliver(order=self.get_object(), actor=request.user))
+
+    @extend_schema(request=DisputeClearSerializer, responses={200: OrderSerializer})
+    @action(detail=True, methods=["post"], url_path="clear-dispute")
+    def clear_dispute(self, request, pk=None):
+        """Lift the hold a payment dispute put on the order, so it can be shipped."""
+        serializer = DisputeClearSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._respond(
+            services.order_dispute_clear(
+                order=self.get_object(), actor=request.user, **serializer.validated_data
+            )
+        )
+
+    @extend_schema(
+        request=ReturnCreateSerializer, responses={201: ReturnSerializer}, tags=["returns"]
+    )
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def returns(self, request, pk=None):
+        """Ask to return copies of your shipped or delivered order, within RETURN_WINDOW_DAYS of
+        shipping. `refund_amount` is what comes back once the books arrive."""
+        serializer = ReturnCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order_return = services.return_request(
+            user=request.user, order_id=_id(pk), **serializer.validated_data
+        )
+        return Response(
+            ReturnSerializer(return_list(user=request.user).get(pk=order_return.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        request=ReturnQuoteInputSerializer, responses={200: ReturnQuoteSerializer}, tags=["returns"]
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="returns/quote",
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def returns_quote(self, request, pk=None):
+        """What a return of these copies would refund, creating nothing."""
+        serializer = ReturnQuoteInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        quote = services.return_quote(
+            user=request.user, order_id=_id(pk), items=serializer.validated_data["items"]
+        )
+        return Response(ReturnQuoteSerializer(quote).data)
+
+
+def _id(pk):
+    """A path's id as a number; anything else is nobody's object (404)."""
+    try:
+        value = int(pk)
+    except (TypeError, ValueError):
+        raise not_found() from None
+    if not 1 <= value <= 2**63 - 1:
+        raise not_found()
+    return value
+
+
+class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Returns: customers see their own; staff who may view returns see all (filter `status`)
+    and, with the permission to change returns, take each step."""
+
+    serializer_class = ReturnSerializer
+    permission_classes = [IsOwnerOrHasPerm]
+    owner_id_attribute = "order.user_id"
+    filterset_fields = ["status"]
+    problem_statuses = {"approve": ("409",), "reject": ("409",), "receive": ("409",)}
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Return.objects.none()
+        return return_list(user=self.request.user)
+
+    def get_permissions(self):
+        if self.action in ("approve", "reject", "receive"):
+            return [HasPerm("orders.change_return")]
+        return super().get_permissions()
+
+    def _respond(self, order_return):
+        return Response(self.get_serializer(self.get_queryset().get(pk=order_return.pk)).data)
+
+    @extend_schema(request=None, responses={200: ReturnSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._respond(
+            services.return_approve(order_return=self.get_object(), actor=request.user)
+        )
+
+    @extend_schema(request=ReturnRejectSerializer, responses={200: ReturnSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        serializer = ReturnRejectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order_return = self.get_object()
+        return self._respond(
+            services.return_reject(
+                order_return=order_return, actor=request.user, **serializer.validated_data
+            )
+        )
+
+    @extend_schema(request=ReturnReceiveSerializer, responses={200: ReturnSerializer})
+    @action(detail=True, methods=["post"])
+    def receive(self, request, pk=None):
+        serializer = ReturnReceiveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order_return = self.get_object()
+        return self._respond(
+            services.return_receive(
+                order_return=order_return, actor=request.user, **serializer.validated_data
+            )
+        )
 
 
 class ShippingMethodListView(APIView):

@@ -8,18 +8,24 @@ through the same confirmation page as the other order actions.
 
 from django.apps import apps
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from djstripe import models as djstripe_models
 from djstripe.admin.admin import WebhookEventTriggerAdmin
 
 from core.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
+from core.errors import ApplicationError
 from orders.models import OrderStatus
-from orders.staff_actions import OrderAction, order_page_extend, refusal_unless_it_may_become
+from orders.staff_actions import (
+    OrderAction,
+    order_page_extend,
+    refusal_unless_it_may_become,
+    return_page_extend,
+)
 
 from . import selectors, services
-from .models import Payment, Refund, StripeCustomer
+from .models import Dispute, Payment, Refund, StripeCustomer
 
 
 def stripe_dashboard_url(path):
@@ -84,6 +90,7 @@ class PaymentAdmin(ReadOnlyAdmin):
         "amount",
         "currency",
         "amount_refunded",
+        "amount_lost",
         "stripe_link",
         "stripe_customer_link",
         "last_error_code",
@@ -141,27 +148,60 @@ class StripeCustomerAdmin(ReadOnlyAdmin):
         return stripe_link(f"customers/{customer.stripe_id}", customer.stripe_id)
 
 
+@admin.register(Dispute)
+class PaymentDisputeAdmin(ReadOnlyAdmin):
+    """Card holders' disputes, as Stripe last stated them; answered in Stripe's dashboard."""
+
+    list_display = [
+        "stripe_dispute_id",
+        "order_number",
+        "amount",
+        "currency",
+        "reason",
+        "stripe_status",
+        "evidence_due_by",
+        "outcome",
+    ]
+    list_filter = ["outcome", "stripe_status", "reason"]
+    search_fields = ["stripe_dispute_id", "payment__order__number", "payment__order__user__email"]
+    list_select_related = ["payment__order"]
+    fields = [
+        "stripe_link",
+        "payment",
+        "amount",
+        "currency",
+        "reason",
+        "stripe_status",
+        "evidence_due_by",
+        "outcome",
+        "closed_at",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="order", ordering="payment__order__number")
+    def order_number(self, dispute):
+        return dispute.payment.order.number
+
+    @admin.display(description="Stripe")
+    def stripe_link(self, dispute):
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>',
+            dispute.dashboard_url,
+            dispute.stripe_dispute_id,
+        )
+
+
 # --- dj-stripe's records -------------------------------------------------------------------
 # dj-stripe registers an admin for each of its ~45 models, most with "Add" links that would
-# create objects at Stripe. The back office keeps what staff read (disputes, the events Stripe
-# sent, the webhook endpoint), read-only; the raw webhook deliveries stay for superusers (no
-# role grants them); the rest is Stripe's dashboard's business.
+# create objects at Stripe. The back office keeps what staff read (the events Stripe sent, the
+# webhook endpoint), read-only; the raw webhook deliveries stay for superusers (no role grants
+# them); the rest is Stripe's dashboard's business. Disputes are the shop's own records
+# (PaymentDisputeAdmin above).
 for _model in apps.get_app_config("djstripe").get_models():
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
-
-
-@admin.register(djstripe_models.Dispute)
-class DisputeAdmin(ReadOnlyAdmin):
-    list_display = ["id", "amount", "currency", "reason", "status", "created", "livemode"]
-    list_filter = ["created", "livemode"]
-    search_fields = ["id"]
-    fields = ["id", "amount", "currency", "reason", "status", "created", "livemode", "stripe"]
-    readonly_fields = fields
-
-    @admin.display(description="Stripe")
-    def stripe(self, dispute):
-        return stripe_link(f"disputes/{dispute.id}", dispute.id)
 
 
 @admin.register(djstripe_models.Event)
@@ -265,3 +305,21 @@ REFUND = OrderAction(
 )
 
 order_page_extend(inlines=[OrderPaymentInline], actions=[REFUND])
+
+
+@admin.action(description="Refund selected returns at Stripe", permissions=["change"])
+def refund_returns(modeladmin, request, queryset):
+    """The return's refund_amount, once (a refunded return is left as it is)."""
+    refunded = []
+    for order_return in queryset:
+        try:
+            services.return_refund(order_return=order_return, actor=request.user)
+        except ApplicationError as exc:
+            messages.error(request, f"{order_return.number}: {exc.detail}")
+        else:
+            refunded.append(order_return.number)
+    if refunded:
+        messages.success(request, f"Refunded: {', '.join(refunded)}.")
+
+
+return_page_extend(actions=[refund_returns])

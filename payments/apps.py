@@ -11,9 +11,10 @@ class PaymentsConfig(AppConfig):
         "payment_intent.processing",
     ]
     REFUND_EVENTS = ["refund.created", "refund.updated", "refund.failed"]
+    DISPUTE_EVENTS = ["charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed"]
 
     def ready(self):
-        from djstripe.event_handlers import handle_customer_event
+        from djstripe.event_handlers import handle_charge_dispute_event, handle_customer_event
         from djstripe.models import Event
         from djstripe.signals import WEBHOOK_SIGNALS
 
@@ -35,6 +36,14 @@ class PaymentsConfig(AppConfig):
         WEBHOOK_SIGNALS["charge.refunded"].connect(
             receivers.charge_refunded, sender=Event, dispatch_uid="payments.charge.refunded"
         )
+        # Disputes are ours (payments.Dispute), applied from Stripe's copy: dj-stripe's own
+        # handler would sync its models from the dispute's charge, customer and balance
+        # transactions too, which the shop never reads.
+        for name in self.DISPUTE_EVENTS:
+            WEBHOOK_SIGNALS[name].disconnect(handle_charge_dispute_event, sender=Event)
+            WEBHOOK_SIGNALS[name].connect(
+                receivers.dispute_changed, sender=Event, dispatch_uid=f"payments.{name}"
+            )
         # dj-stripe's handler fetches the customer from Stripe first, which fails for a deleted
         # one: ours applies the event without asking.
         WEBHOOK_SIGNALS["customer.deleted"].disconnect(handle_customer_event, sender=Event)

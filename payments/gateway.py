@@ -232,6 +232,8 @@ def payment_intent_retrieve(*, intent_id: str) -> stripe.PaymentIntent:
 def refund_create(
     *, intent_id: str, amount: int, idempotency_key: str, reason: str
 ) -> stripe.Refund:
+    """Refund `amount` (minor units). Stripe answers a retry with the same key with the refund
+    it made the first time."""
     with _stripe_errors("refund the payment"):
         return stripe.Refund.create(
             payment_intent=intent_id,
@@ -249,3 +251,8 @@ def refund_retrieve(*, refund_id: str) -> stripe.Refund:
 def payment_intent_cancel(*, intent_id: str) -> stripe.PaymentIntent:
     with _stripe_errors("cancel the payment"):
         return stripe.PaymentIntent.cancel(intent_id, **_options())
+
+
+def dispute_retrieve(*, dispute_id: str) -> stripe.Dispute:
+    with _stripe_errors("look up the dispute"):
+        return stripe.Dispute.retrieve(dispute_id, **_options())

@@ -7,6 +7,7 @@ ours (not /tmp/localstripe.pickle, which every localstripe on the machine would 
 """
 
 import argparse
+import asyncio
 import logging
 import pickle
 import socket
@@ -103,6 +104,87 @@ def _retry_payment_intent_after_decline(resources):
     PaymentIntent._retries_after_decline = True
 
 
+# Stripe's test card whose charge succeeds and is then disputed by the card holder.
+DISPUTE_CARD = "4000000000000259"
+# How long after the charge the dispute opens (Stripe: moments later).
+DISPUTE_DELAY_SECONDS = 0.5
+DISPUTE_EVIDENCE_DAYS = 7
+
+
+def _dispute_card(resources, server):
+    """Behave as Stripe does with its dispute test card: the charge succeeds, then a dispute
+    (`dp_…`, status needs_response, evidence due in 7 days) is opened and
+    `charge.dispute.created` is sent. `GET /v1/disputes/<id>` answers it, as Stripe's API does.
+
+    Stripe closes a dispute when the card holder's bank decides; here a test decides:
+    `POST /_config/disputes/<id>/close` with JSON `{"status": "won"}` or `{"status": "lost"}`
+    closes it and sends `charge.dispute.closed` (an endpoint of this server only)."""
+    global Dispute
+    PaymentIntent = resources.PaymentIntent
+    if getattr(PaymentIntent, "_opens_disputes", False):
+        return
+
+    class Dispute(resources.StripeObject):
+        object = "dispute"
+        _id_prefix = "dp_"
+
+        def __init__(self, charge):
+            super().__init__()
+            self.amount = charge.amount
+            self.currency = charge.currency
+            self.charge = charge.id
+            self.payment_intent = charge.payment_intent
+            self.reason = "fraudulent"
+            self.status = "needs_response"
+            self.evidence_details = {
+                "due_by": self.created + DISPUTE_EVIDENCE_DAYS * 86400,
+                "has_evidence": False,
+                "past_due": False,
+                "submission_count": 0,
+            }
+            self.is_charge_refundable = False
+            self.balance_transactions = []
+            self.metadata = {}
+
+    # Kept in the data file: pickled by this module's name.
+    Dispute.__qualname__ = "Dispute"
+
+    original_on_success = PaymentIntent._on_success
+
+    def _on_success(self):
+        original_on_success(self)
+        method = resources.PaymentMethod._api_retrieve(self.payment_method)
+        if getattr(method, "_card_number", None) != DISPUTE_CARD:
+            return
+        charge = self.latest_charge
+
+        async def open_dispute():
+            await asyncio.sleep(DISPUTE_DELAY_SECONDS)
+            dispute = Dispute(charge)
+            resources.store.dump_to_disk()
+            resources.schedule_webhook(resources.Event("charge.dispute.created", dispute))
+
+        asyncio.ensure_future(open_dispute())
+
+    async def close(request):
+        dispute = Dispute._api_retrieve(request.match_info["id"])
+        data = await server.get_post_data(request) or {}
+        if data.get("status") not in ("won", "lost"):
+            raise resources.UserError(400, "Bad request: status must be won or lost")
+        if dispute.status in ("won", "lost"):
+            raise resources.UserError(400, f"Bad request: the dispute is already {dispute.status}")
+        dispute.status = data["status"]
+        resources.schedule_webhook(resources.Event("charge.dispute.closed", dispute))
+        return server.json_response(dispute._export())
+
+    PaymentIntent._on_success = _on_success
+    PaymentIntent._opens_disputes = True
+    url = "/v1/disputes"
+    server.app.router.add_get(url + "/{id}", server.api_retrieve(Dispute, url))
+    server.app.router.add_get(url, server.api_list_all(Dispute, url))
+    server.app.router.add_post("/_config/disputes/{id}/close", close)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -117,6 +199,7 @@ def main(argv=None):
 
     _accept_payment_intent_shipping(resources)
     _retry_payment_intent_after_decline(resources)
+    _dispute_card(resources, server)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     _use_data_file(resources, args.data_dir / "localstripe.pickle")
     if not args.from_scratch:

@@ -53,6 +53,12 @@ class Payment(models.Model):
     amount = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3)
     amount_refunded = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    amount_lost = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=0,
+        help_text="Taken back by the card holder's bank: disputes the shop lost.",
+    )
     stripe_payment_intent_id = models.CharField(max_length=255, unique=True)
     stripe_client_secret = models.CharField(max_length=255)
     stripe_setup_intent_id = models.CharField(max_length=255, blank=True)
@@ -100,6 +106,14 @@ class Refund(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    order_return = models.OneToOneField(
+        "orders.Return",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refund",
+        help_text="The return this refund paid back (one refund per return).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -110,3 +124,41 @@ class Refund(models.Model):
 
     def __str__(self):
         return f"{self.stripe_refund_id}: {self.amount}"
+
+
+class DisputeOutcome(models.TextChoices):
+    OPEN = "", "Open"
+    WON = "won"
+    LOST = "lost"
+
+
+class Dispute(models.Model):
+    """A card holder contested a payment (a chargeback), as Stripe last told us."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
+    stripe_dispute_id = models.CharField(max_length=255, unique=True)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=50, blank=True)
+    stripe_status = models.CharField(max_length=30, help_text="Stripe's status of the dispute.")
+    evidence_due_by = models.DateTimeField(
+        null=True, blank=True, help_text="Stripe must have the shop's evidence by then."
+    )
+    livemode = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=4, choices=DisputeOutcome, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["outcome", "evidence_due_by"])]
+
+    def __str__(self):
+        return f"{self.stripe_dispute_id} ({self.stripe_status})"
+
+    @property
+    def dashboard_url(self):
+        """The dispute in Stripe's dashboard, where the evidence is sent."""
+        mode = "" if self.livemode else "test/"
+        return f"https://dashboard.stripe.com/{mode}disputes/{self.stripe_dispute_id}"

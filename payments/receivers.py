@@ -27,6 +27,10 @@ def charge_refunded(sender: type, event: Event, **kwargs: Any) -> None:
     services.refunds_refresh(refund_ids=services.refund_ids_of_charge(event.data["object"]))
 
 
+def dispute_changed(sender: type, event: Event, **kwargs: Any) -> None:
+    services.dispute_refresh(dispute_id=event.data["object"]["id"])
+
+
 def customer_deleted(sender: type, event: Event, **kwargs: Any) -> None:
     services.stripe_customer_deleted(customer_id=event.data["object"]["id"])
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet, TextField, Value
+from django.db.models import Count, F, Q, QuerySet, TextField, Value, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from djstripe.models import Event, WebhookEventTrigger
@@ -11,13 +11,20 @@ from accounts.models import User
 from core.permissions import staff_may
 from orders.models import Order
 
-from .models import CAPTURED_STATUSES, REFUNDABLE_STATUSES, Payment, PaymentStatus
+from .models import (
+    CAPTURED_STATUSES,
+    REFUNDABLE_STATUSES,
+    Dispute,
+    DisputeOutcome,
+    Payment,
+    PaymentStatus,
+)
 
 
 def payment_list(*, user: User) -> QuerySet[Payment]:
     """The payments `user` may see (with the permission to view payments: all), with what the
     payment serializer reads."""
-    payments = Payment.objects.select_related("order").prefetch_related("refunds")
+    payments = Payment.objects.select_related("order").prefetch_related("refunds", "disputes")
     if staff_may(user, "payments.view_payment"):
         return payments
     return payments.filter(order__user=user)
@@ -45,6 +52,19 @@ def payments_failed_recent(*, limit: int = 10) -> list[Payment]:
         .select_related("order__user")
         .order_by("-updated_at", "-pk")[:limit]
     )
+
+
+def disputes_open(*, limit: int = 10) -> tuple[int, list[Dispute]]:
+    """Disputes not closed yet: (how many, the first `limit` by evidence deadline, soonest
+    first, with their order and customer). One query."""
+    rows = list(
+        Dispute.objects.filter(outcome=DisputeOutcome.OPEN)
+        .select_related("payment__order__user")
+        .annotate(open_count=Window(Count("pk")))
+        .order_by(F("evidence_due_by").asc(nulls_last=True), "pk")[:limit]
+    )
+    soonest: list[Dispute] = list(rows)
+    return (int(rows[0].open_count) if rows else 0), soonest
 
 
 def webhook_failures(*, since: datetime) -> tuple[int, int]:

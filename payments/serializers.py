@@ -2,7 +2,7 @@ from django.conf import settings
 from django.urls import reverse
 from rest_framework import serializers
 
-from .models import Payment, Refund
+from .models import Dispute, Payment, Refund
 
 
 class PaymentStartSerializer(serializers.Serializer):
@@ -27,7 +27,38 @@ class RefundRequestSerializer(serializers.Serializer):
 class RefundSerializer(serializers.ModelSerializer):
     class Meta:
         model = Refund
-        fields = ["id", "amount", "status", "stripe_refund_id", "automatic", "reason", "created_at"]
+        fields = [
+            "id",
+            "amount",
+            "status",
+            "stripe_refund_id",
+            "automatic",
+            "reason",
+            "order_return",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class DisputeSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="stripe_dispute_id", read_only=True)
+    status = serializers.CharField(
+        source="stripe_status", read_only=True, help_text="Stripe's status of the dispute."
+    )
+
+    class Meta:
+        model = Dispute
+        fields = [
+            "id",
+            "amount",
+            "currency",
+            "reason",
+            "status",
+            "evidence_due_by",
+            "outcome",
+            "closed_at",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -39,6 +70,7 @@ class PaymentSerializer(serializers.ModelSerializer):
     publishable_key = serializers.SerializerMethodField()
     payment_url = serializers.SerializerMethodField()
     refunds = RefundSerializer(many=True, read_only=True)
+    disputes = DisputeSerializer(many=True, read_only=True)
 
     class Meta:
         model = Payment
@@ -49,6 +81,7 @@ class PaymentSerializer(serializers.ModelSerializer):
             "amount",
             "currency",
             "amount_refunded",
+            "amount_lost",
             "client_secret",
             "setup_intent_client_secret",
             "publishable_key",
@@ -57,6 +90,7 @@ class PaymentSerializer(serializers.ModelSerializer):
             "last_error_code",
             "last_error_message",
             "refunds",
+            "disputes",
             "created_at",
             "updated_at",
         ]
@@ -93,12 +127,23 @@ class ExportRefundSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class ExportDisputeSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="Stripe's status of the dispute.")
+    outcome = serializers.CharField(allow_blank=True, help_text='"won", "lost" or empty.')
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    reason = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
 class ExportPaymentSerializer(serializers.Serializer):
     status = serializers.CharField()
     amount = serializers.DecimalField(max_digits=10, decimal_places=2)
     amount_refunded = serializers.DecimalField(max_digits=10, decimal_places=2)
+    amount_lost = serializers.DecimalField(max_digits=10, decimal_places=2)
     currency = serializers.CharField()
     stripe_payment_intent = serializers.CharField()
     last_error = serializers.CharField()
     created_at = serializers.DateTimeField()
     refunds = ExportRefundSerializer(many=True)
+    disputes = ExportDisputeSerializer(many=True)

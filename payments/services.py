@@ -9,7 +9,7 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,15 @@ from accounts.models import User
 from core.errors import ApplicationError, field_error, not_found
 from core.money import amount_is_exact, amount_quantum, from_minor_units, to_minor_units
 from orders import services as order_services
-from orders.models import PAID_STATUSES, STRIPE, Order, OrderStatus
+from orders.models import (
+    PAID_STATUSES,
+    STRIPE,
+    Order,
+    OrderEventKind,
+    OrderStatus,
+    Return,
+    ReturnStatus,
+)
 from orders.services import PaymentOutcome
 
 from . import gateway, notifications, selectors
@@ -31,6 +39,8 @@ from .models import (
     CONFIRMABLE_STATUSES,
     OPEN_STATUSES,
     REFUNDABLE_STATUSES,
+    Dispute,
+    DisputeOutcome,
     Payment,
     PaymentStatus,
     Refund,
@@ -378,13 +388,18 @@ def _refund(
     automatic: bool = False,
     actor: User | None = None,
     reason: str = "",
+    order_return: Return | None = None,
 ) -> Refund:
-    """Refund `amount` of a locked, captured payment at Stripe and record it."""
-    attempt = payment.refunds.count() + 1
+    """Refund `amount` of a locked, captured payment at Stripe and record it. A return's
+    refund has its own idempotency key: a retry after a crash gets Stripe's first refund back."""
+    if order_return is not None:
+        idempotency_key = f"bookstore-return-refund-{order_return.number}"
+    else:
+        idempotency_key = f"bookstore-refund-{payment.token}-{payment.refunds.count() + 1}"
     stripe_refund = gateway.refund_create(
         intent_id=payment.stripe_payment_intent_id,
         amount=to_minor_units(amount, payment.currency),
-        idempotency_key=f"bookstore-refund-{payment.token}-{attempt}",
+        idempotency_key=idempotency_key,
         reason=reason,
     )
     refund = Refund.objects.create(
@@ -395,8 +410,16 @@ def _refund(
         reason=reason[:255],
         automatic=automatic,
         created_by=actor,
+        order_return=order_return,
     )
-    _record_refund(payment, refund, actor=actor, settle_order=not automatic)
+    # A return's refund is told in the return's own email.
+    _record_refund(
+        payment,
+        refund,
+        actor=actor,
+        settle_order=not automatic,
+        notify=order_return is None,
+    )
     return refund
 
 
@@ -405,7 +428,12 @@ def _refund_status(stripe_status: str | None) -> str:
 
 
 def _record_refund(
-    payment: Payment, refund: Refund, *, actor: User | None = None, settle_order: bool = True
+    payment: Payment,
+    refund: Refund,
+    *,
+    actor: User | None = None,
+    settle_order: bool = True,
+    notify: bool = True,
 ) -> None:
     """Count a refund on its (locked) payment, refund the order once all the money went back,
     and email the customer."""
@@ -421,17 +449,21 @@ def _record_refund(
             actor_label=None if actor else STRIPE,
             note=f"Refunded {payment.amount_refunded} {payment.currency.upper()}",
         )
-    notifications.refund_issued(
-        order=order,
-        refund_key=refund.stripe_refund_id,
-        amount=refund.amount,
-        automatic=refund.automatic,
-    )
+    if notify:
+        notifications.refund_issued(
+            order=order,
+            refund_key=refund.stripe_refund_id,
+            amount=refund.amount,
+            automatic=refund.automatic,
+        )
 
 
 @transaction.atomic
 def payment_refund(*, payment: Payment, actor: User, amount: Decimal | None = None) -> Refund:
-    """Staff refund a captured payment, in full (default) or in part."""
+    """Staff refund a captured payment, in full (default) or in part. The order is locked
+    first, then the payment (this module's lock order), as a return's refund locks them: the
+    two together never send back more than was paid."""
+    Order.objects.select_for_update().filter(pk=payment.order_id).first()
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status not in REFUNDABLE_STATUSES:
         raise ApplicationError(
@@ -453,6 +485,47 @@ def payment_refund(*, payment: Payment, actor: User, amount: Decimal | None = No
             errors=[{"field": "amount", "code": "out_of_range", "message": message}],
         )
     return _refund(payment, amount=amount, actor=actor, reason=f"Refunded by {actor.email}")
+
+
+@transaction.atomic
+def return_refund(*, order_return: Return, actor: User) -> Return:
+    """Send back a received return's `refund_amount` at Stripe, exactly once: a retry of a
+    refunded return answers it as it is. The order, the return and the payment are locked (in
+    that order, as staff refunds lock them), and the refund must fit in what the payment has
+    left, so a return's refund and staff refunds never exceed what was paid."""
+    order_return = order_services.return_lock_for_refund(return_id=order_return.pk)
+    if order_return.status == ReturnStatus.REFUNDED:
+        return order_return
+    order_return.check_transition(ReturnStatus.REFUNDED)
+    amount = order_return.refund_amount
+    payment = (
+        Payment.objects.select_for_update()
+        .filter(order_id=order_return.order_id, status__in=REFUNDABLE_STATUSES)
+        .order_by("pk")
+        .first()
+    )
+    if amount > 0 and (payment is None or amount > payment.refundable_amount):
+        left = payment.refundable_amount if payment else Decimal("0.00")
+        raise ApplicationError(
+            "return_not_allowed",
+            f"Return {order_return.number} is worth {amount} "
+            f"{order_return.order.currency.upper()}, but only {left} of the payment is left to "
+            "refund (staff refunded the rest).",
+            extra={"refund_amount": str(amount), "refundable_amount": str(left)},
+        )
+    reference = ""
+    order_services.return_mark_refunded(order_return=order_return, actor=actor)
+    if amount > 0 and payment is not None:
+        refund = _refund(
+            payment,
+            amount=amount,
+            actor=actor,
+            reason=f"Return {order_return.number}",
+            order_return=order_return,
+        )
+        reference = refund.stripe_refund_id
+    logger.info("Return %s refunded %s (%s)", order_return.number, amount, reference or "nothing")
+    return order_return
 
 
 @transaction.atomic
@@ -648,3 +721,99 @@ def stripe_records_scrub(*, customer_ids: list[str], intent_ids: list[str]) -> N
         )
     # The raw request bodies of those events (kept WEBHOOK_RETENTION_DAYS for debugging).
     djstripe_models.WebhookEventTrigger.objects.filter(event__in=events).update(body="")
+
+
+# --- Disputes ---------------------------------------------------------------------------------
+
+# Stripe's statuses of a dispute that is over.
+DISPUTE_CLOSED_STATUSES = {"won": DisputeOutcome.WON, "lost": DisputeOutcome.LOST}
+
+
+def dispute_refresh(*, dispute_id: str) -> Dispute | None:
+    """A charge.dispute.* event: apply the dispute as Stripe's API returns it."""
+    return dispute_apply(dispute=gateway.dispute_retrieve(dispute_id=dispute_id).to_dict())
+
+
+def _dispute_payment(dispute: dict[str, Any]) -> Payment | None:
+    intent_id = dispute.get("payment_intent")
+    if isinstance(intent_id, dict):
+        intent_id = intent_id.get("id")
+    return Payment.objects.filter(stripe_payment_intent_id=intent_id).first() if intent_id else None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+
+
+@transaction.atomic
+def dispute_apply(*, dispute: dict[str, Any]) -> Dispute | None:
+    """Record a dispute as Stripe states it. Idempotent and order-independent: a new dispute
+    holds the order and tells the staff; each change of its status goes on the order's
+    timeline once; closed as lost, its amount is shown as lost on the payment (the stock is not
+    touched). A dispute of a payment that is not ours is ignored (None)."""
+    payment = _dispute_payment(dispute)
+    if payment is None:
+        logger.warning("Dispute %s is about no payment of ours", dispute.get("id"))
+        return None
+    Order.objects.select_for_update().filter(pk=payment.order_id).first()
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    status = str(dispute.get("status") or "")
+    evidence = dispute.get("evidence_details") or {}
+    amount = from_minor_units(int(dispute.get("amount") or 0), payment.currency)
+    ours, created = Dispute.objects.select_for_update().get_or_create(
+        stripe_dispute_id=dispute["id"],
+        defaults={
+            "payment": payment,
+            "amount": amount,
+            "currency": str(dispute.get("currency") or payment.currency),
+            "reason": str(dispute.get("reason") or "")[:50],
+            "stripe_status": status,
+            "evidence_due_by": _timestamp(evidence.get("due_by")),
+            "livemode": bool(dispute.get("livemode")),
+        },
+    )
+    if created:
+        order, event = order_services.order_dispute_open(
+            order_id=payment.order_id,
+            note=f"{ours.stripe_dispute_id}: {ours.reason or 'no reason given'}, "
+            f"{ours.amount} {ours.currency.upper()}",
+        )
+        if event is not None:
+            notifications.dispute_opened(order=order, dispute=ours)
+    elif ours.outcome:
+        return ours  # closed: Stripe changes nothing after that
+    elif status != ours.stripe_status:
+        ours.stripe_status = status
+        ours.evidence_due_by = _timestamp(evidence.get("due_by")) or ours.evidence_due_by
+        ours.save(update_fields=["stripe_status", "evidence_due_by", "updated_at"])
+        if status not in DISPUTE_CLOSED_STATUSES:
+            order_services.order_dispute_record(
+                order_id=payment.order_id,
+                kind=OrderEventKind.DISPUTE_UPDATED,
+                note=f"{ours.stripe_dispute_id}: {status}",
+            )
+    outcome = DISPUTE_CLOSED_STATUSES.get(status)
+    if outcome and not ours.outcome:
+        _dispute_close(ours, payment=payment, outcome=outcome)
+    return ours
+
+
+def _dispute_close(dispute: Dispute, *, payment: Payment, outcome: str) -> None:
+    dispute.outcome = outcome
+    dispute.stripe_status = outcome
+    dispute.closed_at = timezone.now()
+    dispute.save(update_fields=["outcome", "stripe_status", "closed_at", "updated_at"])
+    if outcome == DisputeOutcome.LOST:
+        payment.amount_lost += dispute.amount
+        payment.save(update_fields=["amount_lost", "updated_at"])
+    won = outcome == DisputeOutcome.WON
+    result = (
+        "the payment stays the shop's"
+        if won
+        else f"{dispute.amount} {dispute.currency.upper()} lost"
+    )
+    order_services.order_dispute_record(
+        order_id=payment.order_id,
+        kind=OrderEventKind.DISPUTE_WON if won else OrderEventKind.DISPUTE_LOST,
+        note=f"{dispute.stripe_dispute_id}: {result}",
+    )

@@ -7,7 +7,14 @@ from . import views
 router = OptionalSlashRouter()
 router.register("payments", views.PaymentViewSet, basename="payment")
 
-api_urlpatterns = router.urls
+api_urlpatterns = [
+    re_path(
+        r"^returns/(?P<pk>[0-9]{1,18})/refund/?$",
+        views.ReturnRefundView.as_view(),
+        name="return-refund",
+    ),
+    *router.urls,
+]
 
 page_urlpatterns = [
     path("pay/order/<uuid:order_token>/", views.pay_order, name="pay-order"),

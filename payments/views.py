@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 from accounts.addresses import address_lines
 from core import parsers as json_body
@@ -23,9 +24,10 @@ from core.exceptions import problem_json_response
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from core.permissions import HasPerm, IsOwnerOrHasPerm
 from orders.models import PAID_STATUSES, UNPAID_CLOSED_STATUSES, Order
+from orders.selectors import return_list
+from orders.serializers import ReturnSerializer
 
 from . import selectors, services
-from .throttles import PayPageStripeThrottle
 from .models import OPEN_STATUSES, Payment, PaymentStatus
 from .serializers import (
     PaymentConfirmResultSerializer,
@@ -34,6 +36,7 @@ from .serializers import (
     PaymentStartSerializer,
     RefundRequestSerializer,
 )
+from .throttles import PayPageStripeThrottle
 
 logger = logging.getLogger(__name__)
 # Refunds need the permission the admin's "Refund" order action checks.
@@ -126,6 +129,26 @@ class PaymentViewSet(
             amount=serializer.validated_data.get("amount"),
         )
         return Response(PaymentSerializer(self.get_queryset().get(pk=pk)).data)
+
+
+class ReturnRefundView(APIView):
+    """Refund a received return: exactly its `refund_amount`, at Stripe, once (a retry answers
+    the refunded return). Part of /api/returns/, served here because refunds are the payments
+    app's."""
+
+    problem_statuses = {None: ("409", "502")}  # return_not_allowed, invalid_status_transition
+
+    def get_permissions(self):
+        return [HasPerm("orders.change_return")]
+
+    @extend_schema(request=None, responses={200: ReturnSerializer}, tags=["returns"])
+    def post(self, request, pk):
+        returns = return_list(user=request.user)
+        order_return = returns.filter(pk=pk).first()
+        if order_return is None:
+            raise not_found()
+        services.return_refund(order_return=order_return, actor=request.user)
+        return Response(ReturnSerializer(returns.get(pk=pk)).data)
 
 
 # --- The hosted pay page ---------------------------------------------------------------------

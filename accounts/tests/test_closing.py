@@ -444,3 +444,26 @@ def test_every_section_of_the_export_is_documented(customer, api_client):
     data = signed_in(customer).get("/api/users/me/export/").json()
     assert set(documented["DataExport"]["properties"]) == set(data)
     assert set(documented["ExportOrder"]["properties"]) == set(data["orders"][0])
+
+
+def test_the_export_has_returns_and_closing_keeps_their_amounts_not_their_words(customer):
+    from orders.models import Return, ReturnLine
+
+    order = Order.objects.get(pk=customer.paid_payment.order_id)
+    order_return = Return.objects.create(
+        order=order, reason="The cover was torn", staff_note="Seen by Ann", refund_amount="5.00"
+    )
+    ReturnLine.objects.create(order_return=order_return, order_item=order.items.get(), quantity=1)
+
+    exported = signed_in(customer).get("/api/users/me/export/").json()
+    [paid] = [o for o in exported["orders"] if o["number"] == order.number]
+    [listed] = paid["returns"]
+    assert (listed["reason"], listed["refund_amount"]) == ("The cover was torn", "5.00")
+    assert listed["lines"] == [{"book": order.items.get().book_id, "quantity": 1}]
+    assert paid["payments"][0]["disputes"] == []
+
+    account_services.user_close(user=customer, actor=customer, password=DEFAULT_PASSWORD)
+
+    order_return.refresh_from_db()
+    assert (order_return.reason, order_return.staff_note) == ("", "")
+    assert order_return.refund_amount == Decimal("5.00") and order_return.lines.count() == 1

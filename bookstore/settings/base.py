@@ -291,6 +291,8 @@ REST_FRAMEWORK = {
         "cart_use": env_str("THROTTLE_CART_USE_RATE", "120/min"),
         # Per payment: the pay pages' calls to Stripe (confirming, refreshing the result).
         "pay_page": env_str("THROTTLE_PAY_PAGE_RATE", "30/hour"),
+        # Per customer: return requests (each one emails the customer and the staff).
+        "returns": env_str("THROTTLE_RETURN_RATE", "10/hour"),
         # Reset requests per client and per email address; links (reset, verify) per client.
         "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "10/hour"),
         "password_reset_email": env_str("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "3/hour"),
@@ -356,6 +358,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "PaymentStatusEnum": "payments.models.PaymentStatus",
         "RefundStatusEnum": "payments.models.Refund.Status",
+        "ReturnStatusEnum": "orders.models.ReturnStatus",
     },
     "SERVE_AUTHENTICATION": [],
 }
@@ -444,6 +447,8 @@ ORDER_HOLD_MINUTES = env_int("ORDER_HOLD_MINUTES", 30)
 # Tests and the multi-instance proof (.ci/cluster.py) hold copies for seconds instead; when set
 # it wins over ORDER_HOLD_MINUTES. Leave it unset in production.
 ORDER_HOLD_SECONDS = env_int("ORDER_HOLD_SECONDS", 0)
+# A customer may ask to return books for this many days after their order was shipped.
+RETURN_WINDOW_DAYS = env_int("RETURN_WINDOW_DAYS", 30)
 
 # --- Retention (jobs in run_jobs, hourly, in batches) ----------------------------------------
 # dj-stripe's record of each webhook request (body, outcome) is deleted after this many days.

@@ -28,7 +28,12 @@ from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
 from core.testing import ProblemCheckingAPIClient
 from orders import carts as cart_services
 from orders import services as order_services
-from orders.tests.factories import TEST_ADDRESS, ShippingMethodFactory, with_shipping
+from orders.tests.factories import (
+    TEST_ADDRESS,
+    ShippingMethodFactory,
+    shipped_order,
+    with_shipping,
+)
 from payments.tests.factories import payment_for_new_order
 
 pytestmark = pytest.mark.django_db
@@ -151,6 +156,16 @@ EXPECTED = {
     ("GET", "/api/payments/{id}/"): owner_or_staff(),
     ("POST", "/api/payments/{id}/confirm/"): owner_only(),
     ("POST", "/api/payments/{id}/refund/"): owner_or_staff_action_for_staff(),
+    # Only the order's owner asks for a return (staff who see the order get 404 too).
+    ("POST", "/api/orders/{id}/returns/"): owner_only(),
+    ("POST", "/api/orders/{id}/returns/quote/"): owner_only(),
+    ("POST", "/api/orders/{id}/clear-dispute/"): owner_or_staff_action_for_staff(),
+    ("GET", "/api/returns/"): users_only(),
+    ("GET", "/api/returns/{id}/"): owner_or_staff(),
+    ("POST", "/api/returns/{id}/approve/"): owner_or_staff_action_for_staff(),
+    ("POST", "/api/returns/{id}/reject/"): owner_or_staff_action_for_staff(),
+    ("POST", "/api/returns/{id}/receive/"): owner_or_staff_action_for_staff(),
+    ("POST", "/api/returns/{id}/refund/"): owner_or_staff_action_for_staff(),
 }
 
 
@@ -183,6 +198,11 @@ def world(fake):
     cart = cart_services.cart_of_customer(user=customer_a)
     cart_services.cart_line_add(cart=cart, book_id=book.pk, quantity=1)
     anonymous_cart = cart_services.cart_create()
+    shipped = shipped_order(user=customer_a, lines={book: 1})
+    return_body = {"items": [{"book": book.pk, "quantity": 1}], "reason": "Changed my mind"}
+    order_return = order_services.return_request(
+        user=customer_a, order_id=shipped.pk, **return_body
+    )
     return {
         "users": {
             "customer_a": customer_a,
@@ -200,6 +220,7 @@ def world(fake):
             "users": address.pk,  # /api/users/me/addresses/{id}/
             "cart_id": cart.pk,
             "book_id": book.pk,
+            "returns": order_return.pk,
         },
         "bodies": {
             "/api/users/register/": {"email": "new@example.com", "password": "Sturdy-Paperback-42"},
@@ -227,6 +248,8 @@ def world(fake):
             "/api/carts/{cart_id}/items/": {"book": book.pk, "quantity": 1},
             "/api/carts/{cart_id}/items/{book_id}/": {"quantity": 2},
             "/api/users/me/cart/merge/": {"cart": anonymous_cart.pk},
+            "/api/orders/{id}/returns/": return_body,
+            "/api/orders/{id}/returns/quote/": return_body,
         },
     }
 

@@ -15,7 +15,7 @@ from bookstore.dashboard import dashboard_figures
 from catalog.tests.factories import BookFactory
 from orders import services as order_services
 from orders.models import Order, OrderStatus
-from payments.models import Payment, PaymentStatus
+from payments.models import Dispute, Payment, PaymentStatus
 from payments.tests.factories import payment_for_new_order
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +115,31 @@ def test_failed_payments_newest_first_ten_at_most():
     assert messages == [f"Declined {n}" for n in range(10)]
 
 
+def disputed(reason, *, due_in_days, outcome=""):
+    payment = payment_for_new_order(status=PaymentStatus.SUCCEEDED)
+    return Dispute.objects.create(
+        payment=payment,
+        stripe_dispute_id=f"dp_{payment.pk}",
+        amount=payment.amount,
+        currency=payment.currency,
+        reason=reason,
+        stripe_status=outcome or "needs_response",
+        outcome=outcome,
+        evidence_due_by=timezone.now() + timedelta(days=due_in_days),
+    )
+
+
+def test_open_disputes_soonest_deadline_first():
+    disputed("fraudulent", due_in_days=5)
+    disputed("duplicate", due_in_days=2)
+    disputed("product_not_received", due_in_days=1, outcome="won")
+
+    figures = dashboard_figures()
+
+    assert figures.open_disputes_count == 2
+    assert [d.reason for d in figures.open_disputes] == ["duplicate", "fraudulent"]
+
+
 # --- The index page -------------------------------------------------------------------------
 
 
@@ -208,6 +233,7 @@ def a_busy_shop():
         BookFactory(title=f"Nearly Gone {n}", stock_quantity=n)
     for n in range(3):
         failed_payment(f"Card declined {n}", minutes_ago=n)
+    disputed("fraudulent", due_in_days=6)
 
 
 def test_the_index_shows_the_dashboard_above_the_apps(manager_client):
@@ -218,16 +244,17 @@ def test_the_index_shows_the_dashboard_above_the_apps(manager_client):
     assert "Paid today" in page and "Paid in the last 30 days" in page
     assert "Nearly Gone 0" in page
     assert "Card declined 0" in page
+    assert "Open disputes (1)" in page and "https://dashboard.stripe.com/test/disputes/dp_" in page
     assert f"{settings.SHOP_NAME} back office" in page
 
 
-def test_the_index_with_the_dashboard_takes_at_most_12_queries(
+def test_the_index_with_the_dashboard_takes_at_most_13_queries(
     manager_client, django_assert_max_num_queries
 ):
     a_busy_shop()
     manager_client.get("/admin/")  # content types and the session are cached after the first
 
-    with django_assert_max_num_queries(12) as captured:
+    with django_assert_max_num_queries(13) as captured:
         response = manager_client.get("/admin/")
     assert response.status_code == 200
     assert "dashboard" in response.context

@@ -82,6 +82,7 @@ def test_the_order_page_gets_the_payments_panel_without_re_registering_the_order
         "action_order_ship",
         "action_order_deliver",
         "action_order_cancel",
+        "action_order_clear_dispute",
         "action_order_refund",
     ]
 

@@ -56,3 +56,21 @@ def with_shipping(body=None, **overrides):
         **(body or {}),
         **overrides,
     }
+
+
+def shipped_order(*, user, lines, shipping_price=Decimal("0"), discount_code=None, actor=None):
+    """A paid order of `lines` ({book: quantity}) handed to a carrier now, shipped to
+    TEST_ADDRESS by a method costing `shipping_price`."""
+    from orders import services
+
+    method = ShippingMethodFactory(code=f"post-{shipping_price}", price=shipping_price)
+    order = services.order_place(
+        user=user,
+        items=[{"book": book.pk, "quantity": quantity} for book, quantity in lines.items()],
+        discount_code=discount_code,
+        shipping_address=dict(TEST_ADDRESS),
+        shipping_method=method.code,
+    )
+    services.order_mark_paid(order_id=order.pk)
+    order.refresh_from_db()
+    return services.order_ship(order=order, actor=actor or user, tracking_number="1Z999")

@@ -132,3 +132,28 @@ def install(monkeypatch):
     monkeypatch.setattr(stripe, "default_http_client", fake)
     monkeypatch.setattr(stripe, "max_network_retries", 0)
     return fake
+
+
+def dispute(*, dispute_id, intent_id, amount, currency="usd", status="needs_response", **extra):
+    """A Dispute as Stripe's API returns it."""
+    return {
+        "id": dispute_id,
+        "object": "dispute",
+        "amount": amount,
+        "currency": currency,
+        "charge": f"ch_of_{intent_id}",
+        "payment_intent": intent_id,
+        "reason": "fraudulent",
+        "status": status,
+        "evidence_details": {
+            "due_by": int(time.time()) + 7 * 86400,
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+        },
+        "is_charge_refundable": False,
+        "livemode": False,
+        "created": int(time.time()),
+        "metadata": {},
+        **extra,
+    }

@@ -179,7 +179,7 @@ STAFF_STRIPE_PAGES = {
     "/admin/payments/payment/",
     "/admin/payments/refund/",
     "/admin/payments/stripecustomer/",
-    "/admin/djstripe/dispute/",
+    "/admin/payments/dispute/",
     "/admin/djstripe/event/",
     "/admin/djstripe/webhookendpoint/",
 }
@@ -199,7 +199,6 @@ def test_the_superusers_index_lists_only_the_stripe_records_that_matter(webhook_
     links, adds = index_links(client)
     stripe_links = {link for link in links if link.startswith("/admin/djstripe/")}
     assert stripe_links == {
-        "/admin/djstripe/dispute/",
         "/admin/djstripe/event/",
         "/admin/djstripe/webhookendpoint/",
         "/admin/djstripe/webhookeventtrigger/",  # raw deliveries: superusers only

@@ -1,0 +1,168 @@
+"""A return's refund at Stripe: exactly its refund_amount, once, within what was paid."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from accounts.tests.factories import StaffFactory
+from catalog.tests.factories import BookFactory
+from core.errors import ApplicationError
+from core.models import OutboxEmail
+from core.testing import assert_problem
+from orders import services as order_services
+from orders.models import Return
+from payments import services
+from payments.models import Refund
+from payments.tests.factories import paid_payment
+
+pytestmark = pytest.mark.django_db
+
+
+def received_return(payment, lines, staff):
+    order = payment.order
+    order_return = order_services.return_request(
+        user=order.user,
+        order_id=order.pk,
+        items=[{"book": book.pk, "quantity": quantity} for book, quantity in lines.items()],
+        reason="Not what I expected",
+    )
+    order_services.return_approve(order_return=order_return, actor=staff)
+    return order_services.return_receive(order_return=order_return, actor=staff, restock=True)
+
+
+@pytest.fixture
+def books():
+    return BookFactory(price=Decimal("10.00")), BookFactory(price=Decimal("30.00"))
+
+
+def test_refund_sends_exactly_the_amount_once_and_the_last_copies_refund_the_order(
+    fake, books, staff_user
+):
+    first, second = books
+    payment = paid_payment(fake=fake, lines={first: 1, second: 1})
+    one = received_return(payment, {first: 1}, staff_user)
+    services.return_refund(order_return=one, actor=staff_user)
+    again = services.return_refund(order_return=one, actor=staff_user)  # a retried request
+    assert again.status == "refunded"
+    refunds = fake.calls_to("POST", "/v1/refunds")
+    assert [call[2]["amount"] for call in refunds] == ["1000"]
+    assert refunds[0][2]["payment_intent"] == payment.stripe_payment_intent_id
+    payment.refresh_from_db()
+    assert (payment.amount_refunded, payment.status) == (Decimal("10.00"), "partially_refunded")
+    assert payment.order.status == "shipped"
+    assert Refund.objects.get().order_return == one
+
+    two = received_return(payment, {second: 1}, staff_user)
+    services.return_refund(order_return=two, actor=staff_user)
+    payment.refresh_from_db()
+    payment.order.refresh_from_db()
+    assert (payment.amount_refunded, payment.status) == (Decimal("40.00"), "refunded")
+    assert payment.order.status == "refunded"
+    kinds = list(OutboxEmail.objects.filter(order=payment.order).values_list("kind", flat=True))
+    assert kinds.count("return_refunded") == 2
+    assert "refund_issued" not in kinds  # the return's own email tells of the money
+
+
+def test_a_return_is_refunded_only_once_received(fake, books, staff_user):
+    first, _ = books
+    payment = paid_payment(fake=fake, lines={first: 1})
+    order_return = order_services.return_request(
+        user=payment.order.user,
+        order_id=payment.order_id,
+        items=[{"book": first.pk, "quantity": 1}],
+        reason="x",
+    )
+    with pytest.raises(ApplicationError) as caught:
+        services.return_refund(order_return=order_return, actor=staff_user)
+    assert caught.value.code == "invalid_status_transition"
+    assert not fake.calls_to("POST", "/v1/refunds")
+
+
+def test_a_return_cannot_take_back_what_staff_already_refunded(fake, books, staff_user):
+    first, second = books
+    payment = paid_payment(fake=fake, lines={first: 1, second: 1})
+    services.payment_refund(payment=payment, actor=staff_user, amount=Decimal("35.00"))
+    order_return = received_return(payment, {second: 1}, staff_user)
+    with pytest.raises(ApplicationError) as caught:
+        services.return_refund(order_return=order_return, actor=staff_user)
+    assert caught.value.code == "return_not_allowed"
+    assert Return.objects.get().status == "received"
+    payment.refresh_from_db()
+    assert payment.amount_refunded == Decimal("35.00")
+
+
+def test_refund_api_answers_the_return_and_hides_others(fake, books, staff_client, user_client):
+    first, _ = books
+    payment = paid_payment(fake=fake, user=user_client.user, lines={first: 1})
+    order_return = received_return(payment, {first: 1}, StaffFactory())
+    response = staff_client.post(f"/api/returns/{order_return.pk}/refund/")
+    assert response.status_code == 200, response.json()
+    assert (response.json()["status"], response.json()["refund_amount"]) == ("refunded", "10.00")
+    assert staff_client.post(f"/api/returns/{order_return.pk}/refund").status_code == 200
+    assert len(fake.calls_to("POST", "/v1/refunds")) == 1
+    assert_problem(staff_client.post("/api/returns/987654/refund/"), 404, "not_found")
+    order = user_client.get(f"/api/orders/{payment.order_id}/").json()
+    assert (order["status"], order["amount_refunded"]) == ("refunded", "10.00")
+    assert order["returns"][0]["status"] == "refunded"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres_only
+def test_a_return_refund_and_a_staff_refund_at_once_never_exceed_what_was_paid(fake, books):
+    first, second = books
+    staff = StaffFactory()
+    payment = paid_payment(fake=fake, lines={first: 1, second: 1})
+    order_return = received_return(payment, {second: 1}, staff)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def run(call):
+        try:
+            barrier.wait(timeout=10)
+            call()
+            outcomes.append("ok")
+        except ApplicationError as error:
+            outcomes.append(error.code)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(
+            target=run,
+            args=(lambda: services.return_refund(order_return=order_return, actor=staff),),
+        ),
+        threading.Thread(
+            target=run,
+            args=(
+                lambda: services.payment_refund(
+                    payment=payment, actor=staff, amount=Decimal("35.00")
+                ),
+            ),
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    payment.refresh_from_db()
+    assert payment.amount_refunded <= payment.amount
+    refunded = sum(Refund.objects.filter(payment=payment).values_list("amount", flat=True))
+    assert refunded == payment.amount_refunded
+    assert sorted(outcomes) in (["ok", "return_not_allowed"], ["ok", "validation_error"])
+
+
+def test_the_admin_refunds_a_received_return_once(fake, books, manager, manager_client):
+    from django.contrib.admin import helpers
+
+    first, _ = books
+    payment = paid_payment(fake=fake, lines={first: 1})
+    order_return = received_return(payment, {first: 1}, manager)
+    for _ in range(2):
+        manager_client.post(
+            "/admin/orders/return/",
+            {"action": "refund_returns", helpers.ACTION_CHECKBOX_NAME: [order_return.pk]},
+        )
+    assert Return.objects.get().status == "refunded"
+    assert len(fake.calls_to("POST", "/v1/refunds")) == 1
