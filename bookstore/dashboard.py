@@ -1,7 +1,7 @@
 """The back office's front page: how the shop is doing, at a glance, for staff.
 
 `dashboard_figures()` composes the figures from the apps' selectors (sales per day, held stock,
-books to restock, failed payments, the email outbox, webhook failures) in a handful of queries,
+books to restock, the most awaited sold-out books, failed payments, the email outbox, webhook failures) in a handful of queries,
 whatever the size of the shop. `install(site)` shows them above the admin index's app list
 (templates/admin/index.html), with the last 30 days drawn as a server-rendered SVG chart
 (templates/admin/sales_chart.svg): no script, nothing fetched from elsewhere.
@@ -24,6 +24,7 @@ from orders import selectors as order_selectors
 from payments import selectors as payment_selectors
 
 LOW_STOCK_SHOWN = 10
+MOST_AWAITED_SHOWN = 10
 FAILED_PAYMENTS_SHOWN = 10
 SALES_WINDOW_DAYS = 30
 # Who sees the figures: they include revenue, so staff who may look at orders.
@@ -94,6 +95,7 @@ class DashboardFigures:
     low_stock_threshold: int
     low_stock_count: int
     low_stock_books: list  # Book rows annotated with `available`, fewest first
+    most_awaited_books: list  # out-of-stock Book rows annotated with `waiting`, most first
     failed_payments: list  # Payment rows with their order and customer
     outbox_pending: int
     outbox_oldest_minutes: int | None  # how long the oldest pending email has waited
@@ -172,6 +174,7 @@ def dashboard_figures(*, now=None):
         low_stock_threshold=catalog_selectors.LOW_STOCK,
         low_stock_count=low_stock_count,
         low_stock_books=low_stock_books,
+        most_awaited_books=catalog_selectors.books_most_awaited(limit=MOST_AWAITED_SHOWN),
         failed_payments=payment_selectors.payments_failed_recent(limit=FAILED_PAYMENTS_SHOWN),
         outbox_pending=outbox_pending,
         outbox_oldest_minutes=(

@@ -10,6 +10,7 @@ class CatalogConfig(AppConfig):
     name = "catalog"
 
     def ready(self):
+        from accounts.signals import account_closing
         from orders import signals
 
         from . import checks, receivers, search  # noqa: F401  (checks registers itself)
@@ -23,6 +24,7 @@ class CatalogConfig(AppConfig):
         signals.order_refunded.connect(
             receivers.restock_refunded, dispatch_uid="catalog.restock_refunded"
         )
+        account_closing.connect(receivers.account_closing, dispatch_uid="catalog.account_closing")
         pre_migrate.connect(
             receivers.install_search_extension, sender=self, dispatch_uid="catalog.search_ext"
         )

@@ -56,6 +56,7 @@ from django.utils import timezone
 
 from . import isbn
 from .models import Book, BookAuthor
+from .ratings import book_ratings_refresh
 from .search import book_search_refresh
 from .services import AuthorDirectory
 from .validators import is_web_url
@@ -386,7 +387,9 @@ class _ImportRun:
             1 for book in [*created_books, *(book for _, book in matched)] if book.isbn13 is None
         )
         # The search document reads title and authors_text, so it is rebuilt after they are set.
-        book_search_refresh(book_ids=[book.pk for book in [*created_books, *updated_books]])
+        imported = [book.pk for book in [*created_books, *updated_books]]
+        book_ratings_refresh(book_ids=imported)
+        book_search_refresh(book_ids=imported)
 
     def _skip(self, *, line, book_id, reason):
         self.summary.skipped[reason] += 1

@@ -6,9 +6,11 @@ class OrdersConfig(AppConfig):
 
     def ready(self):
         from accounts.signals import account_closing
+        from catalog.purchases import purchase_check_register
         from core.outbox import link_builder_register
 
-        from . import notifications, receivers
+        from . import notifications, receivers, selectors
 
         account_closing.connect(receivers.account_closing, dispatch_uid="orders.account_closing")
         link_builder_register("pay_order", notifications.pay_link_at_send)
+        purchase_check_register(selectors.customer_has_bought)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.permissions import staff_may
 
-from .models import Order, OrderEvent, OrderItem, OrderStatus
+from .models import PAID_STATUSES, Order, OrderEvent, OrderItem, OrderStatus
 
 
 def order_list(*, user: User) -> QuerySet[Order]:
@@ -18,6 +18,14 @@ def order_list(*, user: User) -> QuerySet[Order]:
         "items", Prefetch("events", OrderEvent.objects.order_by("created_at", "id"))
     )
     return orders if staff_may(user, "orders.view_order") else orders.filter(user=user)
+
+
+def customer_has_bought(user_id: int, book_id: int) -> bool:
+    """Whether the customer has a paid order of the book that was not refunded in full (the
+    catalog's verified-purchase check, registered in OrdersConfig.ready)."""
+    return OrderItem.objects.filter(
+        order__user_id=user_id, order__status__in=PAID_STATUSES, book_id=book_id
+    ).exists()
 
 
 # --- The back office's figures (the admin dashboard) ------------------------------------------
