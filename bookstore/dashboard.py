@@ -1,10 +1,11 @@
 """The back office's front page: how the shop is doing, at a glance, for staff.
 
 `dashboard_figures()` composes the figures from the apps' selectors (sales per day, held stock,
-books to restock, the most awaited sold-out books, failed payments, the email outbox, webhook failures) in a handful of queries,
-whatever the size of the shop. `install(site)` shows them above the admin index's app list
-(templates/admin/index.html), with the last 30 days drawn as a server-rendered SVG chart
-(templates/admin/sales_chart.svg): no script, nothing fetched from elsewhere.
+books to restock, the most awaited sold-out books, failed payments, the email outbox, webhook
+failures) in a handful of queries, whatever the size of the shop. `install(site)` shows them
+above the admin index's app list (templates/admin/index.html), with the last 30 days drawn as
+a server-rendered SVG chart (templates/admin/sales_chart.svg): no script, nothing fetched from
+elsewhere.
 
 The project package reads the apps only here and in the URLconf, where it composes them.
 """
