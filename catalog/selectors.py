@@ -152,7 +152,7 @@ def stock_alert_list(*, user: User) -> QuerySet[StockAlert]:
     return (
         StockAlert.objects.filter(user=user)
         .select_related("book")
-        .only("pk", "created_at", "book__pk", "book__title", "book__authors_text")
+        .only("pk", "created_at", "book__id", "book__title", "book__authors_text")
         .order_by("created_at", "pk")
     )
 

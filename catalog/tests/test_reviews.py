@@ -332,3 +332,12 @@ def test_the_admin_shows_reviews_only_to_staff_who_may_view_them(book, buyer):
     bare_staff = Client()
     bare_staff.force_login(UserFactory(is_staff=True))
     assert bare_staff.get("/admin/catalog/review/").status_code == 403
+
+
+def test_a_closed_accounts_reviews_go_and_stop_counting(book, buyer):
+    from accounts.services import user_close
+
+    post_review(buyer, book, rating=1)
+    user_close(user=buyer, actor=buyer)
+    assert not Review.objects.exists()
+    assert figures(book) == ("4.00", 3)
