@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
@@ -325,10 +325,15 @@ class ReviewModerationSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000, help_text="Why (kept for staff only).")
 
 
+@extend_schema_serializer(component_name="ListedBook")
+class ListedBookSerializer(BookSerializer):
+    """For the schema: a book as the customers' book list shows it (no staff fields)."""
+
+
 class WishlistEntrySerializer(serializers.Serializer):
     """For the schema: a wishlist entry (views write them from rows, catalog.rows)."""
 
-    book = BookSerializer()
+    book = ListedBookSerializer()
     added_at = serializers.DateTimeField()
 
     @classmethod
