@@ -1,6 +1,7 @@
 """Every endpoint that checks a secret (a password, a discount code, a link's token, whether a
-customer bought a book) or sends mail is throttled, and the throttle answers before the work: one row per endpoint and limit.
-A new endpoint of that kind gets its row here (README, "Security": abuse cases)."""
+customer bought a book) or sends mail is throttled, and the throttle answers before the work: one
+row per endpoint and limit. A new endpoint of that kind gets its row here (README, "Security":
+abuse cases)."""
 
 import pytest
 from django.test import Client
