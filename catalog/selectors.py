@@ -6,7 +6,7 @@ from collections.abc import Hashable
 from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, DateTimeField, F, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
 from core.errors import not_found
@@ -141,10 +141,13 @@ def wishlist_rows(*, user: User) -> QuerySet[Book, Any]:
     """The customer's wishlist, newest entry first: its books on sale as rows of their public
     fields (catalog.rows, as the book list reads them), then the entry's date."""
     entries = WishlistEntry.objects.filter(user=user, book=OuterRef("pk"))
-    books = Book.objects.active().filter(wishlist_entries__user=user)
-    return rows.public_rows(books, added_at=Subquery(entries.values("created_at")[:1])).order_by(
-        "-added_at", "-id"
+    added_at = Subquery(entries.values("created_at")[:1], output_field=DateTimeField())
+    books = (
+        Book.objects.active()
+        .filter(wishlist_entries__user=user)
+        .order_by(added_at.desc(), "-id")
     )
+    return rows.public_rows(books, added_at=added_at)
 
 
 def stock_alert_list(*, user: User) -> QuerySet[StockAlert]:
