@@ -143,9 +143,7 @@ def wishlist_rows(*, user: User) -> QuerySet[Book, Any]:
     entries = WishlistEntry.objects.filter(user=user, book=OuterRef("pk"))
     added_at = Subquery(entries.values("created_at")[:1], output_field=DateTimeField())
     books = (
-        Book.objects.active()
-        .filter(wishlist_entries__user=user)
-        .order_by(added_at.desc(), "-id")
+        Book.objects.active().filter(wishlist_entries__user=user).order_by(added_at.desc(), "-id")
     )
     return rows.public_rows(books, added_at=added_at)
 
