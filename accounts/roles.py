@@ -12,7 +12,6 @@ STORE_MANAGER_PERMISSIONS = {
         "genre": ["view", "add", "change", "delete"],
         # Moderation: hide and restore reviews (change); only their writers write them.
         "review": ["view", "change"],
-        "stockalert": ["view"],
     },
     "orders": {
         "order": ["view", "change"],

@@ -311,7 +311,6 @@ class ReviewWriteSerializer(serializers.Serializer):
         allow_blank=True,
         max_length=Review.BODY_MAX_LENGTH,
         default="",
-        trim_whitespace=True,
     )
 
 

@@ -8,12 +8,11 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
     extend_schema_view,
 )
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.pagination import PageNumberPagination
 from core.permissions import HasPerm, ModelPermissionsOrReadOnly, staff_may
 from core.renderers import FastJSONRenderer
 
@@ -333,10 +332,11 @@ def _review_write(request) -> dict[str, Any]:
 
 
 @extend_schema(tags=["reviews"])
-class BookReviewsView(APIView):
+class BookReviewsView(generics.ListAPIView):
     """A book's reviews: anyone reads the visible ones; a buyer writes one."""
 
-    pagination_class = PageNumberPagination
+    serializer_class = ReviewSerializer
+    filter_backends: list[type] = []
 
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
@@ -344,20 +344,19 @@ class BookReviewsView(APIView):
     def get_throttles(self):
         return [ReviewCreationThrottle()] if self.request.method == "POST" else []
 
+    def get_queryset(self):
+        query = ReviewListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.review_list_public(
+            book_id=int(self.kwargs["book_id"]), ordering=query.validated_data["ordering"]
+        )
+
     @extend_schema(
         parameters=[ReviewListQuerySerializer],
-        responses={200: ReviewSerializer(many=True)},
         description="The visible reviews, newest first (`ordering=-rating`: best first).",
     )
-    def get(self, request, book_id):
-        query = ReviewListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        reviews = selectors.review_list_public(
-            book_id=int(book_id), ordering=query.validated_data["ordering"]
-        )
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(reviews, request, view=self)
-        return paginator.get_paginated_response(ReviewSerializer(page, many=True).data)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=ReviewWriteSerializer,
@@ -430,18 +429,20 @@ class ReviewRestoreView(ReviewModerationView):
 # --- Wishlist and back-in-stock alerts --------------------------------------------------------
 
 
-@extend_schema(tags=["wishlist"], responses={200: WishlistEntrySerializer(many=True)})
-class WishlistView(APIView):
+@extend_schema(tags=["wishlist"])
+class WishlistView(generics.ListAPIView):
     """The customer's wishlist, newest first; each book as the book list shows it."""
 
+    serializer_class = WishlistEntrySerializer
     renderer_classes = [FastJSONRenderer]
+    filter_backends: list[type] = []
 
-    def get(self, request):
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            selectors.wishlist_rows(user=request.user), request, view=self
-        )
-        return paginator.get_paginated_response(WishlistEntrySerializer.rows_representation(page))
+    def get_queryset(self):
+        return selectors.wishlist_rows(user=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(WishlistEntrySerializer.rows_representation(page))
 
 
 @extend_schema(tags=["wishlist"])
@@ -481,13 +482,12 @@ class StockAlertView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=["alerts"], responses={200: StockAlertSerializer(many=True)})
-class MyStockAlertsView(APIView):
+@extend_schema(tags=["alerts"])
+class MyStockAlertsView(generics.ListAPIView):
     """The books the customer waits for, oldest alert first."""
 
-    def get(self, request):
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            selectors.stock_alert_list(user=request.user), request, view=self
-        )
-        return paginator.get_paginated_response(StockAlertSerializer(page, many=True).data)
+    serializer_class = StockAlertSerializer
+    filter_backends: list[type] = []
+
+    def get_queryset(self):
+        return selectors.stock_alert_list(user=self.request.user)
