@@ -10,6 +10,8 @@ STORE_MANAGER_PERMISSIONS = {
         "book": ["view", "add", "change", "delete"],
         "author": ["view", "add", "change", "delete"],
         "genre": ["view", "add", "change", "delete"],
+        # Moderation: hide and restore reviews (change); only their writers write them.
+        "review": ["view", "change"],
     },
     "orders": {
         "order": ["view", "change"],

@@ -369,6 +369,9 @@ def _variant(source, *, number, variant_number):
         language=source["language"],
         average_rating=source["average_rating"],
         ratings_count=source["ratings_count"],
+        # A generated book has no reviews: customers see the imported figures.
+        combined_average_rating=source["average_rating"],
+        combined_ratings_count=source["ratings_count"],
         cover_image_url=source["cover_image_url"],
     )
 

@@ -1,10 +1,11 @@
 """The back office's front page: how the shop is doing, at a glance, for staff.
 
 `dashboard_figures()` composes the figures from the apps' selectors (sales per day, held stock,
-books to restock, failed payments, open disputes and their deadlines, the email outbox, webhook
-failures) in a handful of queries, whatever the size of the shop. `install(site)` shows them
-above the admin index's app list (templates/admin/index.html), with the last 30 days drawn as a
-server-rendered SVG chart (templates/admin/sales_chart.svg): no script, nothing fetched from
+books to restock, the most awaited sold-out books, failed payments, open disputes and their
+deadlines, the email outbox, webhook failures) in a handful of queries, whatever the size of the
+shop. `install(site)` shows them above the admin index's app list (templates/admin/index.html),
+with the last 30 days drawn as a server-rendered SVG chart (templates/admin/sales_chart.svg): no
+script, nothing fetched from
 elsewhere.
 
 The project package reads the apps only here and in the URLconf, where it composes them.
@@ -25,6 +26,7 @@ from orders import selectors as order_selectors
 from payments import selectors as payment_selectors
 
 LOW_STOCK_SHOWN = 10
+MOST_AWAITED_SHOWN = 10
 FAILED_PAYMENTS_SHOWN = 10
 OPEN_DISPUTES_SHOWN = 10
 SALES_WINDOW_DAYS = 30
@@ -96,6 +98,7 @@ class DashboardFigures:
     low_stock_threshold: int
     low_stock_count: int
     low_stock_books: list  # Book rows annotated with `available`, fewest first
+    most_awaited_books: list  # out-of-stock Book rows annotated with `waiting`, most first
     failed_payments: list  # Payment rows with their order and customer
     open_disputes_count: int
     open_disputes: list  # Dispute rows, soonest evidence deadline first
@@ -177,6 +180,7 @@ def dashboard_figures(*, now=None):
         low_stock_threshold=catalog_selectors.LOW_STOCK,
         low_stock_count=low_stock_count,
         low_stock_books=low_stock_books,
+        most_awaited_books=catalog_selectors.books_most_awaited(limit=MOST_AWAITED_SHOWN),
         failed_payments=payment_selectors.payments_failed_recent(limit=FAILED_PAYMENTS_SHOWN),
         open_disputes_count=open_disputes_count,
         open_disputes=open_disputes,

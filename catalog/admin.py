@@ -8,7 +8,8 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -17,7 +18,7 @@ from core.errors import ApplicationError
 from . import inventory, services
 from .forms import BookImportForm, StockAdjustmentForm
 from .importer import books_import
-from .models import Author, Book, BookAuthor, Genre
+from .models import Author, Book, BookAuthor, Genre, Review, StockAlert
 from .selectors import LOW_STOCK
 
 # An intermediate page lists this many of the selected books; the action applies to all.
@@ -105,6 +106,7 @@ class BookAdmin(admin.ModelAdmin):
         "stock_quantity",
         "reserved_quantity",
         "available",
+        "readers_waiting",
         "is_active",
     ]
     list_editable = ["stock_quantity"]
@@ -117,10 +119,19 @@ class BookAdmin(admin.ModelAdmin):
     filter_horizontal = ["genres"]
     # Cover images are served over HTTPS; also Django 6's default for scheme-less URLs.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    readonly_fields = ["reserved_quantity", "authors_text", "source_id", "created_at", "updated_at"]
+    readonly_fields = [
+        "reserved_quantity",
+        "readers_waiting",
+        "combined_average_rating",
+        "combined_ratings_count",
+        "authors_text",
+        "source_id",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["title", "subtitle", "isbn13", "price", "is_active"]}),
-        ("Stock", {"fields": ["stock_quantity", "reserved_quantity"]}),
+        ("Stock", {"fields": ["stock_quantity", "reserved_quantity", "readers_waiting"]}),
         (
             "Details",
             {
@@ -133,6 +144,8 @@ class BookAdmin(admin.ModelAdmin):
                     "cover_image_url",
                     "average_rating",
                     "ratings_count",
+                    "combined_average_rating",
+                    "combined_ratings_count",
                 ]
             },
         ),
@@ -141,15 +154,31 @@ class BookAdmin(admin.ModelAdmin):
     actions = ["activate", "archive", "adjust_stock"]
 
     def get_queryset(self, request):
-        # Available copies as a column, so the list can be sorted by it.
+        # Available copies and readers waiting for the book as columns, so the list can be
+        # sorted by them (the waiting readers counted per row, without grouping every book).
+        waiting = (
+            StockAlert.objects.filter(book=OuterRef("pk"))
+            .order_by()
+            .values("book")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
         return (
             super()
             .get_queryset(request)
-            .annotate(available_copies=F("stock_quantity") - F("reserved_quantity"))
+            .annotate(
+                available_copies=F("stock_quantity") - F("reserved_quantity"),
+                waiting_readers=Coalesce(Subquery(waiting), 0),
+            )
         )
 
     def get_changelist_form(self, request, **kwargs):
         return BookChangeListForm
+
+    @admin.display(description="readers waiting", ordering="waiting_readers")
+    def readers_waiting(self, book):
+        """Readers with a back-in-stock alert for the book: emailed when copies are back."""
+        return book.waiting_readers
 
     @admin.display(description="available", ordering="available_copies")
     def available(self, book):
@@ -363,3 +392,104 @@ class GenreAdmin(NamedAdmin):
         with transaction.atomic():
             for genre in queryset:
                 services.genre_delete(genre=genre)
+
+
+class ReviewModerationForm(forms.ModelForm):
+    """Staff hide or restore a review, saying why; nothing the reader wrote is editable."""
+
+    hidden = forms.BooleanField(
+        required=False, help_text="Hidden reviews leave the public list and the book's figures."
+    )
+    reason = forms.CharField(
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why you hide or restore it (kept for staff).",
+    )
+
+    class Meta:
+        model = Review
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["hidden"].initial = self.instance.is_hidden
+
+    def clean(self):
+        cleaned = super().clean()
+        if "hidden" in self.changed_data and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", "Say why you hide or restore the review.")
+        return cleaned
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    """Moderation. What readers wrote is shown escaped, as everywhere (plain text)."""
+
+    form = ReviewModerationForm
+    list_display = [
+        "book",
+        "rating",
+        "title",
+        "user",
+        "verified_purchase",
+        "is_hidden",
+        "created_at",
+    ]
+    list_filter = ["is_hidden", "rating", "verified_purchase"]
+    search_fields = ["book__title", "title"]
+    list_select_related = ["book", "user"]
+    show_full_result_count = False
+    readonly_fields = [
+        "book",
+        "user",
+        "rating",
+        "title",
+        "body",
+        "verified_purchase",
+        "is_hidden",
+        "moderation_reason",
+        "moderated_by",
+        "moderated_at",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["book", "user", "rating", "title", "body", "verified_purchase"]}),
+        (
+            "Moderation",
+            {
+                "fields": [
+                    "is_hidden",
+                    "moderation_reason",
+                    "moderated_by",
+                    "moderated_at",
+                    "hidden",
+                    "reason",
+                ]
+            },
+        ),
+        ("Record", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return False  # readers write reviews, through the API
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # hide instead: the reader's own delete is theirs
+
+    def save_model(self, request, obj, form, change):
+        """Through the same service as the API's hide and restore."""
+        if "hidden" in form.changed_data:
+            moderated = services.review_moderate(
+                review_id=obj.pk,
+                actor=request.user,
+                hidden=form.cleaned_data["hidden"],
+                reason=form.cleaned_data["reason"].strip(),
+            )
+            obj.refresh_from_db()
+            self.message_user(
+                request,
+                "Hidden from readers." if moderated.is_hidden else "Shown to readers again.",
+                messages.SUCCESS,
+            )

@@ -10,9 +10,11 @@ class CatalogConfig(AppConfig):
     name = "catalog"
 
     def ready(self):
+        from accounts.exports import export_section_register
+        from accounts.signals import account_closing
         from orders import signals
 
-        from . import checks, receivers, search  # noqa: F401  (checks registers itself)
+        from . import checks, exports, receivers, search  # noqa: F401  (checks registers itself)
 
         signals.order_placed.connect(receivers.reserve_stock, dispatch_uid="catalog.reserve_stock")
         signals.order_paid.connect(receivers.commit_stock, dispatch_uid="catalog.commit_stock")
@@ -26,6 +28,9 @@ class CatalogConfig(AppConfig):
         signals.return_received.connect(
             receivers.restock_returned, dispatch_uid="catalog.restock_returned"
         )
+        account_closing.connect(receivers.account_closing, dispatch_uid="catalog.account_closing")
+        for section in exports.sections():
+            export_section_register(section)
         pre_migrate.connect(
             receivers.install_search_extension, sender=self, dispatch_uid="catalog.search_ext"
         )

@@ -49,8 +49,9 @@ BOOK_PUBLIC_FIELDS: tuple[PublicField, ...] = (
     PublicField("language", "language"),
     PublicField("page_count", "page_count"),
     PublicField("cover_image_url", "cover_image_url"),
-    PublicField("average_rating", "average_rating", Kind.DECIMAL),
-    PublicField("ratings_count", "ratings_count"),
+    # The imported figures combined with the shop's visible reviews (catalog.ratings).
+    PublicField("average_rating", "combined_average_rating", Kind.DECIMAL),
+    PublicField("ratings_count", "combined_ratings_count"),
     # Book.available_quantity and Book.in_stock, as SQL: never the stock internals themselves.
     PublicField(
         "available_quantity", Greatest(F("stock_quantity") - F("reserved_quantity"), Value(0))

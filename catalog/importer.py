@@ -56,6 +56,7 @@ from django.utils import timezone
 
 from . import isbn
 from .models import Book, BookAuthor
+from .ratings import book_ratings_refresh, combined_rating
 from .search import book_search_refresh
 from .services import AuthorDirectory
 from .validators import is_web_url
@@ -386,6 +387,7 @@ class _ImportRun:
             1 for book in [*created_books, *(book for _, book in matched)] if book.isbn13 is None
         )
         # The search document reads title and authors_text, so it is rebuilt after they are set.
+        book_ratings_refresh(book_ids=[book.pk for book in updated_books])
         book_search_refresh(book_ids=[book.pk for book in [*created_books, *updated_books]])
 
     def _skip(self, *, line, book_id, reason):
@@ -434,6 +436,13 @@ class _ImportRun:
         books, author_lists = [], []
         for row in new_rows:
             authors = [authors_by_key[name.casefold()] for name in row.author_names]
+            # A new book has no reviews yet: customers see the imported figures.
+            shown_average, shown_count = combined_rating(
+                imported_average=row.average_rating,
+                imported_count=row.ratings_count,
+                review_count=0,
+                review_total=0,
+            )
             book = Book(
                 title=row.title,
                 isbn13=row.isbn13,
@@ -442,6 +451,8 @@ class _ImportRun:
                 language=row.language,
                 average_rating=row.average_rating,
                 ratings_count=row.ratings_count,
+                combined_average_rating=shown_average,
+                combined_ratings_count=shown_count,
                 cover_image_url=row.cover_image_url,
                 price=derived_price(source_id=row.source_id),
                 stock_quantity=derived_stock(source_id=row.source_id),

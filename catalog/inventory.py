@@ -5,6 +5,9 @@ transactions touching the same books cannot deadlock), checks the rule, then cha
 with one UPDATE built from F() expressions. The database CHECK constraints are the backstop.
 
 `lines` is a mapping of book id -> quantity (a positive whole number).
+
+Every change that can bring a book's available copies from none to some (a released hold, a
+restock, staff's counts) fires its back-in-stock alerts in the same transaction (catalog.alerts).
 """
 
 from collections.abc import Iterable, Mapping
@@ -14,6 +17,7 @@ from django.db.models import Case, F, IntegerField, Value, When
 
 from core.errors import ApplicationError, field_error
 
+from .alerts import books_available, stock_alerts_fire
 from .models import Book
 
 Lines = Mapping[int, int]  # book id -> quantity
@@ -26,6 +30,19 @@ def _lock(book_ids: Iterable[int]) -> list[Book]:
         .order_by("pk")
         .only("pk", "title", "stock_quantity", "reserved_quantity")
     )
+
+
+def _sold_out(books: Iterable[Book]) -> list[int]:
+    """The ids of these locked books that have no copy available before the change."""
+    return [book.pk for book in books if book.available_quantity == 0]
+
+
+def _alert_if_back(sold_out: list[int]) -> None:
+    """After a change to locked rows: fire the alerts of the books it made available."""
+    if sold_out:
+        back = books_available(book_ids=sold_out)
+        if back:
+            stock_alerts_fire(book_ids=sorted(back))
 
 
 def _per_book(lines: Lines) -> Case:
@@ -94,10 +111,11 @@ def stock_release(*, lines: Lines) -> None:
     """Give back copies held by an order that will not be paid."""
     if not _validate(lines):
         return
-    _lock(lines)
+    sold_out = _sold_out(_lock(lines))
     Book.objects.filter(pk__in=lines).update(
         reserved_quantity=F("reserved_quantity") - _per_book(lines)
     )
+    _alert_if_back(sold_out)
 
 
 @transaction.atomic
@@ -118,8 +136,9 @@ def stock_restock(*, lines: Lines) -> None:
     """Copies come back on hand (a refund before shipping, a return fit to sell again)."""
     if not _validate(lines):
         return
-    _lock(lines)
+    sold_out = _sold_out(_lock(lines))
     Book.objects.filter(pk__in=lines).update(stock_quantity=F("stock_quantity") + _per_book(lines))
+    _alert_if_back(sold_out)
 
 
 @transaction.atomic
@@ -128,8 +147,10 @@ def stock_set(*, book_id: int, on_hand: int) -> Book:
     (book,) = _lock([book_id])
     if on_hand < book.reserved_quantity:
         raise _below_reserved(book, on_hand)
+    sold_out = _sold_out([book])
     Book.objects.filter(pk=book_id).update(stock_quantity=on_hand)
     book.stock_quantity = on_hand
+    _alert_if_back(sold_out)
     return book
 
 
@@ -141,6 +162,7 @@ def stock_adjust(*, book_ids: Iterable[int], delta: int) -> int:
         if book.stock_quantity + delta < book.reserved_quantity:
             raise _below_reserved(book, book.stock_quantity + delta)
     Book.objects.filter(pk__in=book_ids).update(stock_quantity=F("stock_quantity") + delta)
+    _alert_if_back(_sold_out(books))
     return len(books)
 
 

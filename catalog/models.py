@@ -1,7 +1,9 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -83,8 +85,17 @@ class Book(models.Model):
     language = models.CharField(max_length=16, blank=True)
     page_count = models.PositiveIntegerField(null=True, blank=True)
     cover_image_url = models.URLField(max_length=500, blank=True, validators=[validate_web_url])
-    average_rating = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
-    ratings_count = models.PositiveIntegerField(null=True, blank=True)
+    # The imported figures (goodbooks), which staff may correct...
+    average_rating = models.DecimalField(
+        "imported average rating", max_digits=3, decimal_places=2, null=True, blank=True
+    )
+    ratings_count = models.PositiveIntegerField("imported ratings count", null=True, blank=True)
+    # ...and what customers see: those combined with the shop's visible reviews
+    # (catalog.ratings keeps them current; the README gives the formula).
+    combined_average_rating = models.DecimalField(
+        max_digits=3, decimal_places=2, null=True, blank=True, editable=False
+    )
+    combined_ratings_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
     is_active = models.BooleanField(
         default=True, help_text="Archived books are hidden from customers."
     )
@@ -214,3 +225,105 @@ class SearchWord(models.Model):
 
     def __str__(self):
         return self.word
+
+
+class Review(models.Model):
+    """A customer's rating of a book they bought, with an optional title and body (plain text,
+    escaped wherever shown). One per customer and book; staff hide and restore reviews."""
+
+    TITLE_MAX_LENGTH = 200
+    BODY_MAX_LENGTH = 5000
+
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="reviews")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews"
+    )
+    rating = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    title = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+    # Whether the shop's orders showed the purchase when the review was last written.
+    verified_purchase = models.BooleanField(default=False, editable=False)
+    is_hidden = models.BooleanField("hidden", default=False, editable=False)
+    # Staff's last hide or restore: why, who, when (shown to staff only).
+    moderation_reason = models.TextField(blank=True, editable=False)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    moderated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["book", "user"], name="review_one_per_customer"),
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5), name="review_rating_1_to_5"
+            ),
+        ]
+        indexes = [
+            # The public list of a book's visible reviews, newest first.
+            models.Index(
+                fields=["book", "-created_at", "-id"],
+                condition=Q(is_hidden=False),
+                name="review_book_visible_newest",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.rating}/5 on {self.book_id} by {self.user_id}"
+
+    def moderate(self, *, hidden: bool, reason: str, actor, at) -> None:
+        """Staff hide or restore the review, saying why; the caller saves."""
+        self.is_hidden = hidden
+        self.moderation_reason = reason
+        self.moderated_by = actor
+        self.moderated_at = at
+
+
+class WishlistEntry(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wishlist_entries"
+    )
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="wishlist_entries")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "wishlist entries"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "book"], name="wishlist_entry_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.book_id} on {self.user_id}'s wishlist"
+
+
+class StockAlert(models.Model):
+    """A reader waiting for a sold-out book: one email when copies are available again, then
+    the alert ends (catalog.alerts)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stock_alerts"
+    )
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="stock_alerts")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "book"], name="stock_alert_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["book", "created_at", "id"], name="stock_alert_book_oldest")
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} waits for {self.book_id}"

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from accounts.models import User
+
 from . import inventory, search, services
 from .inventory import Lines
 
@@ -28,6 +30,10 @@ def restock_returned(sender: type, *, restock_lines: Lines, **kwargs: Any) -> No
 
 def record_sales(sender: type, *, lines: Lines, **kwargs: Any) -> None:
     services.book_sales_record(lines=lines)
+
+
+def account_closing(sender: type, *, user: User, **kwargs: Any) -> None:
+    services.catalog_account_closing(user=user)
 
 
 def install_search_extension(sender: Any, *, using: str, **kwargs: Any) -> None:

@@ -16,7 +16,8 @@ from typing import Any
 
 import orjson
 from django.db import connection
-from django.db.models import Expression, JSONField, QuerySet
+from django.db.models import JSONField, QuerySet
+from django.db.models.expressions import BaseExpression
 
 from core import prepared
 
@@ -41,7 +42,7 @@ class RowsQuery:
     converters: tuple[tuple[int, tuple[Converter, ...], Any], ...]
 
 
-def public_rows(books: QuerySet[Book], **extra: Expression) -> QuerySet[Book, Any]:
+def public_rows(books: QuerySet[Book], **extra: BaseExpression) -> QuerySet[Book, Any]:
     """`books` as rows of the public fields, then `extra`'s columns in their order."""
     expressions = {
         field.key: field.source for field in BOOK_PUBLIC_FIELDS if not isinstance(field.source, str)

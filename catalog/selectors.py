@@ -6,10 +6,13 @@ from collections.abc import Hashable
 from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, DateTimeField, F, OuterRef, Q, QuerySet, Subquery
+
+from accounts.models import User
+from core.errors import not_found
 
 from . import caching, rows, search
-from .models import Author, Book, Genre
+from .models import Author, Book, Genre, Review, StockAlert, WishlistEntry
 
 SEARCH_MAX_LENGTH = 200
 # Fewer copies available than this: time to restock (the admin's filter and the dashboard).
@@ -93,3 +96,75 @@ def books_low_stock(*, threshold: int = LOW_STOCK, limit: int = 10) -> tuple[int
         )[:limit]
     )
     return low.count(), shown
+
+
+# What a review list may be sorted by (`ordering`); newest first without one.
+REVIEW_ORDERINGS = {
+    "-created_at": ["-created_at", "-id"],
+    "created_at": ["created_at", "id"],
+    "-rating": ["-rating", "-created_at", "-id"],
+    "rating": ["rating", "-created_at", "-id"],
+}
+
+
+def review_list_public(*, book_id: int, ordering: str = "-created_at") -> QuerySet[Review]:
+    """A book on sale's visible reviews, with their reviewers (for the name shown)."""
+    if not Book.objects.active().filter(pk=book_id).exists():
+        raise not_found()
+    return (
+        Review.objects.filter(book_id=book_id, is_hidden=False)
+        .select_related("user")
+        .only(
+            "pk",
+            "book_id",
+            "rating",
+            "title",
+            "body",
+            "verified_purchase",
+            "created_at",
+            "updated_at",
+            "user__first_name",
+            "user__last_name",
+        )
+        .order_by(*REVIEW_ORDERINGS[ordering])
+    )
+
+
+def review_get_own(*, user: User, book_id: int) -> Review:
+    review = Review.objects.filter(user=user, book_id=book_id).select_related("user").first()
+    if review is None:
+        raise not_found()
+    return review
+
+
+def wishlist_rows(*, user: User) -> QuerySet[Book, Any]:
+    """The customer's wishlist, newest entry first: its books on sale as rows of their public
+    fields (catalog.rows, as the book list reads them), then the entry's date."""
+    entries = WishlistEntry.objects.filter(user=user, book=OuterRef("pk"))
+    added_at = Subquery(entries.values("created_at")[:1], output_field=DateTimeField())
+    books = (
+        Book.objects.active().filter(wishlist_entries__user=user).order_by(added_at.desc(), "-id")
+    )
+    return rows.public_rows(books, added_at=added_at)
+
+
+def stock_alert_list(*, user: User) -> QuerySet[StockAlert]:
+    """The customer's alerts, oldest first, with their books."""
+    return (
+        StockAlert.objects.filter(user=user)
+        .select_related("book")
+        .only("pk", "created_at", "book__id", "book__title", "book__authors_text")
+        .order_by("created_at", "pk")
+    )
+
+
+def books_most_awaited(*, limit: int = 10) -> list[Book]:
+    """Books with no copy available that readers wait for, the most awaited first (annotated
+    with `waiting`): what to restock first."""
+    return list(
+        Book.objects.filter(stock_quantity__lte=F("reserved_quantity"))
+        .annotate(waiting=Count("stock_alerts"))
+        .filter(waiting__gt=0)
+        .order_by("-waiting", "title", "pk")
+        .only("pk", "title", "isbn13", "is_active", "stock_quantity", "reserved_quantity")[:limit]
+    )

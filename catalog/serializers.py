@@ -5,13 +5,14 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
 from . import isbn
 from .fields import BOOK_PUBLIC_FIELDS, BOOK_PUBLIC_KEYS, Kind
-from .models import Author, Book, Genre
+from .models import Author, Book, Genre, Review, StockAlert
+from .selectors import REVIEW_ORDERINGS
 from .validators import validate_web_url
 
 
@@ -131,6 +132,12 @@ class BookSerializer(serializers.ModelSerializer):
         model = Book
         fields = list(BOOK_PUBLIC_KEYS)
         read_only_fields = fields
+        # Public keys read from a column of another name (the customers' combined ratings).
+        extra_kwargs = {
+            field.key: {"source": field.source}
+            for field in BOOK_PUBLIC_FIELDS
+            if isinstance(field.source, str) and field.source != field.key
+        }
 
     def to_representation(self, book):
         """The JSON ModelSerializer would build (a test holds the two equal, key order and
@@ -253,3 +260,104 @@ class BookWriteSerializer(serializers.Serializer):
         if others.exists():
             raise serializers.ValidationError("Another book has this ISBN.", code="unique")
         return isbn13
+
+
+def reviewer_name(user) -> str:
+    """The reviewer as shown: first name and the initial of the last name ("Ada L.")."""
+    first, last = user.first_name.strip(), user.last_name.strip()
+    name = f"{first} {last[0]}." if first and last else first or (f"{last[0]}." if last else "")
+    return name or "A reader"
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    """A review as anyone sees it: never the reviewer's full name, email or id."""
+
+    reviewer = serializers.SerializerMethodField(help_text='First name and initial: "Ada L."')
+
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "book",
+            "rating",
+            "title",
+            "body",
+            "reviewer",
+            "verified_purchase",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_reviewer(self, review) -> str:
+        return reviewer_name(review.user)
+
+
+class StaffReviewSerializer(ReviewSerializer):
+    """With the moderation state, for staff's hide and restore."""
+
+    class Meta(ReviewSerializer.Meta):
+        fields = [*ReviewSerializer.Meta.fields, "is_hidden", "moderation_reason", "moderated_at"]
+        read_only_fields = fields
+
+
+class ReviewWriteSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    title = serializers.CharField(
+        required=False, allow_blank=True, max_length=Review.TITLE_MAX_LENGTH, default=""
+    )
+    body = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=Review.BODY_MAX_LENGTH,
+        default="",
+    )
+
+
+class ReviewListQuerySerializer(serializers.Serializer):
+    ordering = serializers.ChoiceField(
+        choices=sorted(REVIEW_ORDERINGS), required=False, default="-created_at"
+    )
+
+
+class ReviewModerationSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000, help_text="Why (kept for staff only).")
+
+
+@extend_schema_serializer(component_name="ListedBook")
+class ListedBookSerializer(BookSerializer):
+    """For the schema: a book as the customers' book list shows it (no staff fields)."""
+
+
+class WishlistEntrySerializer(serializers.Serializer):
+    """For the schema: a wishlist entry (views write them from rows, catalog.rows)."""
+
+    book = ListedBookSerializer()
+    added_at = serializers.DateTimeField()
+
+    @classmethod
+    def rows_representation(cls, rows: list[tuple]) -> list[dict]:
+        """Entries from wishlist rows: the book as the book list writes it, then the date."""
+        books = BookSerializer.rows_representation(rows)
+        write_time = serializers.DateTimeField().to_representation
+        added = len(BOOK_PUBLIC_KEYS)
+        return [
+            {"book": book, "added_at": write_time(row[added])}
+            for book, row in zip(books, rows, strict=True)
+        ]
+
+
+class StockAlertBookSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Book
+        fields = ["id", "title", "authors_text"]
+        read_only_fields = fields
+
+
+class StockAlertSerializer(serializers.ModelSerializer):
+    book = StockAlertBookSerializer(read_only=True)
+
+    class Meta:
+        model = StockAlert
+        fields = ["book", "created_at"]
+        read_only_fields = fields

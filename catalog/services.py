@@ -8,11 +8,13 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
-from core.errors import ApplicationError, field_error
+from accounts.models import User
+from core.errors import ApplicationError, field_error, not_found
 
-from . import inventory
+from . import inventory, purchases
 from .inventory import Lines
-from .models import Author, Book, BookAuthor, Genre
+from .models import Author, Book, BookAuthor, Genre, Review, StockAlert, WishlistEntry
+from .ratings import book_ratings_refresh
 from .search import book_popularity_refresh, book_search_refresh
 
 # The book's own columns staff set through book_update (authors, genres and stock have their
@@ -218,6 +220,7 @@ def book_create(
     book = Book.objects.create(**fields, stock_quantity=stock_quantity)
     _set_authors(book, _resolve(Author, authors, "authors"))
     _set_genres(book, _resolve(Genre, genres, "genres"))
+    book_ratings_refresh(book_ids=[book.pk])
     book_search_refresh(book_ids=[book.pk])
     return book
 
@@ -245,6 +248,8 @@ def book_update(
         book.stock_quantity = inventory.stock_set(
             book_id=book.pk, on_hand=stock_quantity
         ).stock_quantity
+    if {"average_rating", "ratings_count"} & set(fields):
+        book_ratings_refresh(book_ids=[book.pk])
     book_search_refresh(book_ids=[book.pk])
     return book
 
@@ -357,3 +362,159 @@ def book_sales_record(*, lines: Lines) -> None:
     for book_id, quantity in sorted(lines.items()):
         Book.objects.filter(pk=book_id).update(copies_sold=F("copies_sold") + quantity)
     book_popularity_refresh(book_ids=list(lines))
+
+
+# --- Reviews ----------------------------------------------------------------------------------
+
+
+def _locked_book(book_id: int, *, on_sale: bool = True) -> Book:
+    """The book (on sale, unless `on_sale` is false), its row locked: a book's figures and its
+    alerts are decided under this lock (catalog.ratings, catalog.alerts)."""
+    books = Book.objects.select_for_update().filter(pk=book_id)
+    book = (
+        (books.active() if on_sale else books)
+        .only("pk", "title", "stock_quantity", "reserved_quantity")
+        .first()
+    )
+    if book is None:
+        raise not_found()
+    return book
+
+
+def _ratings_changed(book_id: int) -> None:
+    if book_ratings_refresh(book_ids=[book_id]):
+        book_popularity_refresh(book_ids=[book_id])
+
+
+def _must_have_bought(user: User, book: Book) -> None:
+    if not purchases.has_bought(user_id=user.pk, book_id=book.pk):
+        raise ApplicationError(
+            "not_a_buyer", "Only customers who bought this book from the shop may review it."
+        )
+
+
+@transaction.atomic
+def review_create(
+    *, user: User, book_id: int, rating: int, title: str = "", body: str = ""
+) -> Review:
+    """A buyer's one review of a book (a second one: validation_error, change it instead)."""
+    book = _locked_book(book_id)
+    _must_have_bought(user, book)
+    if Review.objects.filter(book=book, user=user).exists():
+        raise field_error(
+            "book", "already_reviewed", "You have reviewed this book; change your review instead."
+        )
+    review = Review.objects.create(
+        book=book, user=user, rating=rating, title=title, body=body, verified_purchase=True
+    )
+    _ratings_changed(book.pk)
+    return review
+
+
+def _own_review(user: User, book: Book) -> Review:
+    review = Review.objects.select_for_update().filter(book=book, user=user).first()
+    if review is None:
+        raise not_found()
+    return review
+
+
+@transaction.atomic
+def review_update(
+    *, user: User, book_id: int, rating: int, title: str = "", body: str = ""
+) -> Review:
+    """The customer rewrites their review (still a buyer; a hidden review stays hidden)."""
+    book = _locked_book(book_id, on_sale=False)
+    review = _own_review(user, book)
+    _must_have_bought(user, book)
+    review.rating, review.title, review.body = rating, title, body
+    review.verified_purchase = True
+    review.save(update_fields=["rating", "title", "body", "verified_purchase", "updated_at"])
+    _ratings_changed(book.pk)
+    return review
+
+
+@transaction.atomic
+def review_delete(*, user: User, book_id: int) -> None:
+    book = _locked_book(book_id, on_sale=False)
+    _own_review(user, book).delete()
+    _ratings_changed(book.pk)
+
+
+@transaction.atomic
+def review_moderate(*, review_id: int, actor: User, hidden: bool, reason: str) -> Review:
+    """Staff hide a review (it leaves the public list and the figures) or restore it."""
+    book_id = Review.objects.filter(pk=review_id).values_list("book_id", flat=True).first()
+    if book_id is None:
+        raise not_found()
+    _locked_book(book_id, on_sale=False)
+    review = Review.objects.select_for_update().get(pk=review_id)
+    review.moderate(hidden=hidden, reason=reason, actor=actor, at=timezone.now())
+    review.save(
+        update_fields=[
+            "is_hidden",
+            "moderation_reason",
+            "moderated_by",
+            "moderated_at",
+            "updated_at",
+        ]
+    )
+    _ratings_changed(review.book_id)
+    return review
+
+
+# --- Wishlists --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def wishlist_add(*, user: User, book_id: int) -> tuple[WishlistEntry, bool]:
+    """Put a book on sale on the customer's wishlist; (entry, whether it is new). Again: the
+    same entry."""
+    if not Book.objects.active().filter(pk=book_id).exists():
+        raise not_found()
+    return WishlistEntry.objects.get_or_create(user=user, book_id=book_id)
+
+
+@transaction.atomic
+def wishlist_remove(*, user: User, book_id: int) -> None:
+    """Take a book off the wishlist; a book not on it is not found."""
+    removed, _ = WishlistEntry.objects.filter(user=user, book_id=book_id).delete()
+    if not removed:
+        raise not_found()
+
+
+# --- Back-in-stock alerts ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def stock_alert_subscribe(*, user: User, book_id: int) -> StockAlert:
+    """Ask to be emailed when a sold-out book is back (once: again, the same alert). A book
+    with copies available: in_stock. Decided under the book's row lock, which every stock change
+    takes too, so the alert is either refused or seen by the change that brings copies back."""
+    book = _locked_book(book_id)
+    if book.in_stock:
+        raise ApplicationError(
+            "in_stock", f"{book.title} has copies available: order it now.", extra={"book": book.pk}
+        )
+    alert, _ = StockAlert.objects.get_or_create(user=user, book=book)
+    return alert
+
+
+@transaction.atomic
+def stock_alert_unsubscribe(*, user: User, book_id: int) -> None:
+    removed, _ = StockAlert.objects.filter(user=user, book_id=book_id).delete()
+    if not removed:
+        raise not_found()
+
+
+@transaction.atomic
+def catalog_account_closing(*, user: User) -> None:
+    """The customer's account closes: their wishlist, alerts and reviews go (what they wrote is
+    theirs); the reviewed books' figures no longer count them."""
+    WishlistEntry.objects.filter(user=user).delete()
+    StockAlert.objects.filter(user=user).delete()
+    reviewed = sorted(Review.objects.filter(user=user).values_list("book_id", flat=True))
+    for book_id in reviewed:
+        _locked_book(book_id, on_sale=False)
+    Review.objects.filter(user=user).delete()
+    for book_id in reviewed:
+        _ratings_changed(book_id)

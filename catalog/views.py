@@ -8,12 +8,12 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
     extend_schema_view,
 )
-from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.permissions import AllowAny
+from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.permissions import ModelPermissionsOrReadOnly, staff_may
+from core.permissions import HasPerm, ModelPermissionsOrReadOnly, staff_may
 from core.renderers import FastJSONRenderer
 
 from . import caching, search, selectors, services
@@ -25,8 +25,16 @@ from .serializers import (
     BookSerializer,
     BookWriteSerializer,
     GenreSerializer,
+    ReviewListQuerySerializer,
+    ReviewModerationSerializer,
+    ReviewSerializer,
+    ReviewWriteSerializer,
     StaffBookSerializer,
+    StaffReviewSerializer,
+    StockAlertSerializer,
+    WishlistEntrySerializer,
 )
+from .throttles import ReviewCreationThrottle
 
 # The list's query parameters that do not change which books it finds.
 _NOT_FILTERS = {
@@ -312,3 +320,174 @@ class BookSuggestView(APIView):
         books = Book.objects.active()
         results = search.book_suggestions(text=query.validated_data["q"], queryset=books)
         return Response({"results": results})
+
+
+# --- Reviews ----------------------------------------------------------------------------------
+
+
+def _review_write(request) -> dict[str, Any]:
+    serializer = ReviewWriteSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+@extend_schema(tags=["reviews"])
+class BookReviewsView(generics.ListAPIView):
+    """A book's reviews: anyone reads the visible ones; a buyer writes one."""
+
+    serializer_class = ReviewSerializer
+    filter_backends: list[type] = []
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
+
+    def get_throttles(self):
+        return [ReviewCreationThrottle()] if self.request.method == "POST" else []
+
+    def get_queryset(self):
+        query = ReviewListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.review_list_public(
+            book_id=int(self.kwargs["book_id"]), ordering=query.validated_data["ordering"]
+        )
+
+    @extend_schema(
+        parameters=[ReviewListQuerySerializer],
+        description="The visible reviews, newest first (`ordering=-rating`: best first).",
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=ReviewWriteSerializer,
+        responses={201: ReviewSerializer},
+        description="Only a customer with a paid, not refunded order of the book "
+        "(403 `not_a_buyer`); one review per customer and book.",
+    )
+    def post(self, request, book_id):
+        review = services.review_create(
+            user=request.user, book_id=int(book_id), **_review_write(request)
+        )
+        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["reviews"])
+class MyReviewView(APIView):
+    """The signed-in customer's review of the book."""
+
+    @extend_schema(responses={200: ReviewSerializer})
+    def get(self, request, book_id):
+        review = selectors.review_get_own(user=request.user, book_id=int(book_id))
+        return Response(ReviewSerializer(review).data)
+
+    @extend_schema(request=ReviewWriteSerializer, responses={200: ReviewSerializer})
+    def put(self, request, book_id):
+        review = services.review_update(
+            user=request.user, book_id=int(book_id), **_review_write(request)
+        )
+        return Response(ReviewSerializer(review).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, book_id):
+        services.review_delete(user=request.user, book_id=int(book_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(
+    tags=["reviews"],
+    request=ReviewModerationSerializer,
+    responses={200: StaffReviewSerializer},
+    description="Staff allowed to change reviews hide one (it leaves the public list and the "
+    "book's figures) or restore it, saying why.",
+)
+class ReviewModerationView(APIView):
+    hidden: bool
+
+    def get_permissions(self):
+        return [HasPerm("catalog.change_review")]
+
+    def post(self, request, review_id):
+        serializer = ReviewModerationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = services.review_moderate(
+            review_id=int(review_id),
+            actor=request.user,
+            hidden=self.hidden,
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(StaffReviewSerializer(review).data)
+
+
+class ReviewHideView(ReviewModerationView):
+    hidden = True
+
+
+class ReviewRestoreView(ReviewModerationView):
+    hidden = False
+
+
+# --- Wishlist and back-in-stock alerts --------------------------------------------------------
+
+
+@extend_schema(tags=["wishlist"])
+class WishlistView(generics.ListAPIView):
+    """The customer's wishlist, newest first; each book as the book list shows it."""
+
+    serializer_class = WishlistEntrySerializer
+    renderer_classes = [FastJSONRenderer]
+    filter_backends: list[type] = []
+
+    def get_queryset(self):
+        return selectors.wishlist_rows(user=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(WishlistEntrySerializer.rows_representation(page))
+
+
+@extend_schema(tags=["wishlist"])
+class WishlistEntryView(APIView):
+    @extend_schema(
+        request=None,
+        responses={201: None, 200: None},
+        description="Add a book (again: nothing changes, 200).",
+    )
+    def put(self, request, book_id):
+        _, created = services.wishlist_add(user=request.user, book_id=int(book_id))
+        return Response(status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, book_id):
+        services.wishlist_remove(user=request.user, book_id=int(book_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["alerts"])
+class StockAlertView(APIView):
+    """Email me when this sold-out book is back in stock."""
+
+    @extend_schema(
+        request=None,
+        responses={202: StockAlertSerializer},
+        description="While the book has no copy available: 202 (asking again changes nothing). "
+        "With copies available: 409 `in_stock`.",
+    )
+    def post(self, request, book_id):
+        alert = services.stock_alert_subscribe(user=request.user, book_id=int(book_id))
+        return Response(StockAlertSerializer(alert).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, book_id):
+        services.stock_alert_unsubscribe(user=request.user, book_id=int(book_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["alerts"])
+class MyStockAlertsView(generics.ListAPIView):
+    """The books the customer waits for, oldest alert first."""
+
+    serializer_class = StockAlertSerializer
+    filter_backends: list[type] = []
+
+    def get_queryset(self):
+        return selectors.stock_alert_list(user=self.request.user)

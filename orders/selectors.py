@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.permissions import staff_may
 
-from .models import Order, OrderEvent, OrderItem, OrderStatus, Return
+from .models import PAID_STATUSES, Order, OrderEvent, OrderItem, OrderStatus, Return
 
 
 def order_list(*, user: User) -> QuerySet[Order]:
@@ -42,6 +42,14 @@ def return_list(*, user: User) -> QuerySet[Return]:
     """The returns `user` may see (with the permission to view returns: all), with their lines."""
     returns = Return.objects.select_related("order").prefetch_related("lines__order_item")
     return returns if staff_may(user, "orders.view_return") else returns.filter(order__user=user)
+
+
+def customer_has_bought(user_id: int, book_id: int) -> bool:
+    """Whether the customer has a paid order of the book that was not refunded in full (the
+    catalog's verified-purchase check, registered in OrdersConfig.ready)."""
+    return OrderItem.objects.filter(
+        order__user_id=user_id, order__status__in=PAID_STATUSES, book_id=book_id
+    ).exists()
 
 
 # --- The back office's figures (the admin dashboard) ------------------------------------------

@@ -467,3 +467,32 @@ def test_the_export_has_returns_and_closing_keeps_their_amounts_not_their_words(
     order_return.refresh_from_db()
     assert (order_return.reason, order_return.staff_note) == ("", "")
     assert order_return.refund_amount == Decimal("5.00") and order_return.lines.count() == 1
+
+
+def test_the_export_has_the_customers_reviews_wishlist_and_alerts_without_staff_notes(customer):
+    from catalog import services as catalog_services
+    from catalog.models import Review, StockAlert
+
+    paid_book = Order.objects.get(pk=customer.paid_payment.order_id).items.get().book
+    review = catalog_services.review_create(
+        user=customer, book_id=paid_book.pk, rating=4, title="Fine", body="A good read"
+    )
+    Review.objects.filter(pk=review.pk).update(is_hidden=True, moderation_reason="Staff only")
+    wished = BookFactory(title="Wished For")
+    catalog_services.wishlist_add(user=customer, book_id=wished.pk)
+    sold_out = BookFactory(title="Sold Out", stock_quantity=0)
+    StockAlert.objects.create(user=customer, book=sold_out)
+    catalog_services.wishlist_add(user=UserFactory(), book_id=sold_out.pk)  # someone else's
+
+    response = signed_in(customer).get("/api/users/me/export/")
+
+    data = response.json()
+    [exported] = data["reviews"]
+    assert (exported["book_title"], exported["rating"], exported["body"]) == (
+        paid_book.title,
+        4,
+        "A good read",
+    )
+    assert exported["hidden"] is True and "Staff only" not in response.content.decode()
+    assert [entry["title"] for entry in data["wishlist"]] == ["Wished For"]
+    assert [entry["title"] for entry in data["back_in_stock_alerts"]] == ["Sold Out"]

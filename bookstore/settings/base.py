@@ -293,6 +293,8 @@ REST_FRAMEWORK = {
         "pay_page": env_str("THROTTLE_PAY_PAGE_RATE", "30/hour"),
         # Per customer: return requests (each one emails the customer and the staff).
         "returns": env_str("THROTTLE_RETURN_RATE", "10/hour"),
+        # Per customer: new reviews.
+        "reviews": env_str("THROTTLE_REVIEW_RATE", "10/hour"),
         # Reset requests per client and per email address; links (reset, verify) per client.
         "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "10/hour"),
         "password_reset_email": env_str("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "3/hour"),

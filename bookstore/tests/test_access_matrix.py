@@ -24,6 +24,8 @@ from accounts.tests.factories import (
     StaffFactory,
     UserFactory,
 )
+from catalog import services as catalog_services
+from catalog.models import StockAlert
 from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
 from core.testing import ProblemCheckingAPIClient
 from orders import carts as cart_services
@@ -166,6 +168,24 @@ EXPECTED = {
     ("POST", "/api/returns/{id}/reject/"): owner_or_staff_action_for_staff(),
     ("POST", "/api/returns/{id}/receive/"): owner_or_staff_action_for_staff(),
     ("POST", "/api/returns/{id}/refund/"): owner_or_staff_action_for_staff(),
+    ("GET", "/api/books/{book_id}/reviews/"): public(),
+    # A bought the book (and reviewed it: a second review is a 400, past the checks).
+    ("POST", "/api/books/{book_id}/reviews/"): {
+        "anonymous": 401,
+        "customer_a": OK,
+        **dict.fromkeys(ROLES[2:], 403),  # not_a_buyer
+    },
+    ("GET", "/api/books/{book_id}/reviews/mine/"): owner_only(),
+    ("PUT", "/api/books/{book_id}/reviews/mine/"): owner_only(),
+    ("DELETE", "/api/books/{book_id}/reviews/mine/"): owner_only(),
+    ("POST", "/api/reviews/{review_id}/hide/"): staff_only(),
+    ("POST", "/api/reviews/{review_id}/restore/"): staff_only(),
+    ("GET", "/api/users/me/wishlist/"): users_only(),
+    ("PUT", "/api/users/me/wishlist/{book_id}/"): users_only(),
+    ("DELETE", "/api/users/me/wishlist/{book_id}/"): owner_only(),  # on A's wishlist only
+    ("POST", "/api/books/{book_id}/notify-me/"): users_only(),  # in stock: 409, past the checks
+    ("DELETE", "/api/books/{book_id}/notify-me/"): owner_only(),  # A waits for it
+    ("GET", "/api/users/me/alerts/"): users_only(),
 }
 
 
@@ -203,6 +223,11 @@ def world(fake):
     order_return = order_services.return_request(
         user=customer_a, order_id=shipped.pk, **return_body
     )
+    bought = order_services.order_place(user=customer_a, items=[{"book": book.pk, "quantity": 1}])
+    order_services.order_mark_paid(order_id=bought.pk)
+    review = catalog_services.review_create(user=customer_a, book_id=book.pk, rating=4)
+    catalog_services.wishlist_add(user=customer_a, book_id=book.pk)
+    StockAlert.objects.create(user=customer_a, book=book)  # from before the last restock
     return {
         "users": {
             "customer_a": customer_a,
@@ -221,6 +246,7 @@ def world(fake):
             "cart_id": cart.pk,
             "book_id": book.pk,
             "returns": order_return.pk,
+            "review_id": review.pk,
         },
         "bodies": {
             "/api/users/register/": {"email": "new@example.com", "password": "Sturdy-Paperback-42"},
@@ -250,6 +276,10 @@ def world(fake):
             "/api/users/me/cart/merge/": {"cart": anonymous_cart.pk},
             "/api/orders/{id}/returns/": return_body,
             "/api/orders/{id}/returns/quote/": return_body,
+            "/api/books/{book_id}/reviews/": {"rating": 5},
+            "/api/books/{book_id}/reviews/mine/": {"rating": 3},
+            "/api/reviews/{review_id}/hide/": {"reason": "Spoilers"},
+            "/api/reviews/{review_id}/restore/": {"reason": "Edited"},
         },
     }
 
@@ -268,7 +298,7 @@ def call(world, role, method, path):
         client.force_authenticate(user)
     resource = path.split("/")[2]
     url = path.replace("{id}", str(world["ids"].get(resource, 0)))
-    for name in ("cart_id", "book_id"):
+    for name in ("cart_id", "book_id", "review_id"):
         url = url.replace(f"{{{name}}}", str(world["ids"][name]))
     body = dict(world["bodies"].get(path, {}))
     if path == "/api/users/logout/" and user:

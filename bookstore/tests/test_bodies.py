@@ -67,6 +67,7 @@ def superuser_client(fake):
         "users": AddressFactory(user=user).pk,  # /api/users/me/addresses/{id}/
         "cart_id": cart_services.cart_of_customer(user=user).pk,
         "book_id": book.pk,
+        "review_id": 1,  # the body is read before the review is looked up
     }
     cart_services.cart_line_add(
         cart=cart_services.cart_of_customer(user=user), book_id=book.pk, quantity=1
@@ -77,7 +78,7 @@ def superuser_client(fake):
 def url_for(client, path):
     resource = path.split("/")[2]
     url = path.replace("{id}", str(client.ids.get(resource, 1)))
-    for name in ("cart_id", "book_id"):
+    for name in ("cart_id", "book_id", "review_id"):
         url = url.replace(f"{{{name}}}", str(client.ids[name]))
     return url
 

@@ -1,6 +1,7 @@
-"""Every endpoint that checks a secret (a password, a discount code, a link's token) or sends
-mail is throttled, and the throttle answers before the work: one row per endpoint and limit.
-A new endpoint of that kind gets its row here (README, "Security": abuse cases)."""
+"""Every endpoint that checks a secret (a password, a discount code, a link's token, whether a
+customer bought a book) or sends mail is throttled, and the throttle answers before the work: one
+row per endpoint and limit. A new endpoint of that kind gets its row here (README, "Security":
+abuse cases)."""
 
 import pytest
 from django.test import Client
@@ -21,6 +22,11 @@ def order_body():
     return with_shipping({"items": [{"book": book.pk, "quantity": 1}], "discount_code": "GUESS"})
 
 
+def review_path():
+    return f"/api/books/{BookFactory().pk}/reviews/"
+
+
+REVIEW = {"rating": 5}
 LOGIN = {"email": "a@example.com", "password": "guess"}
 REGISTER = {"email": "a@example.com", "password": NEW_PASSWORD}
 RESET = {"email": "a@example.com"}
@@ -56,13 +62,17 @@ ENDPOINTS = [
     ("password", "post", "/api/users/me/password/", PASSWORD_CHANGE, "current_password", True),
     ("code", "post", "/api/orders/", order_body, "discount", True),
     ("code", "post", "/api/orders/quote/", order_body, "discount", True),
+    ("purchase", "post", review_path, REVIEW, "reviews", True),
 ]
 
 
 @pytest.mark.parametrize(
     ("guards", "method", "path", "body", "scope", "signed_in"),
     ENDPOINTS,
-    ids=[f"{method} {path} {scope}" for _, method, path, _, scope, _ in ENDPOINTS],
+    ids=[
+        f"{method} {getattr(path, '__name__', path)} {scope}"
+        for _, method, path, _, scope, _ in ENDPOINTS
+    ],
 )
 def test_each_endpoint_that_checks_a_secret_or_sends_mail_is_throttled(
     throttle_rates, guards, method, path, body, scope, signed_in
@@ -70,6 +80,8 @@ def test_each_endpoint_that_checks_a_secret_or_sends_mail_is_throttled(
     throttle_rates(**{scope: "1/hour"})
     if callable(body):
         body = body()
+    if callable(path):
+        path = path()
     if path.startswith("/account/"):  # the pages that emailed links open
         client = Client(REMOTE_ADDR="10.1.2.3")
     else:

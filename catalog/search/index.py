@@ -93,7 +93,7 @@ def book_search_refresh(*, book_ids: Iterable[int]) -> None:
         return
     books = list(
         Book.objects.filter(pk__in=book_ids).only(
-            "pk", "title", "author_list", "ratings_count", "copies_sold"
+            "pk", "title", "author_list", "combined_ratings_count", "copies_sold"
         )
     )
     words: Counter[str] = Counter()
@@ -101,7 +101,9 @@ def book_search_refresh(*, book_ids: Iterable[int]) -> None:
         names = [author["name"] for author in book.author_list]
         for name, value in book_search_columns(title=book.title, author_names=names).items():
             setattr(book, name, value)
-        book.popularity = popularity(ratings_count=book.ratings_count, copies_sold=book.copies_sold)
+        book.popularity = popularity(
+            ratings_count=book.combined_ratings_count, copies_sold=book.copies_sold
+        )
         words.update(set(f"{book.search_title} {book.search_series} {book.search_authors}".split()))
     columns = ["search_title", "search_series", "search_author", "search_authors"]
     columns += ["is_collection", "popularity"]
@@ -172,7 +174,13 @@ def _known_words_add(counts: Counter) -> None:
 
 
 def book_popularity_refresh(*, book_ids: Iterable[int]) -> None:
-    books = list(Book.objects.filter(pk__in=book_ids).only("pk", "ratings_count", "copies_sold"))
+    """Recompute the popularity of these books, after their sales or their customers' ratings
+    (catalog.ratings) changed."""
+    books = list(
+        Book.objects.filter(pk__in=book_ids).only("pk", "combined_ratings_count", "copies_sold")
+    )
     for book in books:
-        book.popularity = popularity(ratings_count=book.ratings_count, copies_sold=book.copies_sold)
+        book.popularity = popularity(
+            ratings_count=book.combined_ratings_count, copies_sold=book.copies_sold
+        )
     Book.objects.bulk_update(books, ["popularity"])

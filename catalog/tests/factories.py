@@ -3,6 +3,7 @@ from decimal import Decimal
 import factory
 
 from catalog.models import Author, Book, BookAuthor, Genre
+from catalog.ratings import book_ratings_refresh
 from catalog.search import book_search_refresh
 
 
@@ -59,4 +60,6 @@ class BookFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def index(book, create, extracted, **kwargs):
         if create:
+            book_ratings_refresh(book_ids=[book.pk])
+            book.refresh_from_db(fields=["combined_average_rating", "combined_ratings_count"])
             book_search_refresh(book_ids=[book.pk])

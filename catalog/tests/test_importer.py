@@ -376,3 +376,26 @@ def test_unsafe_cover_addresses_in_a_file_are_dropped(value):
 
     assert _cover_url(value) == ""
     assert _cover_url("https://images.example.com/1.jpg") == "https://images.example.com/1.jpg"
+
+
+def test_imported_figures_are_what_customers_see_and_a_reimport_keeps_reviews_counted():
+    from accounts.tests.factories import UserFactory
+    from catalog.models import Review
+    from catalog.ratings import book_ratings_refresh
+
+    books_import(rows_or_file=DIRTY_BOOKS)
+    first = book(1)
+    assert (first.combined_average_rating, first.combined_ratings_count) == (
+        first.average_rating,
+        first.ratings_count,
+    )
+    Review.objects.create(book=first, user=UserFactory(), rating=1, verified_purchase=True)
+    book_ratings_refresh(book_ids=[first.pk])
+    rows = fixture_rows()
+    rows[0]["ratings_count"] = "3"
+    rows[0]["average_rating"] = "4.00"
+    books_import(rows_or_file=rows)
+    assert (book(1).combined_average_rating, book(1).combined_ratings_count) == (
+        Decimal("3.25"),
+        4,
+    )

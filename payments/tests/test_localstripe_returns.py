@@ -77,7 +77,7 @@ def test_the_dispute_card_holds_the_order_and_a_lost_dispute_is_recorded(
     assert wait_for(lambda: Order.objects.get(pk=order_id).disputed), "no dispute arrived"
     dispute = Dispute.objects.get(payment_id=payment_id)
     assert (dispute.stripe_status, dispute.amount) == ("needs_response", Decimal("20.00"))
-    assert OutboxEmail.objects.filter(kind="staff_dispute_opened", order_id=order_id).exists()
+    assert OutboxEmail.objects.filter(kind="staff_dispute_opened", order=order_id).exists()
     shipped = staff_client.post(f"/api/orders/{order_id}/ship/", {})
     assert shipped.status_code == 409 and shipped.json()["code"] == "order_disputed"
 
