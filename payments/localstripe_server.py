@@ -63,6 +63,34 @@ def _accept_payment_intent_shipping(resources):
     PaymentIntent._accepts_shipping = True
 
 
+def _deleted_customers_stay_retrievable(resources):
+    """Stripe answers a deleted customer with `{"id", "object": "customer", "deleted": true}`;
+    localstripe forgets it (404), so a webhook about one of its payments that arrives after the
+    customer was deleted (closing an account deletes it) failed here and not at Stripe."""
+    Customer = resources.Customer
+    if getattr(Customer, "_deleted_stay_retrievable", False):
+        return
+    original_retrieve, original_delete = Customer._api_retrieve, Customer._api_delete
+
+    def _api_retrieve(cls, id):
+        deleted = resources.store.get(f"deleted_customer:{id}")
+        return deleted if deleted is not None else original_retrieve.__func__(cls, id)
+
+    def _api_delete(cls, id):
+        answer = original_delete.__func__(cls, id)
+        resources.store[f"deleted_customer:{id}"] = answer
+        return answer
+
+    def _export(self, expand=None):
+        return original_export(self)  # nothing left to expand, as at Stripe
+
+    original_export = resources.DeletedObject._export
+    resources.DeletedObject._export = _export
+    Customer._api_retrieve = classmethod(_api_retrieve)
+    Customer._api_delete = classmethod(_api_delete)
+    Customer._deleted_stay_retrievable = True
+
+
 def _retry_payment_intent_after_decline(resources):
     """localstripe keeps a declined charge as the PaymentIntent's latest one, so an intent back
     at `requires_payment_method` stays there: a new card set by an update still leaves it
@@ -198,6 +226,7 @@ def main(argv=None):
     from localstripe import resources, server
 
     _accept_payment_intent_shipping(resources)
+    _deleted_customers_stay_retrievable(resources)
     _retry_payment_intent_after_decline(resources)
     _dispute_card(resources, server)
     args.data_dir.mkdir(parents=True, exist_ok=True)
