@@ -16,7 +16,7 @@ class PaymentsConfig(AppConfig):
     def ready(self):
         from djstripe.event_handlers import handle_charge_dispute_event, handle_customer_event
         from djstripe.models import Event
-        from djstripe.signals import WEBHOOK_SIGNALS
+        from djstripe.signals import WEBHOOK_SIGNALS, webhook_post_process
 
         from accounts.signals import account_closing
         from orders.exports import order_export_part_register
@@ -51,6 +51,9 @@ class PaymentsConfig(AppConfig):
             receivers.customer_deleted, sender=Event, dispatch_uid="payments.customer.deleted"
         )
         account_closing.connect(receivers.account_closing, dispatch_uid="payments.account_closing")
+        webhook_post_process.connect(
+            receivers.webhook_processed, dispatch_uid="payments.webhook_processed"
+        )
         order_cancelling.connect(
             receivers.order_cancelling, dispatch_uid="payments.order_cancelling"
         )

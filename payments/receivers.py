@@ -7,7 +7,7 @@ when the signing secret leaked or an old event is replayed)."""
 
 from typing import Any
 
-from djstripe.models import Event
+from djstripe.models import Event, WebhookEventTrigger
 
 from accounts.models import User
 from orders.models import Order
@@ -37,6 +37,10 @@ def customer_deleted(sender: type, event: Event, **kwargs: Any) -> None:
 
 def order_cancelling(sender: type, order: Order, **kwargs: Any) -> None:
     services.payments_check_none_in_flight(order=order)
+
+
+def webhook_processed(sender: type, instance: WebhookEventTrigger, **kwargs: Any) -> None:
+    services.closed_account_webhook_scrub(trigger=instance)
 
 
 def account_closing(sender: type, user: User, actor: User, **kwargs: Any) -> None:

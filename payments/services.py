@@ -723,6 +723,40 @@ def stripe_records_scrub(*, customer_ids: list[str], intent_ids: list[str]) -> N
     djstripe_models.WebhookEventTrigger.objects.filter(event__in=events).update(body="")
 
 
+def _ids_in(stripe_object: dict[str, Any]) -> set[str]:
+    """The object's own id and the ids of the intent and customer it names (ids or expanded)."""
+    found = set()
+    for key in ("id", "payment_intent", "customer"):
+        value = stripe_object.get(key)
+        value = value.get("id") if isinstance(value, dict) else value
+        if isinstance(value, str) and value:
+            found.add(value)
+    return found
+
+
+def closed_account_webhook_scrub(*, trigger: djstripe_models.WebhookEventTrigger) -> None:
+    """Stripe keeps sending webhooks about a closed account's payments (a late one, a refund
+    later on), and dj-stripe stores its copies again: they lose the person as closing left
+    them, and so does the request body dj-stripe keeps (saved after this runs)."""
+    if trigger.event is None:
+        return
+    ids = _ids_in((trigger.event.data or {}).get("object") or {})
+    if not ids:
+        return
+    payments = list(
+        Payment.objects.filter(order__user__closed_at__isnull=False)
+        .filter(Q(stripe_payment_intent_id__in=ids) | Q(stripe_customer_id__in=ids))
+        .values_list("stripe_payment_intent_id", "stripe_customer_id")
+    )
+    if not payments:
+        return
+    stripe_records_scrub(
+        customer_ids=sorted({customer for _, customer in payments if customer}),
+        intent_ids=sorted({intent for intent, _ in payments}),
+    )
+    trigger.body = ""
+
+
 # --- Disputes ---------------------------------------------------------------------------------
 
 # Stripe's statuses of a dispute that is over.

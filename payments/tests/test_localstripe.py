@@ -273,3 +273,11 @@ def test_closing_the_account_deletes_the_stripe_customer_and_its_webhook_is_appl
     assert wait_for(webhook_received("payment_intent.succeeded"))
     assert wait_for(lambda: not WebhookEventTrigger.objects.filter(processed=False).exists())
     assert not WebhookEventTrigger.objects.exclude(exception="").exists()
+    # What those late webhooks stored lost the person again, as closing left the rest.
+    from djstripe.models import PaymentIntent
+
+    intent = PaymentIntent.objects.get(
+        id=Payment.objects.get(order_id=order_id).stripe_payment_intent_id
+    )
+    assert intent.stripe_data.get("shipping") is None
+    assert "Ada" not in "".join(WebhookEventTrigger.objects.values_list("body", flat=True))
