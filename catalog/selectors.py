@@ -2,13 +2,17 @@
 
 import functools
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import F, Q, QuerySet
+from django.db.models.constants import LOOKUP_SEP
+from django.http import QueryDict
 
 from . import caching, rows, search
+from .facets import FACETS, FacetCounts
+from .filters import BookFilter
 from .models import Author, Book, Genre
 
 SEARCH_MAX_LENGTH = 200
@@ -59,6 +63,62 @@ def book_customer_page(
     if found is not None and found[0] != known_count:
         caching.remember_count(count_key, found[0], read_at=read_at)
     return found
+
+
+def book_facets(
+    *, names: Sequence[str], params: QueryDict, include_archived: bool, share_key: Hashable
+) -> dict[str, FacetCounts]:
+    """The facets `names` (catalog.facets) of the books the list's filters and search in
+    `params` find, each without its own filters. Shared between readers like a list's count
+    (catalog.caching) under `share_key`, which names the reader's view of the catalogue, the
+    filters and the facets."""
+    return caching.shared_count(  # type: ignore[no-any-return]
+        share_key,
+        lambda: _facet_counts(names=names, params=params, include_archived=include_archived),
+    )
+
+
+def _facet_counts(
+    *, names: Sequence[str], params: QueryDict, include_archived: bool
+) -> dict[str, FacetCounts]:
+    books = book_list(include_archived=include_archived)
+    # Facets whose filters left in place are the same count the same books, filtered once.
+    found_by_filters: dict[tuple[Any, ...], QuerySet[Book]] = {}
+    counts = {}
+    for name in names:
+        facet = FACETS[name]
+        filters = _filters_without(params, _own_filters(facet.field))
+        key = tuple(sorted((name, tuple(values)) for name, values in filters.items()))
+        if key not in found_by_filters:
+            found_by_filters[key] = BookFilter(data=_query_dict(filters), queryset=books).qs
+        counts[name] = facet.count(found_by_filters[key])
+    return counts
+
+
+@functools.cache
+def _own_filters(field: str) -> frozenset[str]:
+    """The list's filters on the Book field `field`, as BookFilter declares them."""
+    return frozenset(
+        name
+        for name, declared in BookFilter.base_filters.items()
+        if declared.field_name.split(LOOKUP_SEP)[0] == field
+    )
+
+
+def _filters_without(params: QueryDict, left_out: frozenset[str]) -> Mapping[str, list[str]]:
+    """The list's filters in `params` (no page, size or order), but for `left_out`."""
+    return {
+        name: values
+        for name, values in params.lists()
+        if name in BookFilter.base_filters and name != "ordering" and name not in left_out
+    }
+
+
+def _query_dict(filters: Mapping[str, list[str]]) -> QueryDict:
+    data = QueryDict(mutable=True)
+    for name, values in filters.items():
+        data.setlist(name, values)
+    return data
 
 
 def _named_list(model: type[NamedModel], search: str) -> QuerySet[NamedModel]:

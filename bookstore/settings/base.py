@@ -2,6 +2,7 @@
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import dj_database_url
 from corsheaders.defaults import default_headers as cors_default_headers
@@ -177,6 +178,12 @@ CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 86400)
 # Anonymous GET /api/books/ and /api/books/{id}/ are served from the cache for up to this many
 # seconds, so a stock change shows within that time (0 turns it off); see catalog/caching.py.
 CATALOGUE_CACHE_SECONDS = env_int("CATALOGUE_CACHE_SECONDS", 1)
+
+# The price facet's bucket bounds (GET /api/books/?facets=price): with 10, 20, 50 the buckets
+# are under 10, 10 to under 20, 20 to under 50, and 50 or more.
+FACET_PRICE_BUCKETS = [
+    Decimal(bound) for bound in env_list("FACET_PRICE_BUCKETS", ["10", "20", "50"])
+]
 
 # How search ranks (README, "How search ranks"): points for where the query matches, a penalty
 # for box sets/companions/adaptations and for typo-corrected matches, and popularity
