@@ -13,6 +13,10 @@ from benchmarks.catalogue import (
     CATALOGUE_SIZE,
     LARGE_CATALOGUE_SIZE,
     SEARCH_TERMS,
+    STOREFRONT_FACETS,
+    TARGET_FACETED_SEARCH_MEDIAN_MS,
+    TARGET_FACETS_RATIO,
+    TARGET_LIST_MEDIAN_MS,
     TARGET_SEARCH_MEDIAN_MS,
     TARGET_SPEEDUP,
     TARGET_SUGGEST_MEDIAN_MS,
@@ -172,6 +176,10 @@ class Command(BaseCommand):
                     client, term, repeat=repeat, naive_repeat=naive_repeat, warmup=warmup
                 )
             )
+        facets = []
+        for term in SEARCH_TERMS:
+            self._progress(f"Searching {term!r} with facets={STOREFRONT_FACETS}...")
+            facets.append(benchmark.compare_facets(client, term, repeat=repeat, warmup=warmup))
         self._progress("Listing and detail pages...")
         browsing = []
         for page_size in BROWSE_PAGE_SIZES:
@@ -193,6 +201,7 @@ class Command(BaseCommand):
         relevance = relevance_measure(client=client, variant_sources=benchmark.variant_sources())
         return {
             "searches": searches,
+            "facets": facets,
             "browsing": browsing,
             "suggestions": suggestions,
             "suggest_median": suggest_median,
@@ -261,6 +270,41 @@ class Command(BaseCommand):
             f"(least {least.term!r}: {least.speedup:.1f}×)"
         )
 
+        facets = report["facets"]
+        write("")
+        write(
+            f"Facets: GET /api/books/?search=<term>&facets={STOREFRONT_FACETS} against the same "
+            "search without facets, timed in turn   (times in ms)"
+        )
+        header = (
+            f"{'term':<20} | {'search':>7} {'SQL':>3} | {'faceted':>7} {'p95':>7} {'SQL':>3} | "
+            f"{'ratio':>6} | {'≤' + format(TARGET_FACETS_RATIO, 'g') + '×':>4} "
+            f"{'≤' + format(TARGET_FACETED_SEARCH_MEDIAN_MS, 'g') + ' ms':>6}"
+        )
+        write(header)
+        write("-" * len(header))
+        for row in facets:
+            write(
+                f"{row.term:<20} | {row.search.median_ms:>7.1f} {row.search.queries:>3} | "
+                f"{row.faceted.median_ms:>7.1f} {row.faceted.p95_ms:>7.1f} "
+                f"{row.faceted.queries:>3} | {row.ratio:>5.2f}× | "
+                f"{_mark(row.ratio <= TARGET_FACETS_RATIO):>4} "
+                f"{_mark(row.faceted.median_ms <= TARGET_FACETED_SEARCH_MEDIAN_MS):>6}"
+            )
+        write("-" * len(header))
+        ratio_missed = [row.term for row in facets if row.ratio > TARGET_FACETS_RATIO]
+        slow_facets = [
+            row.term for row in facets if row.faceted.median_ms > TARGET_FACETED_SEARCH_MEDIAN_MS
+        ]
+        worst = max(facets, key=lambda row: row.ratio)
+        write(
+            f"Target: faceted ≤ {TARGET_FACETS_RATIO:g}× the search   "
+            f"{_mark(not ratio_missed)} {len(facets) - len(ratio_missed)}/{len(facets)} terms "
+            f"(highest {worst.term!r}: {worst.ratio:.2f}×); "
+            f"faceted median ≤ {TARGET_FACETED_SEARCH_MEDIAN_MS:g} ms (at a million books)   "
+            f"{_mark(not slow_facets)} {len(facets) - len(slow_facets)}/{len(facets)} terms"
+        )
+
         write("")
         write("Browse   (times in ms)")
         header = f"{'request':<36} {'median':>7} {'p95':>7} {'SQL queries':>11}"
@@ -270,6 +314,13 @@ class Command(BaseCommand):
             write(
                 f"{label:<36} {timing.median_ms:>7.1f} {timing.p95_ms:>7.1f} {timing.queries:>11}"
             )
+        list_label, list_timing = report["browsing"][0]
+        list_fast = list_timing.median_ms <= TARGET_LIST_MEDIAN_MS
+        write("-" * len(header))
+        write(
+            f"Target: {list_label} median ≤ {TARGET_LIST_MEDIAN_MS:g} ms (at a million books)   "
+            f"{_mark(list_fast)} {list_timing.median_ms:.1f} ms"
+        )
 
         write("")
         write("Suggest: GET /api/books/suggest/?q=<prefix>   (times in ms)")
@@ -324,6 +375,18 @@ class Command(BaseCommand):
                 f"less than {TARGET_SPEEDUP:g}× faster than naive for "
                 + ", ".join(repr(row.term) for row in searches if row.speedup < TARGET_SPEEDUP)
             )
+        if ratio_missed:
+            missed.append(
+                f"facets over {TARGET_FACETS_RATIO:g}× the search for "
+                + ", ".join(map(repr, ratio_missed))
+            )
+        if slow_facets:
+            missed.append(
+                f"faceted search median over {TARGET_FACETED_SEARCH_MEDIAN_MS:g} ms for "
+                + ", ".join(map(repr, slow_facets))
+            )
+        if not list_fast:
+            missed.append(f"list page median over {TARGET_LIST_MEDIAN_MS:g} ms")
         if not suggest_fast:
             missed.append(f"suggestion median over {TARGET_SUGGEST_MEDIAN_MS:g} ms")
         if not relevance.meets_targets:

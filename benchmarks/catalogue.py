@@ -94,6 +94,13 @@ TARGET_SUGGEST_MEDIAN_MS = 10.0
 
 TARGET_SEARCH_MEDIAN_MS = 25.0
 TARGET_SPEEDUP = 10.0
+# What a storefront sends beside its search results, and what that may cost: at most this many
+# times the search alone, and (the target at a million books) at most this many milliseconds.
+STOREFRONT_FACETS = "genre,language,price"
+TARGET_FACETS_RATIO = 2.0
+TARGET_FACETED_SEARCH_MEDIAN_MS = 60.0
+# A list page, at a million books.
+TARGET_LIST_MEDIAN_MS = 5.0
 
 
 class BenchDatabaseError(Exception):
@@ -522,6 +529,36 @@ def compare_search(client, term, *, repeat, naive_repeat, warmup):
     with naive_search_in_the_view():
         naive = _timing(client, path, params, samples=naive_samples)
     return SearchComparison(term=term, indexed=indexed, naive=naive)
+
+
+@dataclass
+class FacetComparison:
+    term: str
+    search: Timing
+    faceted: Timing
+
+    @property
+    def ratio(self):
+        return self.faceted.median_ms / self.search.median_ms
+
+
+def compare_facets(client, term, *, repeat, warmup):
+    """Time `repeat` searches for `term` with the storefront's facets and without, in turn (so
+    that a slow spell of the machine slows both)."""
+    path = "/api/books/"
+    plain, faceted = {"search": term}, {"search": term, "facets": STOREFRONT_FACETS}
+    for _ in range(warmup):
+        _get(client, path, plain)
+        _get(client, path, faceted)
+    plain_samples, faceted_samples = [], []
+    for _ in range(repeat):
+        plain_samples.append(_timed_get(client, path, plain))
+        faceted_samples.append(_timed_get(client, path, faceted))
+    return FacetComparison(
+        term=term,
+        search=_timing(client, path, plain, samples=plain_samples),
+        faceted=_timing(client, path, faceted, samples=faceted_samples),
+    )
 
 
 def anonymous_client():
