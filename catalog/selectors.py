@@ -11,7 +11,7 @@ from django.db.models.constants import LOOKUP_SEP
 from django.http import QueryDict
 
 from . import caching, rows, search
-from .facets import FACETS, FacetCounts
+from .facets import FACETS, FacetCounts, facets_count
 from .filters import BookFilter
 from .models import Author, Book, Genre
 
@@ -45,24 +45,49 @@ def book_active_count() -> int:
 
 
 def book_customer_page(
-    *, search_text: str, offset: int, limit: int, count_key: Hashable
-) -> tuple[int, list[tuple[Any, ...]]] | None:
-    """How many books a customer's plain list or search finds, and a page of them as rows of
-    the public fields (catalog.rows); None where the general path must answer (see
-    search.book_search_page). The count is shared between readers for a moment
-    (catalog.caching) under `count_key`, which names the reader's view of the catalogue and
-    the filters."""
+    *,
+    search_text: str,
+    offset: int,
+    limit: int,
+    count_key: Hashable,
+    facet_names: Sequence[str] = (),
+    facets_key: Hashable = None,
+) -> tuple[int, list[tuple[Any, ...]], dict[str, FacetCounts]] | None:
+    """How many books a customer's plain list or search finds, a page of them as rows of the
+    public fields (catalog.rows), and the facets `facet_names` of them all (catalog.facets);
+    None where the general path must answer (see search.book_search_page). The count and the
+    facets are shared between readers for a moment (catalog.caching) under `count_key` and
+    `facets_key`, which name the reader's view of the catalogue and the filters (and the
+    facets)."""
+    facets = caching.fresh_count(facets_key) if facet_names else {}
+    uncounted = () if facets is not None else facet_names
+    read_at = time.time()
     if not search_text:
         count = caching.shared_count(count_key, book_active_count)
-        return count, book_page_rows(offset=offset, limit=limit) if offset < count else []
-    read_at = time.time()
+        page = book_page_rows(offset=offset, limit=limit) if offset < count else []
+        if uncounted:
+            facets = caching.remember_count(
+                facets_key,
+                _facet_counts(names=uncounted, params=QueryDict(), include_archived=False),
+                read_at=read_at,
+            )
+        return count, page, facets
     known_count = caching.fresh_count(count_key)
     found = search.book_search_page(
-        text=search_text, offset=offset, limit=limit, known_count=known_count
+        text=search_text,
+        offset=offset,
+        limit=limit,
+        known_count=known_count,
+        facet_names=uncounted,
     )
-    if found is not None and found[0] != known_count:
-        caching.remember_count(count_key, found[0], read_at=read_at)
-    return found
+    if found is None:
+        return None
+    count, page, counted = found
+    if count != known_count:
+        caching.remember_count(count_key, count, read_at=read_at)
+    if counted is not None:
+        facets = caching.remember_count(facets_key, counted, read_at=read_at)
+    return count, page, facets
 
 
 def book_facets(
@@ -82,17 +107,19 @@ def _facet_counts(
     *, names: Sequence[str], params: QueryDict, include_archived: bool
 ) -> dict[str, FacetCounts]:
     books = book_list(include_archived=include_archived)
-    # Facets whose filters left in place are the same count the same books, filtered once.
-    found_by_filters: dict[tuple[Any, ...], QuerySet[Book]] = {}
-    counts = {}
+    # Facets left with the same filters count the same books: found once, counted together.
+    names_by_filters: dict[tuple[Any, ...], list[str]] = {}
+    filters_by_key: dict[tuple[Any, ...], Mapping[str, list[str]]] = {}
     for name in names:
-        facet = FACETS[name]
-        filters = _filters_without(params, _own_filters(facet.field))
+        filters = _filters_without(params, _own_filters(FACETS[name].field))
         key = tuple(sorted((name, tuple(values)) for name, values in filters.items()))
-        if key not in found_by_filters:
-            found_by_filters[key] = BookFilter(data=_query_dict(filters), queryset=books).qs
-        counts[name] = facet.count(found_by_filters[key])
-    return counts
+        names_by_filters.setdefault(key, []).append(name)
+        filters_by_key[key] = filters
+    counts: dict[str, FacetCounts] = {}
+    for key, counted in names_by_filters.items():
+        found = BookFilter(data=_query_dict(filters_by_key[key]), queryset=books).qs
+        counts |= facets_count(found, counted)
+    return {name: counts[name] for name in names}
 
 
 @functools.cache

@@ -142,15 +142,21 @@ class BookViewSet(viewsets.ModelViewSet):
 
     def _list(self, request, *args, **kwargs):
         facet_names = self._facet_names(request)
-        response = self._customer_page(request) or super().list(request, *args, **kwargs)
-        if facet_names is not None:
-            response.data["facets"] = selectors.book_facets(
-                names=facet_names,
-                params=request.query_params,
-                include_archived=_is_staff(request),
-                share_key=("facets", facet_names, self.list_count_key()),
-            )
+        response = self._customer_page(request, facet_names)
+        if response is None:
+            response = super().list(request, *args, **kwargs)
+            if facet_names is not None:
+                response.data["facets"] = selectors.book_facets(
+                    names=facet_names,
+                    params=request.query_params,
+                    include_archived=_is_staff(request),
+                    share_key=self._facets_key(facet_names),
+                )
         return response
+
+    def _facets_key(self, facet_names):
+        """What facet counts depend on: the facets, and what the list's count depends on."""
+        return ("facets", facet_names, self.list_count_key())
 
     @staticmethod
     def _facet_names(request):
@@ -161,7 +167,7 @@ class BookViewSet(viewsets.ModelViewSet):
         query.is_valid(raise_exception=True)
         return query.validated_data["facets"]
 
-    def _customer_page(self, request):
+    def _customer_page(self, request, facet_names):
         """The catalogue's hot path, a customer's plain list or search page, read as rows by a
         query compiled once (selectors.book_page_rows, search.book_search_page); None for
         everything else (staff, filters, an order, an ISBN, bad input), which the filterset
@@ -181,15 +187,23 @@ class BookViewSet(viewsets.ModelViewSet):
         number = paginator.get_page_number(request)
         offset = (number - 1) * page_size
         found = selectors.book_customer_page(
-            search_text=text, offset=offset, limit=page_size, count_key=self.list_count_key()
+            search_text=text,
+            offset=offset,
+            limit=page_size,
+            count_key=self.list_count_key(),
+            facet_names=facet_names or (),
+            facets_key=self._facets_key(facet_names),
         )
         if found is None:
             return None
-        count, rows = found
+        count, rows, facets = found
         paginator.page_of_rows(
             rows, number=number, page_size=page_size, count=count, request=request, view=self
         )
-        return paginator.get_paginated_response(BookSerializer.rows_representation(rows))
+        response = paginator.get_paginated_response(BookSerializer.rows_representation(rows))
+        if facet_names is not None:
+            response.data["facets"] = facets
+        return response
 
     def retrieve(self, request, *args, **kwargs):
         if caching.is_anonymous_read(request):
