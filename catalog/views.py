@@ -28,6 +28,7 @@ from .serializers import (
     GenreSerializer,
     StaffBookSerializer,
 )
+from .throttles import FacetsThrottle
 
 # The list's query parameters that do not change which books it finds.
 _NOT_FILTERS = {
@@ -129,6 +130,7 @@ ORDERING_PARAMETER = OpenApiParameter(
 class BookViewSet(viewsets.ModelViewSet):
     permission_classes = [ModelPermissionsOrReadOnly]
     renderer_classes = [FastJSONRenderer]
+    throttle_classes = [FacetsThrottle]
     filterset_class = BookFilter
     pagination_class = BookPagination
     # For the schema (core/schema.py): 409 book_has_orders.

@@ -294,6 +294,8 @@ REST_FRAMEWORK = {
         "discount": env_str("THROTTLE_DISCOUNT_RATE", "10/hour"),
         # Per client (the customer, else the address): new carts.
         "carts": env_str("THROTTLE_CART_RATE", "30/hour"),
+        # Per client (the customer, else the address): book lists that ask for facets.
+        "facets": env_str("THROTTLE_FACETS_RATE", "120/min"),
         # Reset requests per client and per email address; links (reset, verify) per client.
         "password_reset": env_str("THROTTLE_PASSWORD_RESET_RATE", "10/hour"),
         "password_reset_email": env_str("THROTTLE_PASSWORD_RESET_EMAIL_RATE", "3/hour"),

@@ -1,6 +1,7 @@
-"""Every endpoint that checks a secret (a password, a discount code, a link's token) or sends
-mail is throttled, and the throttle answers before the work: one row per endpoint and limit.
-A new endpoint of that kind gets its row here (README, "Security": abuse cases)."""
+"""Every endpoint that checks a secret (a password, a discount code, a link's token), sends
+mail or counts over the whole catalogue (facets) is throttled, and the throttle answers before
+the work: one row per endpoint and limit. A new endpoint of that kind gets its row here (README,
+"Security": abuse cases)."""
 
 import pytest
 from django.test import Client
@@ -55,6 +56,8 @@ ENDPOINTS = [
     ("password", "post", "/api/users/me/password/", PASSWORD_CHANGE, "current_password", True),
     ("code", "post", "/api/orders/", order_body, "discount", True),
     ("code", "post", "/api/orders/quote/", order_body, "discount", True),
+    ("cost", "get", "/api/books/", {"facets": "genre"}, "facets", False),
+    ("cost", "get", "/api/books/", {"facets": "genre"}, "facets", True),
 ]
 
 

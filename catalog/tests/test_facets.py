@@ -211,3 +211,15 @@ def test_the_schema_documents_the_parameter_and_the_facets_object(api_client):
     page = operation["responses"]["200"]["content"]["application/json"]["schema"]
     page = schema["components"]["schemas"][page["$ref"].rsplit("/", 1)[-1]]
     assert set(page["properties"]["facets"]["properties"]) == set(FACETS)
+
+
+def test_lists_asking_for_facets_are_throttled_and_plain_lists_are_not(
+    api_client, throttle_rates, catalogue
+):
+    throttle_rates(facets="1/hour")
+    for _ in range(3):
+        assert api_client.get("/api/books/").status_code == 200
+    assert api_client.get("/api/books/", {"facets": "genre"}).status_code == 200
+    refused = api_client.get("/api/books/", {"facets": "price"})
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "throttled"
