@@ -10,7 +10,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.http import QueryDict
 
-from . import caching, rows, search
+from . import caching, counting, rows, search
 from .facets import FACETS, FacetCounts, facets_count
 from .filters import BookFilter
 from .models import Author, Book, Genre
@@ -41,7 +41,7 @@ def book_page_rows(*, offset: int, limit: int) -> list[tuple[Any, ...]]:
 
 
 def book_active_count() -> int:
-    return Book.objects.active().count()
+    return counting.active_book_count()
 
 
 def book_customer_page(
