@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 
+from catalog import checks
 from catalog.facets import FACETS, TOP_GENRES
 from catalog.models import Book
 from catalog.tests.factories import BookFactory, GenreFactory
@@ -223,3 +224,12 @@ def test_lists_asking_for_facets_are_throttled_and_plain_lists_are_not(
     refused = api_client.get("/api/books/", {"facets": "price"})
     assert refused.status_code == 429
     assert refused.json()["code"] == "throttled"
+
+
+@pytest.mark.parametrize(
+    ("bounds", "errors"),
+    [(["10", "20", "50"], 0), (["5"], 0), ([], 0), (["20", "10"], 1), (["0", "10"], 1)],
+)
+def test_price_buckets_must_rise_from_above_zero(bounds, errors):
+    with override_settings(FACET_PRICE_BUCKETS=[Decimal(bound) for bound in bounds]):
+        assert len(checks.facet_price_buckets(None)) == errors
