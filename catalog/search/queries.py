@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Count, FloatField, QuerySet, Value, Window
+from django.db.models import BooleanField, Count, F, FloatField, QuerySet, Value, Window
 from django.db.models.expressions import RawSQL
 
 from core import prepared
@@ -163,14 +163,33 @@ def _ranked_page_query(
     """The page query of _ranked_page, composed with the ORM and compiled once per process for
     each shape of search (the SQL of its match condition and ranking; the words are
     parameters, given on each run), not on every page. When `counted`, the number of matches
-    is the last column, after the book's."""
+    is the last column, after the book's.
+
+    In two steps, in one statement: the matches are ranked (and counted) as narrow rows, their
+    id and rank, and only the page's books are then read whole. Ranking whole rows made the
+    database carry every match's public columns through the sort and the count: at a million
+    books, more than a broad search's memory for sorting holds."""
     slots = [rows.Slot() for _ in range(match_arity + relevance_arity)]
     # Constant SQL (see match_condition and relevance_sql): the words are parameters.
     matches = RawSQL(match_sql, slots[:match_arity], output_field=BooleanField())  # nosec B611
     rank = RawSQL(relevance, slots[match_arity:], output_field=FloatField())  # nosec B611
-    books = Book.objects.active().filter(matches).order_by(rank.desc(), "-id")
-    extra = {"matches_count": Window(Count("*"))} if counted else {}
-    return rows.compile_rows(rows.public_rows(books, **extra), slots)
+    ranked = Book.objects.active().filter(matches).annotate(book_id=F("pk"), rank=rank)
+    columns = ["book_id", "rank"]
+    if counted:
+        ranked = ranked.annotate(matches_count=Window(Count("*")))
+        columns.append("matches_count")
+    top = rows.compile_rows(ranked.order_by(F("rank").desc(), "-id").values_list(*columns), slots)
+    table = Book._meta.db_table
+    # The page's rows: every book, joined below to the top of the ranking (constant SQL).
+    extra = {"matches_count": RawSQL('"top"."matches_count"', ())} if counted else {}  # nosec B611
+    books = rows.compile_rows(rows.public_rows(Book.objects.order_by(), **extra))
+    # compile_rows ends both with LIMIT and OFFSET: the page's bounds go to the ranking.
+    sql = (
+        books.sql.removesuffix(rows.PAGE_BOUNDS)
+        + f' INNER JOIN ({top.sql}) AS "top" ON ("{table}"."id" = "top"."book_id")'
+        + ' ORDER BY "top"."rank" DESC, "top"."book_id" DESC'
+    )
+    return rows.RowsQuery(sql=sql, params=books.params + top.params, converters=books.converters)
 
 
 def _matching_count(alternatives: list[list[str]]) -> int:
