@@ -112,6 +112,7 @@ class Command(BaseCommand):
                 ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"],
                 DEBUG=False,
                 CATALOGUE_CACHE_SECONDS=0,
+                FACETS_CACHE_SECONDS=0,
             ),
             mock.patch.dict(SimpleRateThrottle.THROTTLE_RATES, {FacetsThrottle.scope: None}),
             warnings.catch_warnings(),

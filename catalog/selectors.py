@@ -5,6 +5,7 @@ import time
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.constants import LOOKUP_SEP
@@ -56,10 +57,15 @@ def book_customer_page(
     """How many books a customer's plain list or search finds, a page of them as rows of the
     public fields (catalog.rows), and the facets `facet_names` of them all (catalog.facets);
     None where the general path must answer (see search.book_search_page). The count and the
-    facets are shared between readers for a moment (catalog.caching) under `count_key` and
+    facets are shared between readers for a moment (catalog.caching; the facets for
+    FACETS_CACHE_SECONDS) under `count_key` and
     `facets_key`, which name the reader's view of the catalogue and the filters (and the
     facets)."""
-    facets = caching.fresh_count(facets_key) if facet_names else {}
+    facets = (
+        caching.fresh_count(facets_key, seconds=settings.FACETS_CACHE_SECONDS)
+        if facet_names
+        else {}
+    )
     uncounted = () if facets is not None else facet_names
     read_at = time.time()
     if not search_text:
@@ -70,6 +76,7 @@ def book_customer_page(
                 facets_key,
                 _facet_counts(names=uncounted, params=QueryDict(), include_archived=False),
                 read_at=read_at,
+                seconds=settings.FACETS_CACHE_SECONDS,
             )
         return count, page, facets
     known_count = caching.fresh_count(count_key)
@@ -86,7 +93,9 @@ def book_customer_page(
     if count != known_count:
         caching.remember_count(count_key, count, read_at=read_at)
     if counted is not None:
-        facets = caching.remember_count(facets_key, counted, read_at=read_at)
+        facets = caching.remember_count(
+            facets_key, counted, read_at=read_at, seconds=settings.FACETS_CACHE_SECONDS
+        )
     return count, page, facets
 
 
@@ -94,12 +103,13 @@ def book_facets(
     *, names: Sequence[str], params: QueryDict, include_archived: bool, share_key: Hashable
 ) -> dict[str, FacetCounts]:
     """The facets `names` (catalog.facets) of the books the list's filters and search in
-    `params` find, each without its own filters. Shared between readers like a list's count
+    `params` find, each without its own filters. Shared between readers for FACETS_CACHE_SECONDS
     (catalog.caching) under `share_key`, which names the reader's view of the catalogue, the
     filters and the facets."""
     return caching.shared_count(  # type: ignore[no-any-return]
         share_key,
         lambda: _facet_counts(names=names, params=params, include_archived=include_archived),
+        seconds=settings.FACETS_CACHE_SECONDS,
     )
 
 

@@ -179,6 +179,10 @@ CORS_PREFLIGHT_MAX_AGE = env_int("CORS_PREFLIGHT_MAX_AGE", 86400)
 # seconds, so a stock change shows within that time (0 turns it off); see catalog/caching.py.
 CATALOGUE_CACHE_SECONDS = env_int("CATALOGUE_CACHE_SECONDS", 1)
 
+# Facet counts (GET /api/books/?facets=) are shared between readers this many seconds (0: off):
+# counting them visits every book a list finds, and a minute-old count is still a good guide.
+FACETS_CACHE_SECONDS = env_int("FACETS_CACHE_SECONDS", 60)
+
 # The price facet's bucket bounds (GET /api/books/?facets=price): with 10, 20, 50 the buckets
 # are under 10, 10 to under 20, 20 to under 50, and 50 or more.
 FACET_PRICE_BUCKETS = [

@@ -233,3 +233,16 @@ def test_lists_asking_for_facets_are_throttled_and_plain_lists_are_not(
 def test_price_buckets_must_rise_from_above_zero(bounds, errors):
     with override_settings(FACET_PRICE_BUCKETS=[Decimal(bound) for bound in bounds]):
         assert len(checks.facet_price_buckets(None)) == errors
+
+
+@override_settings(FACETS_CACHE_SECONDS=60)
+def test_facet_counts_are_shared_between_readers_for_a_while(api_client, user_client, catalogue):
+    asked = {"search": WORD, "facets": "price"}
+    first = api_client.get("/api/books/", asked).json()
+    BookFactory(title=f"Another {WORD}", price=Decimal("1.00"))
+
+    later = user_client.get("/api/books/", asked).json()
+    assert later["facets"] == first["facets"]  # shared, the new book not counted yet
+    assert later["count"] == first["count"] + 1  # the page is not
+    other = user_client.get("/api/books/", {**asked, "in_stock": "true"}).json()
+    assert sum(bucket["count"] for bucket in other["facets"]["price"]) == other["count"]
