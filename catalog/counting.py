@@ -14,41 +14,50 @@ from .models import ActiveBookCount, Book
 _ROW_ID = 1
 
 
-def _trigger_sql(book_table: str, count_table: str) -> list[str]:
-    function = "catalog_active_book_count_apply"
-    return [
-        f"""
-        CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
-        DECLARE
-            change bigint := 0;
-        BEGIN
-            IF TG_OP = 'TRUNCATE' THEN
-                UPDATE {count_table} SET books = 0;
-                RETURN NULL;
-            END IF;
-            IF TG_OP IN ('INSERT', 'UPDATE') THEN
-                change := change + (SELECT count(*) FROM new_books WHERE is_active);
-            END IF;
-            IF TG_OP IN ('DELETE', 'UPDATE') THEN
-                change := change - (SELECT count(*) FROM old_books WHERE is_active);
-            END IF;
-            IF change <> 0 THEN
-                UPDATE {count_table} SET books = books + change;
-            END IF;
-            RETURN NULL;
-        END
-        $$
-        """,
-        f"CREATE OR REPLACE TRIGGER catalog_book_count_insert AFTER INSERT ON {book_table} "
-        f"REFERENCING NEW TABLE AS new_books FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
-        f"CREATE OR REPLACE TRIGGER catalog_book_count_update AFTER UPDATE ON {book_table} "
-        "REFERENCING OLD TABLE AS old_books NEW TABLE AS new_books "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
-        f"CREATE OR REPLACE TRIGGER catalog_book_count_delete AFTER DELETE ON {book_table} "
-        f"REFERENCING OLD TABLE AS old_books FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
-        f"CREATE OR REPLACE TRIGGER catalog_book_count_truncate AFTER TRUNCATE ON {book_table} "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
-    ]
+FUNCTION = "catalog_active_book_count_apply"
+# The tables are named as the models name them (a test holds them equal).
+FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION catalog_active_book_count_apply() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    change bigint := 0;
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        UPDATE catalog_active_book_count SET books = 0;
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        change := change + (SELECT count(*) FROM new_books WHERE is_active);
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        change := change - (SELECT count(*) FROM old_books WHERE is_active);
+    END IF;
+    IF change <> 0 THEN
+        UPDATE catalog_active_book_count SET books = books + change;
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+# (event, transition tables) of each trigger on the book table.
+TRIGGERS = [
+    ("INSERT", "NEW TABLE AS new_books"),
+    ("UPDATE", "OLD TABLE AS old_books NEW TABLE AS new_books"),
+    ("DELETE", "OLD TABLE AS old_books"),
+    ("TRUNCATE", ""),
+]
+
+
+def _trigger_sql(book_table: str) -> list[str]:
+    statements = [FUNCTION_SQL]
+    for event, tables in TRIGGERS:
+        referencing = f"REFERENCING {tables} " if tables else ""
+        statements.append(
+            f"CREATE OR REPLACE TRIGGER catalog_book_count_{event.lower()} "
+            f"AFTER {event} ON {book_table} {referencing}"
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"
+        )
+    return statements
 
 
 def active_book_count_install(*, using: str) -> None:
@@ -61,8 +70,7 @@ def active_book_count_install(*, using: str) -> None:
         tables = conn.introspection.table_names(cursor)
         if book_table not in tables or count_table not in tables:
             return
-        # Constant names only.
-        for statement in _trigger_sql(book_table, count_table):
+        for statement in _trigger_sql(book_table):
             cursor.execute(statement)
         cursor.execute(
             f"INSERT INTO {count_table} (id, books) "  # nosec B608

@@ -47,3 +47,8 @@ def test_without_a_kept_count_the_books_are_counted():
     BookFactory.create_batch(2)
     BookFactory(is_active=False)
     assert counting.active_book_count() == 2
+
+
+def test_the_trigger_function_names_the_models_tables():
+    assert f"UPDATE {ActiveBookCount._meta.db_table} SET" in counting.FUNCTION_SQL
+    assert all(Book._meta.db_table in sql for sql in counting._trigger_sql(Book._meta.db_table)[1:])
