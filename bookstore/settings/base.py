@@ -130,14 +130,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # (core.prepared). Turn off behind a pooler in transaction mode (PgBouncer's
 # pool_mode=transaction), which cannot keep a connection's prepared statements.
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
+# Workers PostgreSQL may add to one query of the app's (max_parallel_workers_per_gather). None by
+# default: the shop's queries are short, and starting workers cost them more than the workers
+# saved (a search of 9,800 of a million books: 44 ms with two, 32 without).
+DATABASE_PARALLEL_WORKERS = env_int("DATABASE_PARALLEL_WORKERS", 0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and (
     DATABASE_PREPARED_STATEMENTS
 ):
-    # Planned once, for any parameters: the point of preparing them. Django prepares nothing
-    # itself (psycopg2), so this setting reaches only those statements.
+    # Server settings for the app's own connections; none behind a pooler in transaction mode,
+    # which refuses them. Planned once, for any parameters: the point of preparing statements.
+    # Django prepares nothing itself (psycopg2), so plan_cache_mode reaches only those.
     database_options = DATABASES["default"].setdefault("OPTIONS", {})
-    planning = "-c plan_cache_mode=force_generic_plan"
-    database_options["options"] = f"{database_options.get('options', '')} {planning}".strip()
+    server_settings = (
+        "-c plan_cache_mode=force_generic_plan "
+        f"-c max_parallel_workers_per_gather={DATABASE_PARALLEL_WORKERS}"
+    )
+    database_options["options"] = f"{database_options.get('options', '')} {server_settings}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
