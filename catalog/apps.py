@@ -37,6 +37,9 @@ class CatalogConfig(AppConfig):
         post_migrate.connect(
             receivers.install_sqlite_search, sender=self, dispatch_uid="catalog.sqlite_fts"
         )
+        post_migrate.connect(
+            receivers.install_active_book_count, sender=self, dispatch_uid="catalog.book_count"
+        )
         if not search.fts5_available():
             logger.warning(
                 "SQLite here has no FTS5: on SQLite, search falls back to substring matching "

@@ -73,7 +73,7 @@ def anonymous_read(request, build_response):
     return get_conditional_response(request, etag=entry["etag"], response=response)
 
 
-def shared_count(key, count):
+def shared_count(key, count, *, seconds=None):
     """How many books a list finds: `count()`, or its value from the last CATALOGUE_CACHE_SECONDS.
 
     `key` must name everything the number depends on (whose view of the catalogue, the filters)
@@ -83,16 +83,17 @@ def shared_count(key, count):
     is never served from the response cache above. A page's `count` may then be up to that
     long behind its rows, as an anonymous page is as a whole.
     """
-    known = fresh_count(key)
+    known = fresh_count(key, seconds=seconds)
     if known is not None:
         return known
     read_at = time.time()
-    return remember_count(key, count(), read_at=read_at)
+    return remember_count(key, count(), read_at=read_at, seconds=seconds)
 
 
-def fresh_count(key):
-    """The shared count for `key` if one was read less than CATALOGUE_CACHE_SECONDS ago."""
-    seconds = settings.CATALOGUE_CACHE_SECONDS
+def fresh_count(key, *, seconds=None):
+    """The shared count for `key` if one was read less than CATALOGUE_CACHE_SECONDS ago (or
+    `seconds`: facet counts are shared for FACETS_CACHE_SECONDS)."""
+    seconds = settings.CATALOGUE_CACHE_SECONDS if seconds is None else seconds
     if seconds <= 0:
         return None
     entry = cache.get(_count_key(key))
@@ -101,9 +102,9 @@ def fresh_count(key):
     return entry[1]
 
 
-def remember_count(key, value, *, read_at):
+def remember_count(key, value, *, read_at, seconds=None):
     """Share `value`, counted from `read_at` (before its query ran), as the count for `key`."""
-    seconds = settings.CATALOGUE_CACHE_SECONDS
+    seconds = settings.CATALOGUE_CACHE_SECONDS if seconds is None else seconds
     if seconds > 0:
         cache.set(_count_key(key), (read_at, value), timeout=math.ceil(2 * seconds))
     return value

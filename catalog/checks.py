@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core import checks
 from django.db import connections
 
@@ -17,3 +18,18 @@ def sqlite_full_text_search(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@checks.register()
+def facet_price_buckets(app_configs, **kwargs):
+    """The price facet's bounds must rise, from above zero, or its buckets overlap."""
+    bounds = settings.FACET_PRICE_BUCKETS
+    if all(low < high for low, high in zip([0, *bounds], bounds, strict=False)):
+        return []
+    return [
+        checks.Error(
+            f"FACET_PRICE_BUCKETS must rise from above zero; it is {', '.join(map(str, bounds))}.",
+            hint="For example FACET_PRICE_BUCKETS=10,20,50.",
+            id="catalog.E001",
+        )
+    ]

@@ -4,7 +4,7 @@ from typing import Any
 
 from accounts.models import User
 
-from . import inventory, search, services
+from . import counting, inventory, search, services
 from .inventory import Lines
 
 
@@ -42,3 +42,7 @@ def install_search_extension(sender: Any, *, using: str, **kwargs: Any) -> None:
 
 def install_sqlite_search(sender: Any, *, using: str, **kwargs: Any) -> None:
     search.sqlite_fts_install(using=using)
+
+
+def install_active_book_count(sender: Any, *, using: str, **kwargs: Any) -> None:
+    counting.active_book_count_install(using=using)

@@ -27,6 +27,10 @@ from .models import Book
 Converter = Callable[[Any, Any, Any], Any]
 
 
+# How a compiled query ends: its LIMIT and OFFSET, given on each run (fetch).
+PAGE_BOUNDS = " LIMIT %s OFFSET %s"
+
+
 class Slot:
     """Stands, while a query is compiled once, for the value its caller gives on each run."""
 
@@ -69,9 +73,7 @@ def compile_rows(rows: QuerySet[Book, Any], slots: Sequence[Slot] = ()) -> RowsQ
         elif position in found:
             functions, converted = found[position]
             converters.append((position, tuple(functions), converted))
-    return RowsQuery(
-        sql=f"{sql} LIMIT %s OFFSET %s", params=tuple(params), converters=tuple(converters)
-    )
+    return RowsQuery(sql=sql + PAGE_BOUNDS, params=tuple(params), converters=tuple(converters))
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,21 @@
 
 import functools
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, DateTimeField, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.constants import LOOKUP_SEP
+from django.http import QueryDict
 
 from accounts.models import User
 from core.errors import not_found
 
-from . import caching, rows, search
+from . import caching, counting, rows, search
+from .facets import FACETS, FacetCounts, facets_count
+from .filters import BookFilter
 from .models import Author, Book, Genre, Review, StockAlert, WishlistEntry
 
 SEARCH_MAX_LENGTH = 200
@@ -40,28 +45,120 @@ def book_page_rows(*, offset: int, limit: int) -> list[tuple[Any, ...]]:
 
 
 def book_active_count() -> int:
-    return Book.objects.active().count()
+    return counting.active_book_count()
 
 
 def book_customer_page(
-    *, search_text: str, offset: int, limit: int, count_key: Hashable
-) -> tuple[int, list[tuple[Any, ...]]] | None:
-    """How many books a customer's plain list or search finds, and a page of them as rows of
-    the public fields (catalog.rows); None where the general path must answer (see
-    search.book_search_page). The count is shared between readers for a moment
-    (catalog.caching) under `count_key`, which names the reader's view of the catalogue and
-    the filters."""
+    *,
+    search_text: str,
+    offset: int,
+    limit: int,
+    count_key: Hashable,
+    facet_names: Sequence[str] = (),
+    facets_key: Hashable = None,
+) -> tuple[int, list[tuple[Any, ...]], dict[str, FacetCounts]] | None:
+    """How many books a customer's plain list or search finds, a page of them as rows of the
+    public fields (catalog.rows), and the facets `facet_names` of them all (catalog.facets);
+    None where the general path must answer (see search.book_search_page). The count and the
+    facets are shared between readers for a moment (catalog.caching; the facets for
+    FACETS_CACHE_SECONDS) under `count_key` and
+    `facets_key`, which name the reader's view of the catalogue and the filters (and the
+    facets)."""
+    facets = (
+        caching.fresh_count(facets_key, seconds=settings.FACETS_CACHE_SECONDS)
+        if facet_names
+        else {}
+    )
+    uncounted = () if facets is not None else facet_names
+    read_at = time.time()
     if not search_text:
         count = caching.shared_count(count_key, book_active_count)
-        return count, book_page_rows(offset=offset, limit=limit) if offset < count else []
-    read_at = time.time()
+        page = book_page_rows(offset=offset, limit=limit) if offset < count else []
+        if uncounted:
+            facets = caching.remember_count(
+                facets_key,
+                _facet_counts(names=uncounted, params=QueryDict(), include_archived=False),
+                read_at=read_at,
+                seconds=settings.FACETS_CACHE_SECONDS,
+            )
+        return count, page, facets
     known_count = caching.fresh_count(count_key)
     found = search.book_search_page(
-        text=search_text, offset=offset, limit=limit, known_count=known_count
+        text=search_text,
+        offset=offset,
+        limit=limit,
+        known_count=known_count,
+        facet_names=uncounted,
     )
-    if found is not None and found[0] != known_count:
-        caching.remember_count(count_key, found[0], read_at=read_at)
-    return found
+    if found is None:
+        return None
+    count, page, counted = found
+    if count != known_count:
+        caching.remember_count(count_key, count, read_at=read_at)
+    if counted is not None:
+        facets = caching.remember_count(
+            facets_key, counted, read_at=read_at, seconds=settings.FACETS_CACHE_SECONDS
+        )
+    return count, page, facets
+
+
+def book_facets(
+    *, names: Sequence[str], params: QueryDict, include_archived: bool, share_key: Hashable
+) -> dict[str, FacetCounts]:
+    """The facets `names` (catalog.facets) of the books the list's filters and search in
+    `params` find, each without its own filters. Shared between readers for FACETS_CACHE_SECONDS
+    (catalog.caching) under `share_key`, which names the reader's view of the catalogue, the
+    filters and the facets."""
+    return caching.shared_count(  # type: ignore[no-any-return]
+        share_key,
+        lambda: _facet_counts(names=names, params=params, include_archived=include_archived),
+        seconds=settings.FACETS_CACHE_SECONDS,
+    )
+
+
+def _facet_counts(
+    *, names: Sequence[str], params: QueryDict, include_archived: bool
+) -> dict[str, FacetCounts]:
+    books = book_list(include_archived=include_archived)
+    # Facets left with the same filters count the same books: found once, counted together.
+    names_by_filters: dict[tuple[Any, ...], list[str]] = {}
+    filters_by_key: dict[tuple[Any, ...], Mapping[str, list[str]]] = {}
+    for name in names:
+        filters = _filters_without(params, _own_filters(FACETS[name].field))
+        key = tuple(sorted((name, tuple(values)) for name, values in filters.items()))
+        names_by_filters.setdefault(key, []).append(name)
+        filters_by_key[key] = filters
+    counts: dict[str, FacetCounts] = {}
+    for key, counted in names_by_filters.items():
+        found = BookFilter(data=_query_dict(filters_by_key[key]), queryset=books).qs
+        counts |= facets_count(found, counted)
+    return {name: counts[name] for name in names}
+
+
+@functools.cache
+def _own_filters(field: str) -> frozenset[str]:
+    """The list's filters on the Book field `field`, as BookFilter declares them."""
+    return frozenset(
+        name
+        for name, declared in BookFilter.base_filters.items()
+        if declared.field_name.split(LOOKUP_SEP)[0] == field
+    )
+
+
+def _filters_without(params: QueryDict, left_out: frozenset[str]) -> Mapping[str, list[str]]:
+    """The list's filters in `params` (no page, size or order), but for `left_out`."""
+    return {
+        name: values
+        for name, values in params.lists()
+        if name in BookFilter.base_filters and name != "ordering" and name not in left_out
+    }
+
+
+def _query_dict(filters: Mapping[str, list[str]]) -> QueryDict:
+    data = QueryDict(mutable=True)
+    for name, values in filters.items():
+        data.setlist(name, values)
+    return data
 
 
 def _named_list(model: type[NamedModel], search: str) -> QuerySet[NamedModel]:

@@ -1,4 +1,5 @@
-"""Per-customer limits on what customers write into the catalogue (rates in settings)."""
+"""Per-client limits on the catalogue: what customers write into it, and lists that count over
+it (rates in settings)."""
 
 from rest_framework.throttling import UserRateThrottle
 
@@ -7,3 +8,17 @@ class ReviewCreationThrottle(UserRateThrottle):
     """New reviews per customer, counted before the purchase is looked up."""
 
     scope = "reviews"
+
+
+class FacetsThrottle(UserRateThrottle):
+    """Book lists asking for facets, per client: the signed-in customer, else the client's
+    address. Counting facets visits every book a list finds, where its page stops after twenty:
+    over a broad list (no search, or a loose filter) it costs a hundred times the page, and
+    varying the filters gets past the shared cache of counts. Lists without facets pass."""
+
+    scope = "facets"
+
+    def allow_request(self, request, view):
+        if "facets" not in request.query_params:
+            return True
+        return super().allow_request(request, view)

@@ -17,6 +17,7 @@ from core.permissions import HasPerm, ModelPermissionsOrReadOnly, staff_may
 from core.renderers import FastJSONRenderer
 
 from . import caching, search, selectors, services
+from .facets import FACETS
 from .filters import MAX_TEXT, BookFilter, BookOrderingFilter
 from .models import Book
 from .pagination import BookPagination
@@ -34,21 +35,24 @@ from .serializers import (
     StockAlertSerializer,
     WishlistEntrySerializer,
 )
-from .throttles import ReviewCreationThrottle
+from .throttles import FacetsThrottle, ReviewCreationThrottle
 
 # The list's query parameters that do not change which books it finds.
 _NOT_FILTERS = {
     BookPagination.page_query_param,
     BookPagination.page_size_query_param,
     "ordering",
+    "facets",
 }
 
 
-# The only parameters of the customers' hot path (BookViewSet._customer_page).
+# The only parameters of the customers' hot path (BookViewSet._customer_page); `facets` are
+# counted beside whichever path gives the page.
 _CUSTOMER_PAGE_PARAMS = {
     BookPagination.page_query_param,
     BookPagination.page_size_query_param,
     "search",
+    "facets",
 }
 
 
@@ -72,6 +76,37 @@ class BookAsReadSerializer(StaffBookSerializer):
     )
 
 
+class FacetNamesField(serializers.CharField):
+    """Facet names (catalog.facets), comma-separated: a tuple without repeats, in the order
+    given."""
+
+    def to_internal_value(self, data):
+        names = [name.strip() for name in super().to_internal_value(data).split(",")]
+        unknown = [name for name in names if name and name not in FACETS]
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown facet {', '.join(map(repr, unknown))}; the facets are "
+                f"{', '.join(FACETS)}.",
+                code="invalid_choice",
+            )
+        return tuple(dict.fromkeys(name for name in names if name))
+
+
+class FacetsQuerySerializer(serializers.Serializer):
+    facets = FacetNamesField(max_length=MAX_TEXT, allow_blank=True)
+
+
+FACETS_PARAMETER = OpenApiParameter(
+    "facets",
+    {"type": "string", "pattern": rf"^(({'|'.join(FACETS)})(,({'|'.join(FACETS)}))*)?$"},
+    description="Facet counts to add to the page, comma-separated: "
+    f"{', '.join(f'`{name}`' for name in FACETS)}. Each counts the books the search and "
+    "filters find, without its own filter (`genre` for genres, `min_price`/`max_price` for "
+    "prices, `language`, `published_after`/`published_before` for decades). An unknown name "
+    "is a 400.",
+)
+
+
 def _ordering_pattern():
     """The `ordering` value the filter reads: keys, each optionally descending, by commas."""
     keys = "|".join(sorted(BookOrderingFilter().param_map))
@@ -92,7 +127,7 @@ ORDERING_PARAMETER = OpenApiParameter(
     list=extend_schema(
         description="Books for sale. Staff also see archived books and stock internals.",
         responses=BookAsReadSerializer(many=True),
-        parameters=[ORDERING_PARAMETER],
+        parameters=[ORDERING_PARAMETER, FACETS_PARAMETER],
     ),
     retrieve=extend_schema(responses=BookAsReadSerializer),
     create=extend_schema(request=BookWriteSerializer, responses={201: StaffBookSerializer}),
@@ -102,6 +137,7 @@ ORDERING_PARAMETER = OpenApiParameter(
 class BookViewSet(viewsets.ModelViewSet):
     permission_classes = [ModelPermissionsOrReadOnly]
     renderer_classes = [FastJSONRenderer]
+    throttle_classes = [FacetsThrottle]
     filterset_class = BookFilter
     pagination_class = BookPagination
     # For the schema (core/schema.py): 409 book_has_orders.
@@ -114,9 +150,33 @@ class BookViewSet(viewsets.ModelViewSet):
         return self._list(request, *args, **kwargs)
 
     def _list(self, request, *args, **kwargs):
-        return self._customer_page(request) or super().list(request, *args, **kwargs)
+        facet_names = self._facet_names(request)
+        response = self._customer_page(request, facet_names)
+        if response is None:
+            response = super().list(request, *args, **kwargs)
+            if facet_names is not None:
+                response.data["facets"] = selectors.book_facets(
+                    names=facet_names,
+                    params=request.query_params,
+                    include_archived=_is_staff(request),
+                    share_key=self._facets_key(facet_names),
+                )
+        return response
 
-    def _customer_page(self, request):
+    def _facets_key(self, facet_names):
+        """What facet counts depend on: the facets, and what the list's count depends on."""
+        return ("facets", facet_names, self.list_count_key())
+
+    @staticmethod
+    def _facet_names(request):
+        """The facets asked for (validated before any work), or None without `facets`."""
+        if "facets" not in request.query_params:
+            return None
+        query = FacetsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return query.validated_data["facets"]
+
+    def _customer_page(self, request, facet_names):
         """The catalogue's hot path, a customer's plain list or search page, read as rows by a
         query compiled once (selectors.book_page_rows, search.book_search_page); None for
         everything else (staff, filters, an order, an ISBN, bad input), which the filterset
@@ -136,15 +196,23 @@ class BookViewSet(viewsets.ModelViewSet):
         number = paginator.get_page_number(request)
         offset = (number - 1) * page_size
         found = selectors.book_customer_page(
-            search_text=text, offset=offset, limit=page_size, count_key=self.list_count_key()
+            search_text=text,
+            offset=offset,
+            limit=page_size,
+            count_key=self.list_count_key(),
+            facet_names=facet_names or (),
+            facets_key=self._facets_key(facet_names),
         )
         if found is None:
             return None
-        count, rows = found
+        count, rows, facets = found
         paginator.page_of_rows(
             rows, number=number, page_size=page_size, count=count, request=request, view=self
         )
-        return paginator.get_paginated_response(BookSerializer.rows_representation(rows))
+        response = paginator.get_paginated_response(BookSerializer.rows_representation(rows))
+        if facet_names is not None:
+            response.data["facets"] = facets
+        return response
 
     def retrieve(self, request, *args, **kwargs):
         if caching.is_anonymous_read(request):

@@ -15,7 +15,7 @@ from catalog import filters
 from catalog.importer import books_import
 from catalog.models import Book, BookAuthor
 from catalog.search import book_search
-from catalog.tests.factories import AuthorFactory, BookFactory
+from catalog.tests.factories import AuthorFactory, BookFactory, GenreFactory
 
 DIRTY_BOOKS = Path(__file__).parents[2] / "catalog" / "tests" / "fixtures" / "dirty_books.csv"
 
@@ -161,3 +161,38 @@ def test_compare_search_spreads_the_naive_samples_among_the_indexed_ones(
     assert len(comparison.indexed.samples_ms) == repeat
     assert len(comparison.naive.samples_ms) == naive_repeat
     assert comparison.indexed.hits == comparison.naive.hits == 1
+
+
+@pytest.mark.django_db
+def test_generated_variants_are_in_their_real_books_genres():
+    books_import(rows_or_file=DIRTY_BOOKS)
+    real = Book.objects.filter(source_id__isnull=False).order_by("source_id").first()
+    fantasy = GenreFactory(name="Fantasy")
+    real.genres.set([fantasy])
+    real.set_genres_columns([fantasy])
+    real.save(update_fields=["genre_list"])
+
+    benchmark.generate_book_variants(count=Book.objects.count(), batch_size=7)
+
+    variant = Book.objects.filter(source_id__isnull=True).order_by("pk").first()
+    assert list(variant.genres.all()) == [fantasy]
+    assert variant.genre_list == real.genre_list
+
+
+@pytest.mark.django_db
+def test_compare_facets_times_the_search_with_and_without_the_storefronts_facets():
+    BookFactory(title="The Hobbit", authors=[AuthorFactory(name="J.R.R. Tolkien")])
+    asked = []
+    timed_get = benchmark._timed_get
+
+    def recording_timed_get(client, path, params):
+        asked.append(params.get("facets"))
+        return timed_get(client, path, params)
+
+    with mock.patch.object(benchmark, "_timed_get", recording_timed_get):
+        comparison = benchmark.compare_facets(Client(), "hobbit", repeat=2, warmup=1)
+
+    assert asked == [None, benchmark.STOREFRONT_FACETS] * 2
+    assert comparison.search.hits == comparison.faceted.hits == 1
+    assert comparison.faceted.queries > comparison.search.queries
+    assert comparison.ratio > 0

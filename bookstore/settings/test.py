@@ -13,6 +13,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # Tests read stock right after changing it; catalog/tests/test_caching.py turns the cache on.
 CATALOGUE_CACHE_SECONDS = 0
+FACETS_CACHE_SECONDS = 0
 
 # Payments: unit tests answer Stripe's API with a fake HTTP client; the integration tests point
 # STRIPE_API_BASE at a local Stripe server they start themselves.

@@ -100,6 +100,15 @@ def test_a_generated_client_buys_a_book(generated, shop, local_stripe_url):  # n
     )
     assert [result.id for result in found.results] == [book.pk]
     assert isinstance(found.results[0].stock_quantity, generated("types").Unset)  # staff only
+    faceted = call(
+        "books", "books_list", client=anonymous, search="left hand darkness", facets="price,genre"
+    )
+    assert [(bucket.min_, bucket.max_, bucket.count) for bucket in faceted.facets.price] == [
+        ("0.00", "10.00", 0),
+        ("10.00", "20.00", 1),
+        ("20.00", "50.00", 0),
+        ("50.00", None, 0),
+    ]
 
     address = call(
         "addresses",

@@ -73,12 +73,17 @@ def test_production_refuses_to_start_without_a_secret_key():
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({}, "-c plan_cache_mode=force_generic_plan"),
+        ({}, "-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0"),
         ({"DATABASE_PREPARED_STATEMENTS": "false"}, None),
+        (
+            {"DATABASE_PARALLEL_WORKERS": "4"},
+            "-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=4",
+        ),
         # The URL's own server options are kept.
         (
             {"DATABASE_URL": "postgres://u@db.example.com/shop?options=-c%20search_path%3Dshop"},
-            "-c search_path=shop -c plan_cache_mode=force_generic_plan",
+            "-c search_path=shop -c plan_cache_mode=force_generic_plan "
+            "-c max_parallel_workers_per_gather=0",
         ),
     ],
 )

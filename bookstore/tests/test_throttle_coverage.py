@@ -1,7 +1,7 @@
 """Every endpoint that checks a secret (a password, a discount code, a link's token, whether a
-customer bought a book) or sends mail is throttled, and the throttle answers before the work: one
-row per endpoint and limit. A new endpoint of that kind gets its row here (README, "Security":
-abuse cases)."""
+customer bought a book), sends mail or counts over the whole catalogue (facets) is throttled,
+and the throttle answers before the work: one row per endpoint and limit. A new endpoint of that
+kind gets its row here (README, "Security": abuse cases)."""
 
 import pytest
 from django.test import Client
@@ -63,6 +63,8 @@ ENDPOINTS = [
     ("code", "post", "/api/orders/", order_body, "discount", True),
     ("code", "post", "/api/orders/quote/", order_body, "discount", True),
     ("purchase", "post", review_path, REVIEW, "reviews", True),
+    ("cost", "get", "/api/books/", {"facets": "genre"}, "facets", False),
+    ("cost", "get", "/api/books/", {"facets": "genre"}, "facets", True),
 ]
 
 

@@ -3,13 +3,17 @@ search page read as rows in one query (the hot path, catalog.selectors)."""
 
 import functools
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Count, FloatField, QuerySet, Value, Window
+from django.db.models import BooleanField, Count, F, FloatField, QuerySet, Value, Window
 from django.db.models.expressions import RawSQL
 
+from core import prepared
+
 from .. import isbn, rows
+from ..facets import FacetCounts, facet_columns, facets_read, facets_statement
 from ..models import Book
 from .matching import is_postgres, match_condition, matching, uses_fts5
 from .ranking import relevance_expression, relevance_sql
@@ -54,41 +58,79 @@ def book_search(queryset: QuerySet[Book], text: str) -> QuerySet[Book]:
 
 
 def book_search_page(
-    *, text: str, offset: int, limit: int, known_count: int | None = None
-) -> tuple[int, list[tuple[Any, ...]]] | None:
-    """How many books match a customer's search, and a page of them: rows of the public fields
-    (catalog.rows), active books in `book_search`'s order. One query where
-    book_search and a page of it take three: the count, the order and the rows come together,
-    and an empty first page shows a typo. `known_count`, a count of this search shared between
-    readers (catalog.caching), spares the database the counting for a page that has books.
-    None where `book_search` must answer (an ISBN, or SQLite without FTS5)."""
+    *,
+    text: str,
+    offset: int,
+    limit: int,
+    known_count: int | None = None,
+    facet_names: Sequence[str] = (),
+) -> tuple[int, list[tuple[Any, ...]], dict[str, FacetCounts] | None] | None:
+    """How many books match a customer's search, a page of them: rows of the public fields
+    (catalog.rows), active books in `book_search`'s order, and the facets `facet_names` of
+    every match (catalog.facets; None when none are asked for). One query where book_search
+    and a page of it take three: the count, the order and the rows come together, and an empty
+    first page shows a typo; one more for the facets, counted over the same matches (as typed
+    or corrected) without finding them again through the filters. `known_count`, a count of
+    this search shared between readers (catalog.caching), spares the database the counting
+    for a page that has books. None where `book_search` must answer (an ISBN, or SQLite
+    without FTS5)."""
     text = " ".join(text.split())
     if isbn_candidate(text) or not (is_postgres() or uses_fts5()):
         return None
     words = normalise(text).split()[:MAX_QUERY_WORDS]
     if not words:
-        return 0, []
+        return 0, [], _facets(None, facet_names)
     as_typed = [[word] for word in words]
     if known_count is not None:
         # The count is known: the page alone, which the database need not count around.
         page = _ranked_page(as_typed, [words], offset=offset, limit=limit, counted=False)[1]
         if page:
-            return known_count, page
+            return known_count, page, _facets(as_typed, facet_names)
     count, page = _ranked_page(as_typed, [words], offset=offset, limit=limit)
     if page:
-        return count, page
+        return count, page, _facets(as_typed, facet_names)
     if offset:
         count = _matching_count(as_typed)
         if count:
-            return count, []  # past the last page of the matches as typed
+            # past the last page of the matches as typed
+            return count, [], _facets(as_typed, facet_names)
     reading = correction(words)
     if reading is None:
-        return 0, []
+        return 0, [], _facets(None, facet_names)
     corrected, variants = reading
     count, page = _ranked_page(corrected, variants, offset=offset, limit=limit)
     if not page and offset:
         count = _matching_count(corrected)
-    return count, page
+    return count, page, _facets(corrected, facet_names)
+
+
+def _facets(
+    alternatives: list[list[str]] | None, names: Sequence[str]
+) -> dict[str, FacetCounts] | None:
+    """The facets `names` of the active books matching `alternatives` (None: of no book), in
+    one statement compiled once per shape of search; None when no facet is asked for."""
+    if not names:
+        return None
+    if alternatives is None:
+        return facets_read([], names)
+    match_sql, match_params = match_condition(alternatives, prefix_last=True)  # type: ignore[misc]
+    found_sql = _found_query(connection.vendor, match_sql, len(match_params), facet_columns(names))
+    statement, params = facets_statement(found_sql, match_params, names)
+    return facets_read(prepared.fetch_all(statement, params), names)
+
+
+@functools.lru_cache(maxsize=256)
+def _found_query(vendor: str, match_sql: str, match_arity: int, columns: tuple[str, ...]) -> str:
+    """The SQL selecting `columns` of the active books matching `match_sql`, whose parameters
+    are exactly the match's (given on each run); compiled once per process and shape."""
+    slots = [rows.Slot() for _ in range(match_arity)]
+    # Constant SQL (see match_condition): the words are parameters.
+    matches = RawSQL(match_sql, slots, output_field=BooleanField())  # nosec B611
+    found = Book.objects.active().filter(matches).order_by().values_list(*columns)
+    sql, params = found.query.sql_with_params()
+    if list(params) != slots:
+        raise AssertionError(f"Unexpected parameters in the facets' found books: {params}")
+    return sql
 
 
 def _ranked_page(
@@ -121,14 +163,33 @@ def _ranked_page_query(
     """The page query of _ranked_page, composed with the ORM and compiled once per process for
     each shape of search (the SQL of its match condition and ranking; the words are
     parameters, given on each run), not on every page. When `counted`, the number of matches
-    is the last column, after the book's."""
+    is the last column, after the book's.
+
+    In two steps, in one statement: the matches are ranked (and counted) as narrow rows, their
+    id and rank, and only the page's books are then read whole. Ranking whole rows made the
+    database carry every match's public columns through the sort and the count: at a million
+    books, more than a broad search's memory for sorting holds."""
     slots = [rows.Slot() for _ in range(match_arity + relevance_arity)]
     # Constant SQL (see match_condition and relevance_sql): the words are parameters.
     matches = RawSQL(match_sql, slots[:match_arity], output_field=BooleanField())  # nosec B611
     rank = RawSQL(relevance, slots[match_arity:], output_field=FloatField())  # nosec B611
-    books = Book.objects.active().filter(matches).order_by(rank.desc(), "-id")
-    extra = {"matches_count": Window(Count("*"))} if counted else {}
-    return rows.compile_rows(rows.public_rows(books, **extra), slots)
+    ranked = Book.objects.active().filter(matches).annotate(book_id=F("pk"), rank=rank)
+    columns = ["book_id", "rank"]
+    if counted:
+        ranked = ranked.annotate(matches_count=Window(Count("*")))
+        columns.append("matches_count")
+    top = rows.compile_rows(ranked.order_by(F("rank").desc(), "-id").values_list(*columns), slots)
+    table = Book._meta.db_table
+    # The page's rows: every book, joined below to the top of the ranking (constant SQL).
+    extra = {"matches_count": RawSQL('"top"."matches_count"', ())} if counted else {}  # nosec B611
+    books = rows.compile_rows(rows.public_rows(Book.objects.order_by(), **extra))
+    # compile_rows ends both with LIMIT and OFFSET: the page's bounds go to the ranking.
+    sql = (
+        books.sql.removesuffix(rows.PAGE_BOUNDS)
+        + f' INNER JOIN ({top.sql}) AS "top" ON ("{table}"."id" = "top"."book_id")'
+        + ' ORDER BY "top"."rank" DESC, "top"."book_id" DESC'
+    )
+    return rows.RowsQuery(sql=sql, params=books.params + top.params, converters=books.converters)
 
 
 def _matching_count(alternatives: list[list[str]]) -> int:
