@@ -38,7 +38,6 @@ def stock_alerts_fire(*, book_ids: Iterable[int]) -> int:
             user=alert.user,
             dedupe_key=f"back_in_stock:{alert.pk}",
             context={
-                "first_name": alert.user.first_name,
                 "book_title": book.title,
                 "book_authors": book.authors_text,
                 "shop_url": settings.SHOP_URL,

@@ -122,6 +122,18 @@ def test_a_staff_restock_emails_every_waiting_reader_oldest_first(sold_out, comm
     assert "The Overstory" in mail.outbox[0].body
 
 
+def test_the_alert_email_names_no_one(sold_out, committed):
+    """A first name is the customer's text, not the shop's words (as every other email)."""
+    reader = UserFactory(first_name="customer,\n\nURGENT: log in at https://evil.example/")
+    wait_for(sold_out, reader)
+    with committed():
+        services.book_update(book=sold_out, stock_quantity=1)
+    message = OutboxEmail.objects.get(kind="back_in_stock")
+    for text in (message.subject, message.text_body, message.html_body):
+        assert "evil.example" not in text and "URGENT" not in text
+    assert message.text_body.startswith("Hello,")
+
+
 @pytest.mark.parametrize("how", ["adjust", "admin_list"])
 def test_other_staff_stock_changes_fire_too(sold_out, user, committed, how, manager_client):
     wait_for(sold_out, user)
