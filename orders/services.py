@@ -442,11 +442,11 @@ class ReturnQuote:
     refund_amount: Decimal
 
 
-def _returnable_order(*, user: User, order_id: int) -> Order:
-    """The customer's own order, locked, if it may have copies returned now."""
+def _returnable_order(*, user: User, order_id: int, lock: bool) -> Order:
+    """The customer's own order (locked when `lock`), if it may have copies returned now."""
+    orders = Order.objects.select_for_update() if lock else Order.objects.all()
     order = (
-        Order.objects.select_for_update()
-        .filter(pk=order_id, user=user)
+        orders.filter(pk=order_id, user=user)
         .prefetch_related("items")
         .first()
     )
@@ -526,17 +526,17 @@ def _return_priced(order: Order, items: ReturnItems) -> ReturnQuote:
     return ReturnQuote(order=order, lines=lines, refund_amount=refund)
 
 
-@transaction.atomic
 def return_quote(*, user: User, order_id: int, items: ReturnItems) -> ReturnQuote:
-    """What `return_request` would create and give back, creating nothing."""
-    return _return_priced(_returnable_order(user=user, order_id=order_id), items)
+    """What `return_request` would create and give back, creating nothing (and locking
+    nothing: a quote only reads)."""
+    return _return_priced(_returnable_order(user=user, order_id=order_id, lock=False), items)
 
 
 @transaction.atomic
 def return_request(*, user: User, order_id: int, items: ReturnItems, reason: str) -> Return:
     """The order's owner asks to send copies back (within RETURN_WINDOW_DAYS of shipping).
     The order row is locked, so two requests at once cannot both claim the same copies."""
-    quote = _return_priced(_returnable_order(user=user, order_id=order_id), items)
+    quote = _return_priced(_returnable_order(user=user, order_id=order_id, lock=True), items)
     order = quote.order
     order_return = Return.objects.create(
         order=order, reason=reason, refund_amount=quote.refund_amount
