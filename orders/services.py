@@ -445,11 +445,7 @@ class ReturnQuote:
 def _returnable_order(*, user: User, order_id: int, lock: bool) -> Order:
     """The customer's own order (locked when `lock`), if it may have copies returned now."""
     orders = Order.objects.select_for_update() if lock else Order.objects.all()
-    order = (
-        orders.filter(pk=order_id, user=user)
-        .prefetch_related("items")
-        .first()
-    )
+    order = orders.filter(pk=order_id, user=user).prefetch_related("items").first()
     if order is None:
         raise not_found()
     if order.status not in SHIPPED_STATUSES or order.shipped_at is None:
