@@ -8,6 +8,8 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from core.errors import retry_after_header
+
 from . import lockout, services
 from .forms import UserChangeForm, UserCreationForm
 from .models import ADDRESS_FIELDS, Address, User
@@ -84,7 +86,7 @@ def _too_many_password_attempts(wait_seconds: float) -> HttpResponse:
     response = HttpResponse(
         "Too many password attempts; please try again later.", status=429, content_type="text/plain"
     )
-    response["Retry-After"] = str(max(1, int(wait_seconds)))
+    response["Retry-After"] = retry_after_header(wait_seconds)
     return response
 
 

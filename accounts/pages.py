@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, retry_after_header
 
 from . import services
 from .models import User
@@ -30,15 +30,15 @@ def _throttled(request, template, context):
     throttle = AccountLinkThrottle()
     if throttle.allow_request(request, None):
         return None
-    wait = max(1, int(throttle.wait() or 1))
-    minutes = -(-wait // 60)
+    wait = retry_after_header(throttle.wait())
+    minutes = -(-int(wait) // 60)
     context = {
         **context,
         "errors": [f"Too many attempts from your address; please try again in {minutes} minutes."],
         "link_invalid": True,
     }
     response = render(request, template, context, status=429)
-    response["Retry-After"] = str(wait)
+    response["Retry-After"] = wait
     return response
 
 

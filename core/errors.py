@@ -1,5 +1,6 @@
 """The project's one exception type for business-rule failures, and its stable error codes."""
 
+import math
 from http import HTTPStatus
 
 # code -> (HTTP status, title). Clients rely on these codes; add to them, never rename.
@@ -39,6 +40,12 @@ ERROR_CODES = {
     "payment_provider_error": (502, "Payment provider error"),
     "service_unavailable": (503, "Service unavailable"),
 }
+
+
+def retry_after_header(wait_seconds: float | None) -> str:
+    """The Retry-After value for a wait: whole seconds, rounded up (a client retrying sooner
+    would be refused again), and at least one."""
+    return str(max(1, math.ceil(wait_seconds or 0)))
 
 
 class ApplicationError(Exception):

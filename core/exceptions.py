@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
-from .errors import ApplicationError, problem_body
+from .errors import ApplicationError, problem_body, retry_after_header
 from .parsers import PayloadTooLarge
 
 logger = logging.getLogger("core.errors")
@@ -78,7 +78,7 @@ def problem_exception_handler(exc, context):
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]: every exception a view raises becomes a problem."""
     if isinstance(exc, ApplicationError):
         set_rollback()
-        headers = {"Retry-After": str(max(1, int(exc.retry_after)))} if exc.retry_after else None
+        headers = {"Retry-After": retry_after_header(exc.retry_after)} if exc.retry_after else None
         return _problem_response(
             problem_body(code=exc.code, detail=exc.detail, errors=exc.errors, extra=exc.extra),
             headers=headers,
@@ -99,7 +99,7 @@ def problem_exception_handler(exc, context):
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
         if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(max(1, int(exc.wait)))
+            headers["Retry-After"] = retry_after_header(exc.wait)
         errors = None
         if isinstance(exc, drf_exceptions.ValidationError):
             errors = flatten_errors(exc.detail)

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.addresses import address_lines
 from core import parsers as json_body
-from core.errors import ApplicationError, not_found
+from core.errors import ApplicationError, not_found, retry_after_header
 from core.exceptions import problem_json_response
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from core.permissions import HasPerm, IsOwnerOrHasPerm
@@ -181,7 +181,7 @@ def pay_page_confirm(request, token):
     throttle = PayPageStripeThrottle(f"confirm:{payment.token}")
     if not throttle.allow_request(request, None):
         response = problem_json_response("throttled", "Too many attempts; try again later.")
-        response["Retry-After"] = str(max(1, int(throttle.wait() or 1)))
+        response["Retry-After"] = retry_after_header(throttle.wait())
         return response
     try:
         body = json_body.loads(json_body.read_limited(request) or b"{}")
@@ -257,10 +257,8 @@ class StripeWebhookView(ProcessWebhookView):
     def post(self, request, uuid):
         throttle = StripeWebhookThrottle()
         if not throttle.allow_request(request, self):
-            wait = throttle.wait()
             response = problem_json_response("throttled", "Too many webhook requests.")
-            if wait:
-                response["Retry-After"] = str(max(1, int(wait)))
+            response["Retry-After"] = retry_after_header(throttle.wait())
             return response
         if _content_length(request) > settings.STRIPE_WEBHOOK_MAX_BYTES:
             return problem_json_response(
@@ -344,7 +342,7 @@ def pay_order(request, order_token):
             {"order": order, "detail": detail, "shop_name": settings.SHOP_NAME},
             status=429,
         )
-        response["Retry-After"] = str(max(1, int(throttle.wait() or 1)))
+        response["Retry-After"] = retry_after_header(throttle.wait())
         return response
     try:
         payment, _ = services.payment_start(user=order.user, order_id=order.pk)
