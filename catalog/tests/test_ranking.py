@@ -170,3 +170,25 @@ def test_titles_in_other_scripts_are_found(api_client, db):
     BookFactory(title="ノルウェイの森", authors=[AuthorFactory(name="村上春樹")])
     assert titles(api_client, "村上春樹") == ["ノルウェイの森"]
     assert normalise("Ünïcödé_words 'quoted' %wild%") == "unicode words quoted wild"
+
+
+@pytest.mark.parametrize("head", [1, 7, 8, 40])
+def test_suggestions_are_the_most_popular_matches_whether_the_popular_head_holds_them_or_not(
+    api_client, db, monkeypatch, head
+):
+    from catalog.search import suggestions
+
+    monkeypatch.setattr(suggestions, "POPULAR_HEAD", head)
+    monkeypatch.setattr(suggestions, "SUGGESTION_POOL", 4)
+    monkeypatch.setattr(suggestions, "MAX_SUGGESTIONS", 4)
+    # Popular books that match nothing typed below, then matches of every popularity, two of
+    # them tied; the order the slow way: every match, most popular first, newest first on a tie.
+    for number in range(5):
+        BookFactory(title=f"Almanac {number}", ratings_count=1_000_000 + number)
+    counts = [900_000, 50, 7_000, 7_000, 3, 120_000, 10]
+    books = [BookFactory(title=f"Quinceharbour {n}", ratings_count=c) for n, c in enumerate(counts)]
+    expected = [
+        ("book", book.title)
+        for book in sorted(books, key=lambda book: (book.ratings_count, book.pk), reverse=True)
+    ][:4]
+    assert suggest(api_client, "quinceh") == expected
