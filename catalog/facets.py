@@ -157,19 +157,26 @@ def facet_columns(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(sorted({column for name in names for column in FACETS[name].columns}))
 
 
+def facets_parts(names: Sequence[str]) -> tuple[str, list[Any]]:
+    """The rows (facet number, text, text, count) of the facets `names`, counted over the
+    books of a relation named `found` (their facet_columns): SQL and its parameters."""
+    parts = []
+    params = []
+    for number, name in enumerate(names):
+        sql, part_params = FACETS[name].part()
+        # The parts' constant SQL; their values are parameters.
+        parts.append(f"SELECT {number}, part.* FROM ({sql}) AS part")  # nosec B608
+        params.extend(part_params)
+    return " UNION ALL ".join(parts), params
+
+
 def facets_statement(
     found_sql: str, found_params: Sequence[Any], names: Sequence[str]
 ) -> tuple[str, list[Any]]:
     """One statement counting the facets `names` of the books `found_sql` selects (their
     facet_columns), and its parameters."""
-    parts = []
-    params = list(found_params)
-    for number, name in enumerate(names):
-        sql, part_params = FACETS[name].part()
-        # The parts' constant SQL; their values, and the found books', are parameters.
-        parts.append(f"SELECT {number}, part.* FROM ({sql}) AS part")  # nosec B608
-        params.extend(part_params)
-    return f"WITH found AS ({found_sql}) " + " UNION ALL ".join(parts), params
+    parts, params = facets_parts(names)
+    return f"WITH found AS ({found_sql}) {parts}", [*found_params, *params]
 
 
 def facets_read(

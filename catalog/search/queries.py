@@ -6,14 +6,15 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from django.db import connection
-from django.db.models import BooleanField, Count, F, FloatField, QuerySet, Value, Window
+from django.db.models import BooleanField, Count, F, FloatField, QuerySet, TextField, Value, Window
 from django.db.models.expressions import RawSQL
 
 from core import prepared
 
 from .. import isbn, rows
-from ..facets import FacetCounts, facet_columns, facets_read, facets_statement
+from ..facets import FacetCounts, facet_columns, facets_parts, facets_read, facets_statement
 from ..models import Book
 from .matching import is_postgres, match_condition, matching, uses_fts5
 from .ranking import relevance_expression, relevance_sql
@@ -83,12 +84,16 @@ def book_search_page(
     as_typed = [[word] for word in words]
     if known_count is not None:
         # The count is known: the page alone, which the database need not count around.
-        page = _ranked_page(as_typed, [words], offset=offset, limit=limit, counted=False)[1]
+        _, page, facets = _ranked_page(
+            as_typed, [words], offset=offset, limit=limit, counted=False, facet_names=facet_names
+        )
         if page:
-            return known_count, page, _facets(as_typed, facet_names)
-    count, page = _ranked_page(as_typed, [words], offset=offset, limit=limit)
+            return known_count, page, facets
+    count, page, facets = _ranked_page(
+        as_typed, [words], offset=offset, limit=limit, facet_names=facet_names
+    )
     if page:
-        return count, page, _facets(as_typed, facet_names)
+        return count, page, facets
     if offset:
         count = _matching_count(as_typed)
         if count:
@@ -98,8 +103,12 @@ def book_search_page(
     if reading is None:
         return 0, [], _facets(None, facet_names)
     corrected, variants = reading
-    count, page = _ranked_page(corrected, variants, offset=offset, limit=limit)
-    if not page and offset:
+    count, page, facets = _ranked_page(
+        corrected, variants, offset=offset, limit=limit, facet_names=facet_names
+    )
+    if page:
+        return count, page, facets
+    if offset:
         count = _matching_count(corrected)
     return count, page, _facets(corrected, facet_names)
 
@@ -140,15 +149,33 @@ def _ranked_page(
     offset: int,
     limit: int,
     counted: bool = True,
-) -> tuple[int, list[tuple[Any, ...]]]:
-    """The page's rows, and (when `counted`) how many books match; 0 for an empty page."""
+    facet_names: Sequence[str] = (),
+) -> tuple[int, list[tuple[Any, ...]], dict[str, FacetCounts] | None]:
+    """The page's rows; (when `counted`) how many books match, 0 for an empty page; and the
+    facets `facet_names` of every match (None when none are asked for, or the page is empty).
+    On PostgreSQL the facets come with the page, from the same statement: the matches are
+    read once for both (a broad search's matches are thousands of rows spread over as many
+    pages of the table, and reading them was most of its cost)."""
     match_sql, match_params = match_condition(alternatives, prefix_last=True)  # type: ignore[misc]
     relevance, relevance_params = relevance_sql(variants)
+    with_facets = tuple(facet_names) if is_postgres() else ()
     query = _ranked_page_query(
-        connection.vendor, match_sql, len(match_params), relevance, len(relevance_params), counted
+        connection.vendor,
+        match_sql,
+        len(match_params),
+        relevance,
+        len(relevance_params),
+        counted,
+        with_facets,
     )
     page = rows.fetch(query, [*match_params, *relevance_params], limit=limit, offset=offset)
-    return (page[0][-1] if page and counted else 0), page
+    facets = None
+    if page and with_facets:
+        facets = facets_read(orjson.loads(page[0][-1]), with_facets)
+        page = [row[:-1] for row in page]
+    elif page and facet_names:
+        facets = _facets(alternatives, facet_names)
+    return (page[0][-1] if page and counted else 0), page, facets
 
 
 @functools.lru_cache(maxsize=256)
@@ -159,37 +186,73 @@ def _ranked_page_query(
     relevance: str,
     relevance_arity: int,
     counted: bool,
+    facet_names: tuple[str, ...] = (),
 ) -> rows.RowsQuery:
     """The page query of _ranked_page, composed with the ORM and compiled once per process for
     each shape of search (the SQL of its match condition and ranking; the words are
     parameters, given on each run), not on every page. When `counted`, the number of matches
-    is the last column, after the book's.
+    is the column after the book's; with `facet_names` (PostgreSQL), the facets of every
+    match are the last column, as JSON rows of catalog.facets' parts.
 
     In two steps, in one statement: the matches are ranked (and counted) as narrow rows, their
     id and rank, and only the page's books are then read whole. Ranking whole rows made the
     database carry every match's public columns through the sort and the count: at a million
-    books, more than a broad search's memory for sorting holds."""
+    books, more than a broad search's memory for sorting holds. With facets, the matches (with
+    the columns the facets count) are found once, as `found`, which both the ranking and the
+    facets read."""
     slots = [rows.Slot() for _ in range(match_arity + relevance_arity)]
     # Constant SQL (see match_condition and relevance_sql): the words are parameters.
     matches = RawSQL(match_sql, slots[:match_arity], output_field=BooleanField())  # nosec B611
     rank = RawSQL(relevance, slots[match_arity:], output_field=FloatField())  # nosec B611
     ranked = Book.objects.active().filter(matches).annotate(book_id=F("pk"), rank=rank)
-    columns = ["book_id", "rank"]
-    if counted:
-        ranked = ranked.annotate(matches_count=Window(Count("*")))
-        columns.append("matches_count")
-    top = rows.compile_rows(ranked.order_by(F("rank").desc(), "-id").values_list(*columns), slots)
     table = Book._meta.db_table
     # The page's rows: every book, joined below to the top of the ranking (constant SQL).
-    extra = {"matches_count": RawSQL('"top"."matches_count"', ())} if counted else {}  # nosec B611
+    extra: dict[str, Any] = {}
+    if counted:
+        extra["matches_count"] = RawSQL('"top"."matches_count"', ())  # nosec B611
+    count_column = ', COUNT(*) OVER () AS "matches_count"' if counted else ""
+    prefix = ""
+    if facet_names:
+        found = rows.compile_rows(
+            ranked.order_by().values_list("book_id", "rank", *facet_columns(facet_names)), slots
+        )
+        parts, parts_params = facets_parts(facet_names)
+        # Constant SQL: the facets' values are parameters.
+        extra["facets"] = RawSQL(  # nosec B611
+            "(SELECT CAST(COALESCE(json_agg(json_build_array(facet.number, facet.first, "
+            f"facet.second, facet.count)), '[]') AS TEXT) FROM ({parts}) "
+            "AS facet (number, first, second, count))",
+            parts_params,
+            output_field=TextField(),
+        )
+        prefix = f'WITH "found" AS MATERIALIZED ({found.sql.removesuffix(rows.PAGE_BOUNDS)}) '
+        top_sql = (
+            f'SELECT "book_id", "rank"{count_column} FROM "found" '
+            f'ORDER BY "rank" DESC, "book_id" DESC{rows.PAGE_BOUNDS}'
+        )
+        top_params: tuple[Any, ...] = ()
+        prefix_params = found.params
+    else:
+        top = rows.compile_rows(
+            ranked.annotate(**({"matches_count": Window(Count("*"))} if counted else {}))
+            .order_by(F("rank").desc(), "-id")
+            .values_list("book_id", "rank", *(["matches_count"] if counted else [])),
+            slots,
+        )
+        top_sql, top_params, prefix_params = top.sql, top.params, ()
     books = rows.compile_rows(rows.public_rows(Book.objects.order_by(), **extra))
     # compile_rows ends both with LIMIT and OFFSET: the page's bounds go to the ranking.
     sql = (
-        books.sql.removesuffix(rows.PAGE_BOUNDS)
-        + f' INNER JOIN ({top.sql}) AS "top" ON ("{table}"."id" = "top"."book_id")'
+        prefix
+        + books.sql.removesuffix(rows.PAGE_BOUNDS)
+        + f' INNER JOIN ({top_sql}) AS "top" ON ("{table}"."id" = "top"."book_id")'
         + ' ORDER BY "top"."rank" DESC, "top"."book_id" DESC'
     )
-    return rows.RowsQuery(sql=sql, params=books.params + top.params, converters=books.converters)
+    return rows.RowsQuery(
+        sql=sql,
+        params=prefix_params + books.params + top_params,
+        converters=books.converters,
+    )
 
 
 def _matching_count(alternatives: list[list[str]]) -> int:
