@@ -46,9 +46,12 @@ def _relevance_sql(
     authors = column("search_authors", " ")
     series = column("search_series", "| ")
 
-    def best_of(*conditions):
+    def best_of(searched, *conditions):
         """The weight of the strongest condition a book meets, less the typo penalty when only
-        the corrected form meets it."""
+        the corrected form meets it. Every condition holds a phrase's words in the column
+        `searched`: a book without the longest word of any phrase there meets none, which one
+        LIKE per phrase tells before the conditions are tried (most of a broad search's
+        matches meet no condition of a group)."""
         whens = []
         for condition_for, weight in conditions:
             for index, phrase in enumerate(phrases):
@@ -67,7 +70,13 @@ def _relevance_sql(
         whens = reachable
         sql = "CASE " + " ".join(f"WHEN {when_sql} THEN %s" for _, when_sql, _ in whens)
         params = [value for weight, _, when_params in whens for value in (*when_params, weight)]
-        return sql + " ELSE 0.0 END", params
+        longest = sorted({max(phrase.split(), key=len) for phrase in phrases})
+        guard = " OR ".join([f"{searched} LIKE %s"] * len(longest))
+        guard_params = [f"%{word}%" for word in longest]
+        return (
+            f"CASE WHEN {guard} THEN {sql} ELSE 0.0 END ELSE 0.0 END",
+            [*guard_params, *params],
+        )
 
     def all_words_in_title(phrase):
         words = phrase.split()
@@ -75,16 +84,20 @@ def _relevance_sql(
 
     parts = [
         best_of(
+            title,
             (lambda p: (f"{title} = %s", [p]), weights["title_exact"]),
             (lambda p: (f"{title} LIKE %s", [f"{p} %"]), weights["title_prefix"]),
             (lambda p: (f"{padded_title} LIKE %s", [f"% {p} %"]), weights["title_phrase"]),
             (all_words_in_title, weights["title_words"]),
         ),
         best_of(
+            column("search_series"),
             (lambda p: (f"{series} LIKE %s", [f"%| {p} |%"]), weights["series_exact"]),
             (lambda p: (f"{series} LIKE %s", [f"% {p} %"]), weights["series_phrase"]),
         ),
         best_of(
+            # The first author (search_author) begins the list of them all.
+            column("search_authors"),
             (lambda p: (f"{author} = %s", [p]), weights["author_exact"]),
             (lambda p: (f"{padded_author} LIKE %s", [f"% {p} %"]), weights["author_phrase"]),
             (lambda p: (f"{authors} LIKE %s", [f"% {p} %"]), weights["other_author_phrase"]),
