@@ -1,6 +1,7 @@
 """Search-as-you-type suggestions: authors and titles."""
 
-from django.db.models import F, QuerySet
+from django.db.models import BooleanField, F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from ..models import Book
 from .matching import matching
@@ -75,25 +76,38 @@ def _words_start(typed: list[str], name_words: list[str]) -> bool:
 def _suggestion_pool(queryset, alternatives):
     """The SUGGESTION_POOL most popular matches, in two steps that give what one ordered query
     would. The matches among the POPULAR_HEAD most popular books come first: wherever they are
-    enough, they are the most popular of all, found by walking the popularity index a bounded
-    way. Otherwise the matches are few, or unpopular, and are all sorted. One query left to
-    choose walked the index for a word that matched nothing through the whole catalogue (two
-    seconds at a million books) or sorted a prefix's hundreds of thousands of matches."""
-    matches = queryset.filter(matching(alternatives, prefix_last=True)).values(
-        "pk", "title", "authors_text", "author_list"
-    )
+    enough, they are the most popular of all, found by walking the popularity index through
+    the head alone. Otherwise the matches are few, or unpopular, and are all sorted. One query
+    left to choose walked the index for a word that matched nothing through the whole
+    catalogue (two seconds at a million books)."""
+    condition = matching(alternatives, prefix_last=True)
+    fields = ("pk", "title", "authors_text", "author_list")
     threshold = _popularity_of_head(queryset)
     if threshold is not None:
         head = list(
-            matches.filter(popularity__gte=threshold).order_by("-popularity", "-pk")[
-                :SUGGESTION_POOL
-            ]
+            queryset.filter(_row_by_row(condition), popularity__gte=threshold)
+            .order_by("-popularity", "-pk")
+            .values(*fields)[:SUGGESTION_POOL]
         )
         if len(head) == SUGGESTION_POOL:
             return head
     # Ordered by an expression no index holds: every match is found through the text index
     # and sorted, rather than the popularity index walked past the head.
-    return list(matches.order_by((F("popularity") + 0.0).desc(), "-pk")[:SUGGESTION_POOL])
+    return list(
+        queryset.filter(condition)
+        .order_by((F("popularity") + 0.0).desc(), "-pk")
+        .values(*fields)[:SUGGESTION_POOL]
+    )
+
+
+def _row_by_row(condition: Q | RawSQL) -> Q | RawSQL:
+    """`condition` in a form no index answers, tested on each row the popularity index gives:
+    a broad prefix's text index entries ("har" has thousands of words) cost more to gather
+    than the head's rows to test."""
+    if isinstance(condition, RawSQL):
+        sql = f"({condition.sql}) IS TRUE"
+        return RawSQL(sql, condition.params, output_field=BooleanField())  # nosec B611
+    return condition
 
 
 def _popularity_of_head(queryset) -> float | None:
