@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 
-from core.outbox import email_queue
+from core.outbox import Recipient, emails_queue_alike
 
 from .models import Book, StockAlert
 
@@ -24,24 +24,30 @@ def books_available(*, book_ids: Iterable[int]) -> set[int]:
 
 def stock_alerts_fire(*, book_ids: Iterable[int]) -> int:
     """Email every reader waiting for these books (which have just become available) and end
-    their alerts; returns how many emails were queued."""
+    their alerts; returns how many emails were queued. A book's email is the same for each of
+    its readers (it names no one): rendered once per book, queued in one insert."""
     alerts = list(
         StockAlert.objects.filter(book__in=list(book_ids))
         .select_related("user", "book")
         .order_by("created_at", "pk")
     )
+    waiting: dict[Book, list[StockAlert]] = {}
     for alert in alerts:
-        book = alert.book
-        email_queue(
+        waiting.setdefault(alert.book, []).append(alert)
+    for book, readers in waiting.items():
+        emails_queue_alike(
             kind="back_in_stock",
-            to=alert.user.email,
-            user=alert.user,
-            dedupe_key=f"back_in_stock:{alert.pk}",
             context={
                 "book_title": book.title,
                 "book_authors": book.authors_text,
                 "shop_url": settings.SHOP_URL,
             },
+            recipients=[
+                Recipient(
+                    to=alert.user.email, user=alert.user, dedupe_key=f"back_in_stock:{alert.pk}"
+                )
+                for alert in readers
+            ],
         )
     StockAlert.objects.filter(pk__in=[alert.pk for alert in alerts]).delete()
     return len(alerts)

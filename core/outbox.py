@@ -17,7 +17,8 @@ the account is gone): the message is then dropped, unsent.
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -86,6 +87,68 @@ def email_queue(
     when the sender's link builder finds them); `about`, the record it is about (an order).
     Returns the queued message, or None for a
     duplicate."""
+    rendered = _rendered(kind, context)
+    try:
+        with transaction.atomic():
+            message = OutboxEmail.objects.create(
+                **rendered, about=about, to=to, dedupe_key=dedupe_key, user=user
+            )
+    except IntegrityError:
+        return None
+    if settings.EMAIL_OUTBOX_FLUSH_ON_COMMIT:
+        transaction.on_commit(lambda: email_send(message_id=message.pk))
+    return message
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One reader of an email that many are sent alike (emails_queue_alike)."""
+
+    to: str
+    dedupe_key: str
+    user: Any = None
+
+
+def emails_queue_alike(
+    *,
+    kind: str,
+    context: dict[str, Any],
+    recipients: Sequence[Recipient],
+    about: models.Model | None = None,
+) -> None:
+    """Queue the same `kind` email to each of `recipients`, in their order, as email_queue
+    would one by one (a recipient whose `dedupe_key` exists gets nothing more), rendered once
+    and inserted in one statement: a book's back-in-stock notice to its thousands of waiting
+    readers is queued while its row is locked."""
+    if not recipients:
+        return
+    rendered = _rendered(kind, context)
+    messages = [
+        OutboxEmail(
+            **rendered,
+            about=about,
+            to=recipient.to,
+            dedupe_key=recipient.dedupe_key,
+            user=recipient.user,
+        )
+        for recipient in recipients
+    ]
+    OutboxEmail.objects.bulk_create(messages, ignore_conflicts=True)
+    if settings.EMAIL_OUTBOX_FLUSH_ON_COMMIT:
+        keys = [recipient.dedupe_key for recipient in recipients]
+        transaction.on_commit(lambda: _emails_send_queued(keys))
+
+
+def _emails_send_queued(dedupe_keys: list[str]) -> None:
+    queued = OutboxEmail.objects.filter(
+        dedupe_key__in=dedupe_keys, status=OutboxEmail.Status.PENDING
+    ).order_by("pk")
+    for message_id in queued.values_list("pk", flat=True):
+        email_send(message_id=message_id)
+
+
+def _rendered(kind: str, context: dict[str, Any]) -> dict[str, Any]:
+    """The fields of the `kind` email rendered with `context`, whoever reads it."""
     links = sorted({value.name for value in context.values() if isinstance(value, SendTimeLink)})
     context = {
         "shop_name": settings.SHOP_NAME,
@@ -96,24 +159,13 @@ def email_queue(
         },
     }
     subject = " ".join(render_to_string(f"emails/{kind}.subject.txt", context).split())
-    try:
-        with transaction.atomic():
-            message = OutboxEmail.objects.create(
-                kind=kind,
-                dedupe_key=dedupe_key,
-                user=user,
-                about=about,
-                to=to,
-                links=links,
-                subject=subject[:255],
-                text_body=render_to_string(f"emails/{kind}.txt", context),
-                html_body=render_to_string(f"emails/{kind}.html", context),
-            )
-    except IntegrityError:
-        return None
-    if settings.EMAIL_OUTBOX_FLUSH_ON_COMMIT:
-        transaction.on_commit(lambda: email_send(message_id=message.pk))
-    return message
+    return {
+        "kind": kind,
+        "links": links,
+        "subject": subject[:255],
+        "text_body": render_to_string(f"emails/{kind}.txt", context),
+        "html_body": render_to_string(f"emails/{kind}.html", context),
+    }
 
 
 def _links_built(message: OutboxEmail) -> dict[str, str] | None:

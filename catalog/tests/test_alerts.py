@@ -6,13 +6,14 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from bookstore.dashboard import dashboard_figures
 from catalog import inventory, services
-from catalog.models import StockAlert
+from catalog.models import Book, StockAlert
 from catalog.tests.factories import BookFactory
 from core.models import OutboxEmail
 from core.testing import ProblemCheckingAPIClient, assert_problem
@@ -120,6 +121,36 @@ def test_a_staff_restock_emails_every_waiting_reader_oldest_first(sold_out, comm
     ]
     assert not StockAlert.objects.exists()  # the alerts end
     assert "The Overstory" in mail.outbox[0].body
+
+
+def test_a_books_readers_are_queued_in_one_insert_however_many_wait(sold_out, committed):
+    """The emails are queued while the book's row is locked, which holds up its checkouts:
+    the work done there must not grow with the readers waiting."""
+    other = BookFactory(title="Piranesi", stock_quantity=0)
+
+    def restock_queries(readers):
+        for number in range(readers):
+            wait_for(sold_out, UserFactory(email=f"reader{readers}-{number}@example.com"))
+            wait_for(other, UserFactory(email=f"other{readers}-{number}@example.com"))
+        with CaptureQueriesContext(connection) as queries:
+            inventory.stock_adjust(book_ids=[sold_out.pk, other.pk], delta=2)
+        Book.objects.filter(pk__in=[sold_out.pk, other.pk]).update(stock_quantity=0)
+        return len(queries)
+
+    with committed():
+        few, many = restock_queries(2), restock_queries(40)
+    assert many == few
+    queued = OutboxEmail.objects.filter(kind="back_in_stock")
+    assert queued.count() == 84
+    assert {message.subject for message in queued} == {
+        "Back in stock: The Overstory",
+        "Back in stock: Piranesi",
+    }
+    readers_in_order = [
+        message.to for message in queued.filter(subject__endswith="Overstory").order_by("pk")
+    ]
+    assert readers_in_order[2:5] == [f"reader40-{n}@example.com" for n in range(3)]
+    assert not StockAlert.objects.exists()
 
 
 def test_the_alert_email_names_no_one(sold_out, committed):
