@@ -1,5 +1,8 @@
 """Search-as-you-type suggestions: authors and titles."""
 
+import time
+
+from django.db import connection
 from django.db.models import BooleanField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -110,8 +113,20 @@ def _row_by_row(condition: Q | RawSQL) -> Q | RawSQL:
     return condition
 
 
+# Where the head ends, per process, for HEAD_SECONDS: any bound gives the same suggestions (the
+# books at least as popular as any bound are a head), and popularity moves slowly.
+HEAD_SECONDS = 60.0
+_head_bounds: dict[tuple[str, int, str], tuple[float, float | None]] = {}
+
+
 def _popularity_of_head(queryset) -> float | None:
     """The popularity of the POPULAR_HEAD-th most popular book: the books at least as popular
     are the head (with its ties). None when there are fewer books."""
+    key = (connection.alias, POPULAR_HEAD, str(queryset.query))
+    read_at, bound = _head_bounds.get(key, (-HEAD_SECONDS, None))
+    if time.monotonic() - read_at < HEAD_SECONDS:
+        return bound
     popularities = queryset.order_by("-popularity").values_list("popularity", flat=True)
-    return next(iter(popularities[POPULAR_HEAD - 1 : POPULAR_HEAD]), None)
+    bound = next(iter(popularities[POPULAR_HEAD - 1 : POPULAR_HEAD]), None)
+    _head_bounds[key] = (time.monotonic(), bound)
+    return bound

@@ -179,6 +179,7 @@ def test_suggestions_are_the_most_popular_matches_whether_the_popular_head_holds
     from catalog.search import suggestions
 
     monkeypatch.setattr(suggestions, "POPULAR_HEAD", head)
+    monkeypatch.setattr(suggestions, "_head_bounds", {})
     monkeypatch.setattr(suggestions, "SUGGESTION_POOL", 4)
     monkeypatch.setattr(suggestions, "MAX_SUGGESTIONS", 4)
     # Popular books that match nothing typed below, then matches of every popularity, two of
@@ -192,3 +193,7 @@ def test_suggestions_are_the_most_popular_matches_whether_the_popular_head_holds
         for book in sorted(books, key=lambda book: (book.ratings_count, book.pk), reverse=True)
     ][:4]
     assert suggest(api_client, "quinceh") == expected
+    # Where the head ends is kept for a while; books that change it meanwhile change nothing.
+    newest = BookFactory(title="Quinceharbour Bestseller", ratings_count=5_000_000)
+    BookFactory(title="Quinceharbour Obscure", ratings_count=0)
+    assert suggest(api_client, "quinceh") == [("book", newest.title), *expected[:3]]
