@@ -124,6 +124,9 @@ def production_environment(*, database_url, site_port, stripe_port):
         "STRIPE_JS_URL": f"{stripe_url}/js.stripe.com/v3/",
         "WEB_CONCURRENCY": str(WORKERS),
         "PORT": str(site_port),
+        # The order lines measure placing orders under concurrency: each customer places
+        # hundreds in seconds, past the per-customer limit that would answer them 429 instead.
+        "THROTTLE_ORDER_RATE": "1000000/hour",
     }
 
 
@@ -594,7 +597,10 @@ class OrderLine:
 
     @property
     def ok(self):
-        return self.check.ok and self.orders_match and self.sold_out_ok
+        # A refusal other than 409 (a 429, a 500) means the line measured something else.
+        return (
+            self.check.ok and self.orders_match and self.sold_out_ok and self.result.unexpected == 0
+        )
 
 
 def measure_orders(site, *, seconds, workdir, progress):
@@ -871,6 +877,7 @@ def write_report(write, *, facts, reads, orders, purchases, wall_seconds):
     for line in orders:
         result = line.result
         verdict = f"no oversell {mark(line.check.ok and line.orders_match)}"
+        verdict += f", no other answer {mark(result.unexpected == 0)}"
         if len(line.books) == 1:
             sold = line.check.pending_orders
             verdict += f", sold {sold}/{HOT_BOOK_STOCK} {mark(line.sold_out_ok)}"
