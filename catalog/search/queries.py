@@ -219,15 +219,16 @@ def _ranked_page_query(
         parts, parts_params = facets_parts(facet_names)
         # Constant SQL: the facets' values are parameters.
         extra["facets"] = RawSQL(  # nosec B611
-            "(SELECT CAST(COALESCE(json_agg(json_build_array(facet.number, facet.first, "
+            "(SELECT CAST(COALESCE(json_agg(json_build_array(facet.number, facet.first, "  # nosec B608
             f"facet.second, facet.count)), '[]') AS TEXT) FROM ({parts}) "
             "AS facet (number, first, second, count))",
             parts_params,
             output_field=TextField(),
         )
         prefix = f'WITH "found" AS MATERIALIZED ({found.sql.removesuffix(rows.PAGE_BOUNDS)}) '
+        # Constant SQL: names and the page's bounds as placeholders.
         top_sql = (
-            f'SELECT "book_id", "rank"{count_column} FROM "found" '
+            f'SELECT "book_id", "rank"{count_column} FROM "found" '  # nosec B608
             f'ORDER BY "rank" DESC, "book_id" DESC{rows.PAGE_BOUNDS}'
         )
         top_params: tuple[Any, ...] = ()
