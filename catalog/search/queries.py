@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from django.db import connection
-from django.db.models import BooleanField, Count, F, FloatField, QuerySet, TextField, Value, Window
+from django.db.models import BooleanField, F, FloatField, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 
 from core import prepared
@@ -204,18 +204,28 @@ def _ranked_page_query(
     # Constant SQL (see match_condition and relevance_sql): the words are parameters.
     matches = RawSQL(match_sql, slots[:match_arity], output_field=BooleanField())  # nosec B611
     rank = RawSQL(relevance, slots[match_arity:], output_field=FloatField())  # nosec B611
-    ranked = Book.objects.active().filter(matches).annotate(book_id=F("pk"), rank=rank)
-    table = Book._meta.db_table
+    found = rows.compile_rows(
+        Book.objects.active()
+        .filter(matches)
+        .annotate(book_id=F("pk"), rank=rank)
+        .order_by()
+        .values_list("book_id", "rank", *facet_columns(facet_names)),
+        slots,
+    )
+    # Read by the ranking alone, `found` is folded into it; read by the facets too, it is
+    # found once and kept.
+    materialized = " MATERIALIZED" if facet_names else ""
+    count_column = ', COUNT(*) OVER () AS "matches_count"' if counted else ""
+    # Constant SQL: names, and the page's bounds as placeholders.
+    top = (
+        f'SELECT "book_id", "rank"{count_column} FROM "found" '  # nosec B608
+        f'ORDER BY "rank" DESC, "book_id" DESC{rows.PAGE_BOUNDS}'
+    )
     # The page's rows: every book, joined below to the top of the ranking (constant SQL).
     extra: dict[str, Any] = {}
     if counted:
         extra["matches_count"] = RawSQL('"top"."matches_count"', ())  # nosec B611
-    count_column = ', COUNT(*) OVER () AS "matches_count"' if counted else ""
-    prefix = ""
     if facet_names:
-        found = rows.compile_rows(
-            ranked.order_by().values_list("book_id", "rank", *facet_columns(facet_names)), slots
-        )
         parts, parts_params = facets_parts(facet_names)
         # Constant SQL: the facets' values are parameters.
         extra["facets"] = RawSQL(  # nosec B611
@@ -225,35 +235,16 @@ def _ranked_page_query(
             parts_params,
             output_field=TextField(),
         )
-        prefix = f'WITH "found" AS MATERIALIZED ({found.sql.removesuffix(rows.PAGE_BOUNDS)}) '
-        # Constant SQL: names and the page's bounds as placeholders.
-        top_sql = (
-            f'SELECT "book_id", "rank"{count_column} FROM "found" '  # nosec B608
-            f'ORDER BY "rank" DESC, "book_id" DESC{rows.PAGE_BOUNDS}'
-        )
-        top_params: tuple[Any, ...] = ()
-        prefix_params = found.params
-    else:
-        top = rows.compile_rows(
-            ranked.annotate(**({"matches_count": Window(Count("*"))} if counted else {}))
-            .order_by(F("rank").desc(), "-id")
-            .values_list("book_id", "rank", *(["matches_count"] if counted else [])),
-            slots,
-        )
-        top_sql, top_params, prefix_params = top.sql, top.params, ()
     books = rows.compile_rows(rows.public_rows(Book.objects.order_by(), **extra))
+    table = Book._meta.db_table
     # compile_rows ends both with LIMIT and OFFSET: the page's bounds go to the ranking.
     sql = (
-        prefix
+        f'WITH "found" AS{materialized} ({found.sql.removesuffix(rows.PAGE_BOUNDS)}) '
         + books.sql.removesuffix(rows.PAGE_BOUNDS)
-        + f' INNER JOIN ({top_sql}) AS "top" ON ("{table}"."id" = "top"."book_id")'
+        + f' INNER JOIN ({top}) AS "top" ON ("{table}"."id" = "top"."book_id")'
         + ' ORDER BY "top"."rank" DESC, "top"."book_id" DESC'
     )
-    return rows.RowsQuery(
-        sql=sql,
-        params=prefix_params + books.params + top_params,
-        converters=books.converters,
-    )
+    return rows.RowsQuery(sql=sql, params=found.params + books.params, converters=books.converters)
 
 
 def _matching_count(alternatives: list[list[str]]) -> int:

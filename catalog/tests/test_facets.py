@@ -173,7 +173,7 @@ def test_without_facets_the_list_answers_and_queries_as_before(api_client, catal
     with CaptureQueriesContext(connection) as plain:
         page = api_client.get("/api/books/", {"search": WORD}).json()
     assert "facets" not in page
-    assert not any("json_agg" in query["sql"] or "found" in query["sql"] for query in plain)
+    assert not any("json_agg" in query["sql"] for query in plain)
     with CaptureQueriesContext(connection) as faceted:
         faceted_page = api_client.get("/api/books/", {"search": WORD, "facets": "price"}).json()
     assert {key: value for key, value in faceted_page.items() if key != "facets"} == page
