@@ -153,6 +153,19 @@ def test_a_books_readers_are_queued_in_one_insert_however_many_wait(sold_out, co
     assert not StockAlert.objects.exists()
 
 
+def test_the_subject_shows_the_title_as_written(committed, user):
+    """A subject is a header, not HTML: no entities, and no line of its own for a title."""
+    book = BookFactory(title="Pride & Prejudice: O'Brien's\nBcc: evil@example.com", stock_quantity=0)
+    wait_for(book, user)
+    with committed():
+        services.book_update(book=book, stock_quantity=1)
+    message = OutboxEmail.objects.get(kind="back_in_stock")
+    assert message.subject == (
+        "Back in stock: Pride & Prejudice: O'Brien's Bcc: evil@example.com"
+    )
+    assert "&amp;" in message.html_body and "&amp;" not in message.text_body
+
+
 def test_the_alert_email_names_no_one(sold_out, committed):
     """A first name is the customer's text, not the shop's words (as every other email)."""
     reader = UserFactory(first_name="customer,\n\nURGENT: log in at https://evil.example/")
