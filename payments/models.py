@@ -85,7 +85,8 @@ class Payment(models.Model):
 
     @property
     def refundable_amount(self):
-        return self.amount - self.amount_refunded
+        # What a lost dispute took back is the cardholder's already: never refunded again.
+        return max(self.amount - self.amount_refunded - self.amount_lost, 0)
 
 
 class Refund(models.Model):

@@ -392,6 +392,13 @@ def _refund(
 ) -> Refund:
     """Refund `amount` of a locked, captured payment at Stripe and record it. A return's
     refund has its own idempotency key: a retry after a crash gets Stripe's first refund back."""
+    if Order.objects.filter(pk=payment.order_id, disputed=True).exists():
+        # Stripe refuses to refund a disputed charge; the bank decides where the money goes.
+        raise ApplicationError(
+            "order_disputed",
+            "The order's payment is disputed: nothing can be refunded until staff clear the "
+            "dispute.",
+        )
     if order_return is not None:
         idempotency_key = f"bookstore-return-refund-{order_return.number}"
     else:
@@ -759,8 +766,16 @@ def closed_account_webhook_scrub(*, trigger: djstripe_models.WebhookEventTrigger
 
 # --- Disputes ---------------------------------------------------------------------------------
 
-# Stripe's statuses of a dispute that is over.
-DISPUTE_CLOSED_STATUSES = {"won": DisputeOutcome.WON, "lost": DisputeOutcome.LOST}
+# Stripe's statuses of a dispute that is over. An inquiry that closed without becoming a
+# chargeback (warning_closed), one the card network prevented, and one ended by a refund
+# (charge_refunded) took nothing from the payment: they close as won, and lift the hold.
+DISPUTE_CLOSED_STATUSES = {
+    "won": DisputeOutcome.WON,
+    "lost": DisputeOutcome.LOST,
+    "warning_closed": DisputeOutcome.WON,
+    "prevented": DisputeOutcome.WON,
+    "charge_refunded": DisputeOutcome.WON,
+}
 
 
 def dispute_refresh(*, dispute_id: str) -> Dispute | None:

@@ -112,6 +112,37 @@ def test_a_dispute_of_a_payment_not_ours_is_ignored(fake, post_event):
     assert not Dispute.objects.exists()
 
 
+def test_nothing_is_refunded_while_disputed_nor_what_a_lost_dispute_took(
+    fake, post_event, unshipped, staff_client
+):
+    stripe_copy = disputed(fake, unshipped)
+    post_event("charge.dispute.created", stripe_copy)
+    refused = staff_client.post(f"/api/payments/{unshipped.pk}/refund/")
+    assert_problem(refused, 409, "order_disputed")
+    assert fake.calls_to("POST", "/v1/refunds") == []
+    stripe_copy["status"] = "lost"
+    post_event("charge.dispute.closed", stripe_copy)
+    unshipped.refresh_from_db()
+    assert unshipped.refundable_amount == 0  # the cardholder has it back already
+    staff_client.post(f"/api/orders/{unshipped.order_id}/clear-dispute/", {"note": "Lost"})
+    nothing_left = staff_client.post(f"/api/payments/{unshipped.pk}/refund/", {"amount": "1.00"})
+    assert nothing_left.status_code == 400
+    assert fake.calls_to("POST", "/v1/refunds") == []
+
+
+@pytest.mark.parametrize("status", ["warning_closed", "prevented", "charge_refunded"])
+def test_a_dispute_that_ends_without_a_loss_lifts_the_hold(fake, post_event, unshipped, status):
+    stripe_copy = disputed(fake, unshipped, status="warning_needs_response")
+    post_event("charge.dispute.created", stripe_copy)
+    assert Order.objects.get(pk=unshipped.order_id).disputed
+    stripe_copy["status"] = status
+    post_event("charge.dispute.closed", stripe_copy)
+    assert not Order.objects.get(pk=unshipped.order_id).disputed
+    assert Dispute.objects.get().outcome == "won"
+    unshipped.refresh_from_db()
+    assert unshipped.amount_lost == 0
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres_only
 def test_dispute_events_delivered_at_once_open_one_dispute(fake, webhook_endpoint, unshipped):
