@@ -26,6 +26,7 @@ from orders.staff_actions import (
 
 from . import selectors, services
 from .models import Dispute, Payment, Refund, StripeCustomer
+from .permissions import RETURN_REFUND_PERMISSIONS
 
 
 def stripe_dashboard_url(path):
@@ -310,6 +311,9 @@ order_page_extend(inlines=[OrderPaymentInline], actions=[REFUND])
 @admin.action(description="Refund selected returns at Stripe", permissions=["change"])
 def refund_returns(modeladmin, request, queryset):
     """The return's refund_amount, once (a refunded return is left as it is)."""
+    if not request.user.has_perms(RETURN_REFUND_PERMISSIONS):
+        messages.error(request, "Refunding a return needs the permission to refund orders.")
+        return
     refunded = []
     for order_return in queryset:
         try:

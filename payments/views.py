@@ -29,6 +29,7 @@ from orders.serializers import ReturnSerializer
 
 from . import selectors, services
 from .models import OPEN_STATUSES, Payment, PaymentStatus
+from .permissions import REFUND_PERMISSION, RETURN_REFUND_PERMISSIONS
 from .serializers import (
     PaymentConfirmResultSerializer,
     PaymentConfirmSerializer,
@@ -39,8 +40,6 @@ from .serializers import (
 from .throttles import PayPageStripeThrottle
 
 logger = logging.getLogger(__name__)
-# Refunds need the permission the admin's "Refund" order action checks.
-REFUND_PERMISSION = "orders.change_order"
 
 
 @extend_schema_view(
@@ -139,7 +138,7 @@ class ReturnRefundView(APIView):
     problem_statuses = {None: ("409", "502")}  # return_not_allowed, invalid_status_transition
 
     def get_permissions(self):
-        return [HasPerm("orders.change_return")]
+        return [HasPerm(*RETURN_REFUND_PERMISSIONS)]
 
     @extend_schema(request=None, responses={200: ReturnSerializer}, tags=["returns"])
     def post(self, request, pk):

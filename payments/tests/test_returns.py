@@ -108,6 +108,35 @@ def test_refund_api_answers_the_return_and_hides_others(fake, books, staff_clien
     assert order["returns"][0]["status"] == "refunded"
 
 
+def test_refunding_a_return_needs_the_refund_permission_too(fake, books):
+    """Deciding returns is not sending money: a role that may only move returns along gets a
+    403 from the API and nothing from the admin's action."""
+    from django.contrib.admin import helpers
+    from django.contrib.auth.models import Permission
+
+    from core.testing import ProblemCheckingAPIClient
+
+    first, _ = books
+    payment = paid_payment(fake=fake, lines={first: 1})
+    order_return = received_return(payment, {first: 1}, StaffFactory())
+    clerk = StaffFactory()
+    clerk.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="orders", codename__in=["view_return", "change_return"]
+        )
+    )
+    client = ProblemCheckingAPIClient()
+    client.force_authenticate(clerk)
+    assert_problem(client.post(f"/api/returns/{order_return.pk}/refund/"), 403, "permission_denied")
+    client.force_login(clerk)
+    client.post(
+        "/admin/orders/return/",
+        {"action": "refund_returns", helpers.ACTION_CHECKBOX_NAME: [order_return.pk]},
+    )
+    assert Return.objects.get().status == "received"
+    assert fake.calls_to("POST", "/v1/refunds") == []
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres_only
 def test_a_return_refund_and_a_staff_refund_at_once_never_exceed_what_was_paid(fake, books):
