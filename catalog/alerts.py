@@ -19,7 +19,9 @@ from .models import Book, StockAlert
 
 def books_available(*, book_ids: Iterable[int]) -> set[int]:
     """Which of these books have copies available now."""
-    return set(Book.objects.filter(pk__in=list(book_ids)).in_stock().values_list("pk", flat=True))
+    return set(
+        Book.objects.active().filter(pk__in=list(book_ids)).in_stock().values_list("pk", flat=True)
+    )
 
 
 def stock_alerts_fire(*, book_ids: Iterable[int]) -> int:

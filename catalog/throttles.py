@@ -10,6 +10,14 @@ class ReviewCreationThrottle(UserRateThrottle):
     scope = "reviews"
 
 
+class StockAlertThrottle(UserRateThrottle):
+    """Back-in-stock alerts asked for or dropped, per customer, counted before the book's row
+    is locked: each alert is an email to come, and the lock is the one checkouts of the book
+    wait on."""
+
+    scope = "alerts"
+
+
 class FacetsThrottle(UserRateThrottle):
     """Book lists asking for facets, per client: the signed-in customer, else the client's
     address. Counting facets visits every book a list finds, where its page stops after twenty:

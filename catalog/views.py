@@ -35,7 +35,7 @@ from .serializers import (
     StockAlertSerializer,
     WishlistEntrySerializer,
 )
-from .throttles import FacetsThrottle, ReviewCreationThrottle
+from .throttles import FacetsThrottle, ReviewCreationThrottle, StockAlertThrottle
 
 # The list's query parameters that do not change which books it finds.
 _NOT_FILTERS = {
@@ -533,6 +533,8 @@ class WishlistEntryView(APIView):
 @extend_schema(tags=["alerts"])
 class StockAlertView(APIView):
     """Email me when this sold-out book is back in stock."""
+
+    throttle_classes = [StockAlertThrottle]
 
     @extend_schema(
         request=None,

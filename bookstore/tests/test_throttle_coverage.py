@@ -26,6 +26,10 @@ def review_path():
     return f"/api/books/{BookFactory().pk}/reviews/"
 
 
+def alert_path():
+    return f"/api/books/{BookFactory(stock_quantity=0).pk}/notify-me/"
+
+
 REVIEW = {"rating": 5}
 LOGIN = {"email": "a@example.com", "password": "guess"}
 REGISTER = {"email": "a@example.com", "password": NEW_PASSWORD}
@@ -63,6 +67,7 @@ ENDPOINTS = [
     ("code", "post", "/api/orders/", order_body, "discount", True),
     ("code", "post", "/api/orders/quote/", order_body, "discount", True),
     ("purchase", "post", review_path, REVIEW, "reviews", True),
+    ("mail", "post", alert_path, None, "alerts", True),
     ("cost", "get", "/api/books/", {"facets": "genre"}, "facets", False),
     ("cost", "get", "/api/books/", {"facets": "genre"}, "facets", True),
 ]

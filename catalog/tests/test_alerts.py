@@ -155,15 +155,24 @@ def test_a_books_readers_are_queued_in_one_insert_however_many_wait(sold_out, co
 
 def test_the_subject_shows_the_title_as_written(committed, user):
     """A subject is a header, not HTML: no entities, and no line of its own for a title."""
-    book = BookFactory(title="Pride & Prejudice: O'Brien's\nBcc: evil@example.com", stock_quantity=0)
+    title = "Pride & Prejudice: O'Brien's\nBcc: evil@example.com"
+    book = BookFactory(title=title, stock_quantity=0)
     wait_for(book, user)
     with committed():
         services.book_update(book=book, stock_quantity=1)
     message = OutboxEmail.objects.get(kind="back_in_stock")
-    assert message.subject == (
-        "Back in stock: Pride & Prejudice: O'Brien's Bcc: evil@example.com"
-    )
+    assert message.subject == ("Back in stock: Pride & Prejudice: O'Brien's Bcc: evil@example.com")
     assert "&amp;" in message.html_body and "&amp;" not in message.text_body
+
+
+def test_restocking_an_archived_book_emails_no_one_and_keeps_the_alerts(sold_out, user, committed):
+    """Customers can neither see nor order an archived book: "order yours" would be a lie."""
+    wait_for(sold_out, user)
+    Book.objects.filter(pk=sold_out.pk).update(is_active=False)
+    with committed():
+        inventory.stock_adjust(book_ids=[sold_out.pk], delta=3)
+    assert not OutboxEmail.objects.filter(kind="back_in_stock").exists()
+    assert StockAlert.objects.filter(user=user, book=sold_out).exists()
 
 
 def test_the_alert_email_names_no_one(sold_out, committed):
