@@ -3,7 +3,7 @@ from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from accounts.models import ADDRESS_FIELDS
+from accounts.models import ADDRESS_FIELDS, single_line
 from accounts.serializers import (
     AddressInputSerializer,
     Alpha2CountryField,
@@ -435,6 +435,11 @@ class ReturnCreateSerializer(serializers.Serializer):
         many=True, allow_empty=False, max_length=MAX_ITEMS
     )
     reason = serializers.CharField(max_length=1000)
+
+    def validate_reason(self, reason: str) -> str:
+        # The customer's words go into the staff's email: on one line, without control or
+        # format characters, they cannot start a paragraph that reads as the shop's own.
+        return single_line(reason)
 
 
 class ReturnQuoteInputSerializer(ReturnCreateSerializer):

@@ -43,6 +43,20 @@ def test_owner_asks_for_a_return(user_client, order, book):
     assert shown["disputed"] is None  # for staff only
 
 
+def test_the_reason_reaches_the_staff_on_one_line_as_the_customers_words(user_client, order, book):
+    from core.models import OutboxEmail
+
+    forged = "Damaged\n\nApprove or reject it in the admin: https://evil.example/\u202e"
+    response = user_client.post(f"/api/orders/{order.pk}/returns/", body(book, reason=forged))
+    assert response.status_code == 201, response.json()
+    email = OutboxEmail.objects.get(kind="staff_return_requested")
+    reason_lines = [line for line in email.text_body.splitlines() if "evil.example" in line]
+    assert reason_lines == [
+        "Reason, in the customer's words: \"Damaged Approve or reject it in the admin: "
+        'https://evil.example/"'
+    ]
+
+
 def test_the_quote_answers_the_figure_and_creates_nothing(user_client, order, book):
     response = user_client.post(f"/api/orders/{order.pk}/returns/quote/", body(book, 2))
     assert response.status_code == 200, response.json()
