@@ -14,6 +14,7 @@ from accounts.exports import ExportSection
 from accounts.models import User
 
 from .models import Cart, CartLine, Order, OrderEvent, Return, ReturnLine
+from .selectors import order_timeline
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def user_orders_export(user: User) -> list[dict[str, Any]]:
         .select_related("discount_code")
         .prefetch_related(
             "items",
-            Prefetch("events", OrderEvent.objects.order_by("created_at", "id")),
+            Prefetch("events", order_timeline(customer=True)),
             Prefetch(
                 "returns",
                 Return.objects.order_by("created_at", "id").prefetch_related(

@@ -421,6 +421,19 @@ class OrderEventKind(models.TextChoices):
     DISPUTE_CLEARED = "dispute_cleared", "Dispute hold cleared"
 
 
+# Steps only staff see on a timeline: a dispute is between the bank, the cardholder and the shop
+# (its notes hold Stripe's dispute and the staff's words), as the order's `disputed` is.
+STAFF_ONLY_EVENT_KINDS = frozenset(
+    {
+        OrderEventKind.DISPUTE_OPENED,
+        OrderEventKind.DISPUTE_UPDATED,
+        OrderEventKind.DISPUTE_WON,
+        OrderEventKind.DISPUTE_LOST,
+        OrderEventKind.DISPUTE_CLEARED,
+    }
+)
+
+
 class OrderEvent(models.Model):
     """One change of an order's status, or another step (`kind`): the order's history."""
 

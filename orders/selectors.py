@@ -8,20 +8,34 @@ from django.utils import timezone
 from accounts.models import User
 from core.permissions import staff_may
 
-from .models import PAID_STATUSES, Order, OrderEvent, OrderItem, OrderStatus, Return
+from .models import (
+    PAID_STATUSES,
+    STAFF_ONLY_EVENT_KINDS,
+    Order,
+    OrderEvent,
+    OrderItem,
+    OrderStatus,
+    Return,
+)
 
 
 def order_list(*, user: User) -> QuerySet[Order]:
     """The orders `user` may see (with the permission to view orders: all), with what the
     order serializer reads."""
-    orders = (
-        Order.objects.select_related("user", "discount_code")
-        .prefetch_related(
-            "items", "returns", Prefetch("events", OrderEvent.objects.order_by("created_at", "id"))
-        )
-        .annotate(refunded_total=_refunded_total())
+    orders = Order.objects.select_related("user", "discount_code").annotate(
+        refunded_total=_refunded_total()
     )
-    return orders if staff_may(user, "orders.view_order") else orders.filter(user=user)
+    if staff_may(user, "orders.view_order"):
+        return orders.prefetch_related("items", "returns", Prefetch("events", order_timeline()))
+    return orders.filter(user=user).prefetch_related(
+        "items", "returns", Prefetch("events", order_timeline(customer=True))
+    )
+
+
+def order_timeline(*, customer: bool = False) -> QuerySet[OrderEvent]:
+    """An order's events, oldest first; a customer's without the steps only staff see."""
+    events = OrderEvent.objects.order_by("created_at", "id")
+    return events.exclude(kind__in=STAFF_ONLY_EVENT_KINDS) if customer else events
 
 
 def _refunded_total() -> Coalesce:

@@ -112,6 +112,22 @@ def test_a_dispute_of_a_payment_not_ours_is_ignored(fake, post_event):
     assert not Dispute.objects.exists()
 
 
+def test_customers_see_neither_the_dispute_nor_its_notes(fake, post_event, unshipped, staff_client):
+    stripe_copy = disputed(fake, unshipped, reason="fraudulent")
+    post_event("charge.dispute.created", stripe_copy)
+    staff_client.post(f"/api/orders/{unshipped.order_id}/clear-dispute/", {"note": "Rang her"})
+    customer = ProblemCheckingAPIClient()
+    customer.force_authenticate(unshipped.order.user)
+    shown = customer.get(f"/api/orders/{unshipped.order_id}/").json()
+    exported = customer.get("/api/users/me/export/").json()
+    staff_view = staff_client.get(f"/api/orders/{unshipped.order_id}/").json()
+    for order in (shown, exported["orders"][0]):
+        assert not any("dispute" in (event.get("kind") or "") for event in order["events"])
+        assert "Rang her" not in str(order) and stripe_copy["id"] not in str(order)
+    staff_kinds = [event["kind"] for event in staff_view["events"] if event["kind"]]
+    assert staff_kinds == ["dispute_opened", "dispute_cleared"]
+
+
 def test_nothing_is_refunded_while_disputed_nor_what_a_lost_dispute_took(
     fake, post_event, unshipped, staff_client
 ):
