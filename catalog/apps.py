@@ -22,12 +22,8 @@ class CatalogConfig(AppConfig):
         signals.order_cancelled.connect(
             receivers.release_stock, dispatch_uid="catalog.release_stock"
         )
-        signals.order_refunded.connect(
-            receivers.restock_refunded, dispatch_uid="catalog.restock_refunded"
-        )
-        signals.return_received.connect(
-            receivers.restock_returned, dispatch_uid="catalog.restock_returned"
-        )
+        signals.order_refunded.connect(receivers.restock, dispatch_uid="catalog.restock_refunded")
+        signals.return_received.connect(receivers.restock, dispatch_uid="catalog.restock_returned")
         account_closing.connect(receivers.account_closing, dispatch_uid="catalog.account_closing")
         for section in exports.sections():
             export_section_register(section)

@@ -20,11 +20,8 @@ def release_stock(sender: type, *, lines: Lines, **kwargs: Any) -> None:
     inventory.stock_release(lines=lines)
 
 
-def restock_refunded(sender: type, *, restock_lines: Lines, **kwargs: Any) -> None:
-    inventory.stock_restock(lines=restock_lines)
-
-
-def restock_returned(sender: type, *, restock_lines: Lines, **kwargs: Any) -> None:
+def restock(sender: type, *, restock_lines: Lines, **kwargs: Any) -> None:
+    """Copies back on hand: a refund before shipping, or a return fit to sell again."""
     inventory.stock_restock(lines=restock_lines)
 
 
