@@ -133,13 +133,18 @@ def _found_query(vendor: str, match_sql: str, match_arity: int, columns: tuple[s
     """The SQL selecting `columns` of the active books matching `match_sql`, whose parameters
     are exactly the match's (given on each run); compiled once per process and shape."""
     slots = [rows.Slot() for _ in range(match_arity)]
-    # Constant SQL (see match_condition): the words are parameters.
-    matches = RawSQL(match_sql, slots, output_field=BooleanField())  # nosec B611
-    found = Book.objects.active().filter(matches).order_by().values_list(*columns)
+    found = _matching_books(match_sql, slots).order_by().values_list(*columns)
     sql, params = found.query.sql_with_params()
     if list(params) != slots:
         raise AssertionError(f"Unexpected parameters in the facets' found books: {params}")
     return sql
+
+
+def _matching_books(match_sql: str, slots: list[rows.Slot]) -> QuerySet[Book]:
+    """The active books matching `match_sql`, its parameters standing as `slots`."""
+    # Constant SQL (see match_condition): the words are parameters.
+    matches = RawSQL(match_sql, slots, output_field=BooleanField())  # nosec B611
+    return Book.objects.active().filter(matches)
 
 
 def _ranked_page(
@@ -201,12 +206,10 @@ def _ranked_page_query(
     the columns the facets count) are found once, as `found`, which both the ranking and the
     facets read."""
     slots = [rows.Slot() for _ in range(match_arity + relevance_arity)]
-    # Constant SQL (see match_condition and relevance_sql): the words are parameters.
-    matches = RawSQL(match_sql, slots[:match_arity], output_field=BooleanField())  # nosec B611
+    # Constant SQL (see relevance_sql): the words are parameters.
     rank = RawSQL(relevance, slots[match_arity:], output_field=FloatField())  # nosec B611
     found = rows.compile_rows(
-        Book.objects.active()
-        .filter(matches)
+        _matching_books(match_sql, slots[:match_arity])
         .annotate(book_id=F("pk"), rank=rank)
         .order_by()
         .values_list("book_id", "rank", *facet_columns(facet_names)),
