@@ -53,6 +53,13 @@ class CurrentPasswordThrottle(UserRateThrottle):
         return super().allow_request(request, view)
 
 
+class DataExportThrottle(UserRateThrottle):
+    """Data exports per customer: each reads everything the shop keeps about them (every
+    app's section, a query or more each, over rows without bound)."""
+
+    scope = "data_export"
+
+
 class EmailChangeThrottle(UserRateThrottle):
     """Email changes per user: each one mails the new address (verification) and the old one
     (notice), so toggling the address cannot make the shop mail any inbox on demand."""

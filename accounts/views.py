@@ -31,6 +31,7 @@ from .serializers import (
 from .throttles import (
     AccountLinkThrottle,
     CurrentPasswordThrottle,
+    DataExportThrottle,
     EmailChangeThrottle,
     PasswordResetEmailThrottle,
     RegisterEmailThrottle,
@@ -148,13 +149,16 @@ class MeView(APIView):
 
 class ExportView(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [DataExportThrottle]
 
     @extend_schema(
         responses={200: DataExportSerializer},
         tags=["users"],
         description=(
             "Everything the shop keeps about you, as one JSON document: profile, addresses, "
-            "orders with items, history and payments (without secrets), emails sent to you."
+            "orders with items, history, returns and payments (without secrets), the cart, "
+            "reviews, wishlist and alerts, emails sent to you. Limited per customer "
+            "(THROTTLE_DATA_EXPORT_RATE)."
         ),
     )
     def get(self, request):

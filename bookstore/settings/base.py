@@ -314,6 +314,8 @@ REST_FRAMEWORK = {
         "returns": env_str("THROTTLE_RETURN_RATE", "10/hour"),
         # Per customer: new reviews.
         "reviews": env_str("THROTTLE_REVIEW_RATE", "10/hour"),
+        # Per customer: data exports (each reads everything kept about the customer).
+        "data_export": env_str("THROTTLE_DATA_EXPORT_RATE", "10/hour"),
         # Per customer: back-in-stock alerts asked for or dropped.
         "alerts": env_str("THROTTLE_ALERT_RATE", "30/hour"),
         # Per client (the customer, else the address): book lists that ask for facets.

@@ -68,6 +68,7 @@ ENDPOINTS = [
     ("code", "post", "/api/orders/quote/", order_body, "discount", True),
     ("purchase", "post", review_path, REVIEW, "reviews", True),
     ("mail", "post", alert_path, None, "alerts", True),
+    ("cost", "get", "/api/users/me/export/", None, "data_export", True),
     ("cost", "get", "/api/books/", {"facets": "genre"}, "facets", False),
     ("cost", "get", "/api/books/", {"facets": "genre"}, "facets", True),
 ]
