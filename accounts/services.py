@@ -1,4 +1,4 @@
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -47,16 +47,23 @@ def _validate_password(password: str, *, user: User, field: str) -> None:
 
 @transaction.atomic
 def user_register(
-    *, email: str, password: str, first_name: str = "", last_name: str = "", send: bool = True
+    *,
+    email: str,
+    password: str,
+    first_name: str = "",
+    last_name: str = "",
+    may_send: Callable[[], bool] = lambda: True,
 ) -> User:
     """Create the account and send the email verification. An address that already has an
     account gets the same answer (nothing tells the caller it exists); its owner gets an email
-    saying someone tried. `send=False` (the address has had its share of mail) sends neither
-    email and changes nothing else. Returns the user as the caller may see it (unsaved for a
-    duplicate)."""
+    saying someone tried. `may_send()`, asked once the registration is valid, is False when the
+    address has had its share of mail: then neither email goes and nothing else changes (a
+    refused registration spends none of the address's share). Returns the user as the caller
+    may see it (unsaved for a duplicate)."""
     email = normalize_email(email)
     candidate = User(email=email, first_name=first_name, last_name=last_name)
     _validate_password(password, user=candidate, field="password")
+    send = may_send()
     existing = User.objects.by_email(email).first()
     if existing is None:
         try:

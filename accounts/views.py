@@ -58,8 +58,11 @@ class RegisterView(APIView):
         serializer.is_valid(raise_exception=True)
         # The per-address limit caps the emails an address receives; it never refuses the
         # request, or anyone could keep the owner from registering by trying three times first.
-        send = RegisterEmailThrottle().allow_request(request, self)
-        user = services.user_register(**serializer.validated_data, send=send)
+        address_throttle = RegisterEmailThrottle()
+        user = services.user_register(
+            **serializer.validated_data,
+            may_send=lambda: address_throttle.allow_request(request, self),
+        )
         return Response(RegisteredSerializer(user).data, status=status.HTTP_201_CREATED)
 
 

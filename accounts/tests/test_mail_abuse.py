@@ -73,6 +73,22 @@ def test_registration_mail_to_one_address_is_capped_whoever_asks_and_nobody_is_r
     assert OutboxEmail.objects.filter(to="new@example.com").count() == 3
 
 
+def test_refused_registrations_spend_none_of_an_addresss_mail(throttle_rates):
+    """Weak passwords sent for someone's address send nothing, and must not use up the emails
+    its owner's own registration will need."""
+    throttle_rates(register_email="3/hour")
+    for n in range(3):
+        weak = ProblemCheckingAPIClient(REMOTE_ADDR=f"10.7.7.{n}").post(
+            "/api/users/register/", {"email": "owner@example.com", "password": "password"}
+        )
+        assert weak.status_code == 400
+    owner = ProblemCheckingAPIClient(REMOTE_ADDR="10.7.8.1").post(
+        "/api/users/register/", {"email": "owner@example.com", "password": STRONG_PASSWORD}
+    )
+    assert owner.status_code == 201
+    assert OutboxEmail.objects.filter(to="owner@example.com").count() == 1
+
+
 @pytest.mark.parametrize(
     ("typed", "kept"),
     [
