@@ -25,8 +25,8 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, models, transaction
-from django.template import Context
-from django.template.loader import get_template, render_to_string
+from django.template import Context, Engine
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -161,7 +161,7 @@ def _rendered(kind: str, context: dict[str, Any]) -> dict[str, Any]:
     }
     # A subject is a header, not HTML: "Pride & Prejudice" stays as written (the whitespace is
     # folded to single spaces, so nothing can start a header of its own).
-    subject_template = get_template(f"emails/{kind}.subject.txt").template
+    subject_template = Engine.get_default().get_template(f"emails/{kind}.subject.txt")
     subject = " ".join(subject_template.render(Context(context, autoescape=False)).split())
     return {
         "kind": kind,
