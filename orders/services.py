@@ -390,24 +390,27 @@ def _address_anonymised(address: dict[str, Any] | None) -> dict[str, Any] | None
 
 
 @transaction.atomic
-def order_dispute_open(*, order_id: int, note: str) -> tuple[Order, OrderEvent | None]:
+def order_dispute_open(*, order_id: int, note: str) -> tuple[Order, OrderEvent]:
     """The card holder contested the payment: the order is held (not shipped) until staff clear
-    it. Returns the timeline event, None when the order was already marked."""
+    it. Every dispute opened is on the timeline (a second one has its own deadline); the hold
+    is set once. Returns the timeline event."""
     order = _locked(order_id)
-    if order.disputed:
-        return order, None
-    order.disputed = True
-    order.save(update_fields=["disputed", "updated_at"])
+    if not order.disputed:
+        order.disputed = True
+        order.save(update_fields=["disputed", "updated_at"])
     return order, order.record(OrderEventKind.DISPUTE_OPENED, actor_label=STRIPE, note=note)
 
 
 @transaction.atomic
-def order_dispute_record(*, order_id: int, kind: str, note: str) -> OrderEvent:
+def order_dispute_record(
+    *, order_id: int, kind: str, note: str, others_open: bool = False
+) -> OrderEvent:
     """A later step of a dispute (updated, won, lost) on the order's timeline. A dispute won
-    lifts the hold: the money stays the shop's. A lost one leaves the hold for staff to clear
-    (the money went back to the card holder; the books may not need to go out)."""
+    lifts the hold, unless `others_open` (another dispute of the order is not over): the money
+    stays the shop's. A lost one leaves the hold for staff to clear (the money went back to the
+    card holder; the books may not need to go out)."""
     order = _locked(order_id)
-    if kind == OrderEventKind.DISPUTE_WON and order.disputed:
+    if kind == OrderEventKind.DISPUTE_WON and order.disputed and not others_open:
         order.disputed = False
         order.save(update_fields=["disputed", "updated_at"])
     event: OrderEvent = order.record(kind, actor_label=STRIPE, note=note)

@@ -822,13 +822,12 @@ def dispute_apply(*, dispute: dict[str, Any]) -> Dispute | None:
         },
     )
     if created:
-        order, event = order_services.order_dispute_open(
+        order, _ = order_services.order_dispute_open(
             order_id=payment.order_id,
             note=f"{ours.stripe_dispute_id}: {ours.reason or 'no reason given'}, "
             f"{ours.amount} {ours.currency.upper()}",
         )
-        if event is not None:
-            notifications.dispute_opened(order=order, dispute=ours)
+        notifications.dispute_opened(order=order, dispute=ours)
     elif ours.outcome:
         return ours  # closed: Stripe changes nothing after that
     elif status != ours.stripe_status:
@@ -849,9 +848,8 @@ def dispute_apply(*, dispute: dict[str, Any]) -> Dispute | None:
 
 def _dispute_close(dispute: Dispute, *, payment: Payment, outcome: str) -> None:
     dispute.outcome = outcome
-    dispute.stripe_status = outcome
     dispute.closed_at = timezone.now()
-    dispute.save(update_fields=["outcome", "stripe_status", "closed_at", "updated_at"])
+    dispute.save(update_fields=["outcome", "closed_at", "updated_at"])
     if outcome == DisputeOutcome.LOST:
         payment.amount_lost += dispute.amount
         payment.save(update_fields=["amount_lost", "updated_at"])
@@ -865,4 +863,7 @@ def _dispute_close(dispute: Dispute, *, payment: Payment, outcome: str) -> None:
         order_id=payment.order_id,
         kind=OrderEventKind.DISPUTE_WON if won else OrderEventKind.DISPUTE_LOST,
         note=f"{dispute.stripe_dispute_id}: {result}",
+        others_open=Dispute.objects.filter(payment__order_id=payment.order_id, outcome="")
+        .exclude(pk=dispute.pk)
+        .exists(),
     )

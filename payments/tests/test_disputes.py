@@ -112,6 +112,24 @@ def test_a_dispute_of_a_payment_not_ours_is_ignored(fake, post_event):
     assert not Dispute.objects.exists()
 
 
+def test_a_second_dispute_is_told_and_holds_until_both_are_over(
+    fake, post_event, unshipped, staff_user
+):
+    first, second = disputed(fake, unshipped), disputed(fake, unshipped)
+    post_event("charge.dispute.created", first)
+    post_event("charge.dispute.created", second)
+    order = Order.objects.get(pk=unshipped.order_id)
+    opened = order.events.filter(kind="dispute_opened")
+    assert opened.count() == 2  # each with its own deadline for evidence
+    assert OutboxEmail.objects.filter(kind="staff_dispute_opened").count() == 2
+    first["status"] = "won"
+    post_event("charge.dispute.closed", first)
+    assert Order.objects.get(pk=order.pk).disputed  # the second one is not over
+    second["status"] = "won"
+    post_event("charge.dispute.closed", second)
+    assert not Order.objects.get(pk=order.pk).disputed
+
+
 def test_customers_see_neither_the_dispute_nor_its_notes(fake, post_event, unshipped, staff_client):
     stripe_copy = disputed(fake, unshipped, reason="fraudulent")
     post_event("charge.dispute.created", stripe_copy)
