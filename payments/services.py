@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from djstripe import models as djstripe_models
 
@@ -259,18 +259,26 @@ def _record_failure(payment: Payment, *, code: str, message: str) -> Payment:
 
 
 @transaction.atomic
+def _locked_after_its_order(payment: Payment) -> Payment:
+    """`payment` read again, locked after its order: this module's lock order (the order, then
+    the payment), which the orders app's services keep too. Webhooks, staff refunds and returns
+    that locked the same two rows the other way round could deadlock."""
+    Order.objects.select_for_update().filter(pk=payment.order_id).first()
+    return Payment.objects.select_for_update().select_related("order").get(pk=payment.pk)
+
+
+def _first_locked(payments: QuerySet[Payment]) -> Payment | None:
+    payment = payments.order_by("pk").first()
+    return None if payment is None else _locked_after_its_order(payment)
+
+
 def payment_intent_apply(*, intent: dict[str, Any]) -> Payment | None:
     """Bring our payment (and its order) in line with a PaymentIntent from Stripe.
 
     `intent` is the PaymentIntent as a dict (a webhook event's object, or a fresh retrieve).
     Safe to call any number of times and in any order: money that arrived is final.
     """
-    payment = (
-        Payment.objects.select_for_update()
-        .select_related("order")
-        .filter(stripe_payment_intent_id=intent["id"])
-        .first()
-    )
+    payment = _first_locked(Payment.objects.filter(stripe_payment_intent_id=intent["id"]))
     if payment is None:
         logger.warning("PaymentIntent %s belongs to no payment of ours; ignored", intent["id"])
         return None
@@ -470,8 +478,7 @@ def payment_refund(*, payment: Payment, actor: User, amount: Decimal | None = No
     """Staff refund a captured payment, in full (default) or in part. The order is locked
     first, then the payment (this module's lock order), as a return's refund locks them: the
     two together never send back more than was paid."""
-    Order.objects.select_for_update().filter(pk=payment.order_id).first()
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    payment = _locked_after_its_order(payment)
     if payment.status not in REFUNDABLE_STATUSES:
         raise ApplicationError(
             "invalid_status_transition", f"A {payment.status} payment cannot be refunded."
@@ -557,10 +564,8 @@ def refund_apply(*, refund: dict[str, Any]) -> Refund | None:
             ours.status = status
             ours.save(update_fields=["status"])
         return ours
-    payment = (
-        Payment.objects.select_for_update()
-        .filter(stripe_payment_intent_id=refund.get("payment_intent"))
-        .first()
+    payment = _first_locked(
+        Payment.objects.filter(stripe_payment_intent_id=refund.get("payment_intent"))
     )
     if payment is None or refund.get("status") in ("failed", "canceled"):
         return None
@@ -804,8 +809,7 @@ def dispute_apply(*, dispute: dict[str, Any]) -> Dispute | None:
     if payment is None:
         logger.warning("Dispute %s is about no payment of ours", dispute.get("id"))
         return None
-    Order.objects.select_for_update().filter(pk=payment.order_id).first()
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    payment = _locked_after_its_order(payment)
     status = str(dispute.get("status") or "")
     evidence = dispute.get("evidence_details") or {}
     amount = from_minor_units(int(dispute.get("amount") or 0), payment.currency)

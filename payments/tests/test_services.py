@@ -1,5 +1,7 @@
 """Payment services called directly: the staff refund of a whole order (the admin's Refund)."""
 
+from decimal import Decimal
+
 import pytest
 
 from accounts.tests.factories import StaffFactory
@@ -39,3 +41,42 @@ def test_an_order_without_a_captured_payment_cannot_be_refunded(fake):
     assert refused.value.code == "invalid_status_transition"
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.REQUIRES_PAYMENT
     assert not payment.refunds.exists()
+
+
+@pytest.mark.postgres_only
+def test_every_path_that_changes_a_payment_locks_its_order_first(fake):
+    """One lock order (the order, then the payment) everywhere: a webhook and a staff refund
+    of the same order, taking the two rows the other way round, could deadlock."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from catalog.tests.factories import BookFactory
+    from payments.tests.factories import paid_payment
+    from payments.tests.fake_stripe import dispute
+
+    payment = paid_payment(fake=fake, lines={BookFactory(): 1}, ship=False)
+    staff = StaffFactory(is_superuser=True)
+    intent = {"id": payment.stripe_payment_intent_id, "status": "succeeded"}
+    paths = {
+        "intent": lambda: services.payment_intent_apply(intent=intent),
+        "refund webhook": lambda: services.refund_apply(
+            refund={"id": "re_dashboard", "payment_intent": intent["id"], "amount": 100}
+        ),
+        "dispute": lambda: services.dispute_apply(
+            dispute=fake.add(dispute(dispute_id="dp_x", intent_id=intent["id"], amount=100))
+        ),
+        "staff refund": lambda: services.payment_refund(
+            payment=Payment.objects.get(pk=payment.pk), actor=staff, amount=Decimal("1.00")
+        ),
+    }
+    for name, change in paths.items():
+        Order.objects.filter(pk=payment.order_id).update(disputed=False)
+        with CaptureQueriesContext(connection) as queries:
+            change()
+        locked_tables = [
+            q["sql"].split(' FROM "', 1)[1].split('"', 1)[0]
+            for q in queries
+            if q["sql"].endswith("FOR UPDATE")
+        ]
+        order_and_payment = [t for t in locked_tables if t in ("orders_order", "payments_payment")]
+        assert order_and_payment[:1] == ["orders_order"], (name, locked_tables)
