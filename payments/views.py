@@ -12,7 +12,7 @@ from djstripe.views import ProcessWebhookView
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, Throttled
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
@@ -37,7 +37,7 @@ from .serializers import (
     PaymentStartSerializer,
     RefundRequestSerializer,
 )
-from .throttles import PayPageStripeThrottle
+from .throttles import PaymentAttemptThrottle, PaymentStripeThrottle, first_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ class PaymentViewSet(
         def start():
             serializer = PaymentStartSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
+            _refuse_past(request, PaymentAttemptThrottle(request.user.pk))
             payment, created = services.payment_start(
                 user=request.user, order_id=serializer.validated_data["order"]
             )
@@ -111,6 +112,11 @@ class PaymentViewSet(
             raise not_found()
         serializer = PaymentConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        _refuse_past(
+            request,
+            PaymentStripeThrottle("confirm", payment.pk),
+            PaymentAttemptThrottle(request.user.pk),
+        )
         payment, next_step = services.payment_confirm(
             payment=payment, payment_method=serializer.validated_data["payment_method"]
         )
@@ -128,6 +134,12 @@ class PaymentViewSet(
             amount=serializer.validated_data.get("amount"),
         )
         return Response(PaymentSerializer(self.get_queryset().get(pk=pk)).data)
+
+
+def _refuse_past(request, *throttles) -> None:
+    refusing = first_refusal(request, *throttles)
+    if refusing is not None:
+        raise Throttled(wait=refusing.wait())
 
 
 class ReturnRefundView(APIView):
@@ -176,11 +188,15 @@ def pay_page(request, token):
 @never_cache
 @require_POST
 def pay_page_confirm(request, token):
-    payment = get_object_or_404(Payment, token=token)
-    throttle = PayPageStripeThrottle(f"confirm:{payment.token}")
-    if not throttle.allow_request(request, None):
+    payment = get_object_or_404(Payment.objects.select_related("order"), token=token)
+    refusing = first_refusal(
+        request,
+        PaymentStripeThrottle("confirm", payment.pk),
+        PaymentAttemptThrottle(payment.order.user_id),
+    )
+    if refusing is not None:
         response = problem_json_response("throttled", "Too many attempts; try again later.")
-        response["Retry-After"] = retry_after_header(throttle.wait())
+        response["Retry-After"] = retry_after_header(refusing.wait())
         return response
     try:
         body = json_body.loads(json_body.read_limited(request) or b"{}")
@@ -211,7 +227,7 @@ def pay_page_result(request, token):
     payment = get_object_or_404(Payment.objects.select_related("order"), token=token)
     # Past the limit the page shows what the shop knows (the webhook brings the rest) rather
     # than asking Stripe on every reload.
-    if PayPageStripeThrottle(f"result:{payment.token}").allow_request(request, None):
+    if PaymentStripeThrottle("result", payment.pk).allow_request(request, None):
         payment = services.payment_refresh_unsettled(payment=payment)
     order = Order.objects.get(pk=payment.order_id)
     if order.status in PAID_STATUSES:
@@ -332,7 +348,7 @@ def pay_order(request, order_token):
             return render(
                 request, "payments/start.html", {"order": order, "shop_name": settings.SHOP_NAME}
             )
-    throttle = PayPageStripeThrottle(f"start:{order.payment_token}")
+    throttle = PaymentStripeThrottle("start", order.pk)
     if not throttle.allow_request(request, None):
         detail = "Too many attempts to start paying this order; please try again later."
         response = render(

@@ -308,8 +308,11 @@ REST_FRAMEWORK = {
         "carts": env_str("THROTTLE_CART_RATE", "30/hour"),
         # Per client: reading and changing carts (each prices the cart).
         "cart_use": env_str("THROTTLE_CART_USE_RATE", "120/min"),
-        # Per payment: the pay pages' calls to Stripe (confirming, refreshing the result).
+        # Per payment (confirming, by pay page or API; refreshing the result page) and per order
+        # (starting from the emailed link): calls to Stripe.
         "pay_page": env_str("THROTTLE_PAY_PAGE_RATE", "30/hour"),
+        # Per customer: payments started through the API and cards tried (API or pay page).
+        "payment_attempts": env_str("THROTTLE_PAYMENT_ATTEMPT_RATE", "30/hour"),
         # Per customer: return requests (each one emails the customer and the staff).
         "returns": env_str("THROTTLE_RETURN_RATE", "10/hour"),
         # Per customer: new reviews.

@@ -1,7 +1,7 @@
 """Every endpoint that checks a secret (a password, a discount code, a link's token, whether a
-customer bought a book), sends mail or counts over the whole catalogue (facets) is throttled,
-and the throttle answers before the work: one row per endpoint and limit. A new endpoint of that
-kind gets its row here (README, "Security": abuse cases)."""
+customer bought a book), sends mail, calls Stripe or counts over the whole catalogue (facets) is
+throttled, and the throttle answers before the work: one row per endpoint and limit. A new
+endpoint of that kind gets its row here (README, "Security": abuse cases)."""
 
 import pytest
 from django.test import Client
@@ -20,6 +20,13 @@ NEW_PASSWORD = "Sturdy-Paperback-42"
 def order_body():
     book = BookFactory(stock_quantity=10)
     return with_shipping({"items": [{"book": book.pk, "quantity": 1}], "discount_code": "GUESS"})
+
+
+def payment_body():
+    from orders.services import order_place
+
+    order = order_place(user=UserFactory(), items=[{"book": BookFactory().pk, "quantity": 1}])
+    return {"order": order.pk}
 
 
 def review_path():
@@ -66,6 +73,7 @@ ENDPOINTS = [
     ("password", "post", "/api/users/me/password/", PASSWORD_CHANGE, "current_password", True),
     ("code", "post", "/api/orders/", order_body, "discount", True),
     ("code", "post", "/api/orders/quote/", order_body, "discount", True),
+    ("stripe", "post", "/api/payments/", payment_body, "payment_attempts", True),
     ("purchase", "post", review_path, REVIEW, "reviews", True),
     ("mail", "post", alert_path, None, "alerts", True),
     ("cost", "get", "/api/users/me/export/", None, "data_export", True),

@@ -320,3 +320,82 @@ def test_starting_payments_from_the_emailed_link_is_limited_per_order(
     refused = client.post(link)
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     assert len(fake.calls) == calls and Payment.objects.filter(order=order).count() == 1
+
+
+def test_confirming_by_api_spends_the_same_budget_as_the_pay_page(fake, throttle_rates):
+    from core.testing import ProblemCheckingAPIClient
+
+    throttle_rates(pay_page="1/hour")
+    payment = payment_for_new_order(fake=fake)
+    page = ProblemCheckingAPIClient().post(
+        f"/pay/{payment.token}/confirm/", {"payment_method": "pm_card"}, format="json"
+    )
+    api = ProblemCheckingAPIClient()
+    api.force_authenticate(payment.order.user)
+    calls = len(fake.calls)
+    refused = api.post(f"/api/payments/{payment.pk}/confirm/", {"payment_method": "pm_card"})
+    assert page.status_code == 200
+    assert refused.status_code == 429 and refused.json()["code"] == "throttled"
+    assert int(refused["Retry-After"]) > 0
+    assert len(fake.calls) == calls  # refused before Stripe
+
+
+def test_a_customer_tries_only_so_many_cards_whichever_orders_and_doors(fake, throttle_rates):
+    """Card testing: each order has a budget of its own, so the cap is per customer."""
+    from accounts.tests.factories import UserFactory
+    from core.testing import ProblemCheckingAPIClient
+
+    throttle_rates(payment_attempts="2/hour")
+    customer, someone_else = UserFactory(), UserFactory()
+    first, second, third = (payment_for_new_order(fake=fake, user=customer) for _ in range(3))
+    api = ProblemCheckingAPIClient()
+    api.force_authenticate(customer)
+    card = {"payment_method": "pm_card"}
+    assert api.post(f"/api/payments/{first.pk}/confirm/", card).status_code == 200
+    assert api.post(f"/pay/{second.token}/confirm/", card, format="json").status_code == 200
+    calls = len(fake.calls)
+    by_page = api.post(f"/pay/{third.token}/confirm/", card, format="json")
+    by_api = api.post(f"/api/payments/{third.pk}/confirm/", card)
+    assert by_page.status_code == by_api.status_code == 429
+    assert len(fake.calls) == calls
+    # Another customer's budget is their own.
+    other = payment_for_new_order(fake=fake, user=someone_else)
+    api.force_authenticate(someone_else)
+    assert api.post(f"/api/payments/{other.pk}/confirm/", card).status_code == 200
+
+
+def test_someone_elses_payment_spends_none_of_its_budget(fake, throttle_rates):
+    from accounts.tests.factories import UserFactory
+    from core.testing import ProblemCheckingAPIClient
+
+    throttle_rates(pay_page="1/hour", payment_attempts="1/hour")
+    payment = payment_for_new_order(fake=fake)
+    stranger = ProblemCheckingAPIClient()
+    stranger.force_authenticate(UserFactory())
+    card = {"payment_method": "pm_card"}
+    assert stranger.post(f"/api/payments/{payment.pk}/confirm/", card).status_code == 404
+    owner = ProblemCheckingAPIClient()
+    owner.force_authenticate(payment.order.user)
+    assert owner.post(f"/api/payments/{payment.pk}/confirm/", card).status_code == 200
+
+
+def test_the_throttles_cache_keys_hold_no_link_token(fake, client, user, monkeypatch):
+    from catalog.tests.factories import BookFactory
+    from payments.throttles import PaymentStripeThrottle
+
+    keys = []
+    original = PaymentStripeThrottle.get_cache_key
+
+    def recording(self, request, view):
+        keys.append(original(self, request, view))
+        return keys[-1]
+
+    monkeypatch.setattr(PaymentStripeThrottle, "get_cache_key", recording)
+    order = order_services.order_place(user=user, items=[{"book": BookFactory().pk, "quantity": 1}])
+    assert client.post(f"/pay/order/{order.payment_token}/").status_code == 302
+    payment = Payment.objects.get(order=order)
+    client.post(f"/pay/{payment.token}/confirm/", {"payment_method": "pm_card"}, "application/json")
+    client.get(f"/pay/{payment.token}/result/")
+    assert len(keys) == 3
+    for secret in (order.payment_token, payment.token):
+        assert not [key for key in keys if str(secret) in key or secret.hex in key]
