@@ -472,6 +472,10 @@ class ReviewAdmin(admin.ModelAdmin):
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
 
+    def get_queryset(self, request):
+        # A withdrawn review is what is left of one its writer deleted: not staff's to show.
+        return super().get_queryset(request).filter(withdrawn_at__isnull=True)
+
     def has_add_permission(self, request):
         return False  # readers write reviews, through the API
 

@@ -13,20 +13,8 @@ from .models import Review, StockAlert, WishlistEntry
 
 
 def user_reviews_export(user: User) -> list[dict[str, Any]]:
-    return [
-        {
-            "book": review.book_id,
-            "book_title": review.book.title,
-            "rating": review.rating,
-            "title": review.title,
-            "body": review.body,
-            "verified_purchase": review.verified_purchase,
-            "hidden": review.is_hidden,
-            "created_at": review.created_at.isoformat(),
-            "updated_at": review.updated_at.isoformat(),
-        }
-        for review in Review.objects.filter(user=user).select_related("book").order_by("pk")
-    ]
+    reviews = Review.objects.filter(user=user).select_related("book").order_by("pk")
+    return ExportReviewSerializer(reviews, many=True).data
 
 
 def _books_with_dates(entries: Any) -> list[dict[str, Any]]:
@@ -44,16 +32,31 @@ def user_alerts_export(user: User) -> list[dict[str, Any]]:
     return _books_with_dates(StockAlert.objects.filter(user=user))
 
 
-class ExportReviewSerializer(serializers.Serializer):
-    book = serializers.IntegerField()
-    book_title = serializers.CharField()
-    rating = serializers.IntegerField()
-    title = serializers.CharField(allow_blank=True)
-    body = serializers.CharField(allow_blank=True)
-    verified_purchase = serializers.BooleanField()
-    hidden = serializers.BooleanField(help_text="Hidden from other customers by the shop's staff.")
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+class ExportReviewSerializer(serializers.ModelSerializer):
+    book_title = serializers.CharField(source="book.title")
+    hidden = serializers.BooleanField(
+        source="is_hidden", help_text="Hidden from other customers by the shop's staff."
+    )
+    withdrawn_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When you deleted it while hidden: the shop keeps that it was hidden, not "
+        "your words.",
+    )
+
+    class Meta:
+        model = Review
+        fields = [
+            "book",
+            "book_title",
+            "rating",
+            "title",
+            "body",
+            "verified_purchase",
+            "hidden",
+            "withdrawn_at",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class ExportBookDateSerializer(serializers.Serializer):

@@ -257,6 +257,9 @@ class Review(models.Model):
         editable=False,
     )
     moderated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the customer deleted a review that staff had hidden. The row stays, without the
+    # customer's words, so that writing the review again cannot bring it back visible.
+    withdrawn_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -264,6 +267,10 @@ class Review(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["book", "user"], name="review_one_per_customer"),
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True) | Q(is_hidden=True),
+                name="review_withdrawn_only_when_hidden",
+            ),
             models.CheckConstraint(
                 condition=Q(rating__gte=1, rating__lte=5), name="review_rating_1_to_5"
             ),
@@ -279,6 +286,21 @@ class Review(models.Model):
 
     def __str__(self):
         return f"{self.rating}/5 on {self.book_id} by {self.user_id}"
+
+    def write(self, *, rating: int, title: str, body: str) -> None:
+        """The customer's words, as a buyer (a withdrawn review comes back, still hidden); the
+        caller saves."""
+        self.rating, self.title, self.body = rating, title, body
+        self.verified_purchase = True
+        self.withdrawn_at = None
+
+    def withdraw(self, *, at) -> None:
+        """The customer deletes a hidden review: their words go, the hiding stays; the caller
+        saves."""
+        if not self.is_hidden:
+            raise ValueError("Only a hidden review is withdrawn; a visible one is deleted.")
+        self.title = self.body = ""
+        self.withdrawn_at = at
 
     def moderate(self, *, hidden: bool, reason: str, actor, at) -> None:
         """Staff hide or restore the review, saying why; the caller saves."""

@@ -228,7 +228,11 @@ def review_list_public(*, book_id: int, ordering: str = "-created_at") -> QueryS
 
 
 def review_get_own(*, user: User, book_id: int) -> Review:
-    review = Review.objects.filter(user=user, book_id=book_id).select_related("user").first()
+    review = (
+        Review.objects.filter(user=user, book_id=book_id, withdrawn_at__isnull=True)
+        .select_related("user")
+        .first()
+    )
     if review is None:
         raise not_found()
     return review

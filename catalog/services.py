@@ -397,22 +397,28 @@ def _must_have_bought(user: User, book: Book) -> None:
 def review_create(
     *, user: User, book_id: int, rating: int, title: str = "", body: str = ""
 ) -> Review:
-    """A buyer's one review of a book (a second one: validation_error, change it instead)."""
+    """A buyer's one review of a book (a second one: validation_error, change it instead).
+    Writing again after deleting a review that staff had hidden brings it back hidden."""
     book = _locked_book(book_id)
     _must_have_bought(user, book)
-    if Review.objects.filter(book=book, user=user).exists():
+    review = Review.objects.select_for_update().filter(book=book, user=user).first()
+    if review is not None and review.withdrawn_at is None:
         raise field_error(
             "book", "already_reviewed", "You have reviewed this book; change your review instead."
         )
-    review = Review.objects.create(
-        book=book, user=user, rating=rating, title=title, body=body, verified_purchase=True
-    )
+    review = review or Review(book=book, user=user)
+    review.write(rating=rating, title=title, body=body)
+    review.save()
     _ratings_changed(book.pk)
     return review
 
 
 def _own_review(user: User, book: Book) -> Review:
-    review = Review.objects.select_for_update().filter(book=book, user=user).first()
+    review = (
+        Review.objects.select_for_update()
+        .filter(book=book, user=user, withdrawn_at__isnull=True)
+        .first()
+    )
     if review is None:
         raise not_found()
     return review
@@ -426,8 +432,7 @@ def review_update(
     book = _locked_book(book_id, on_sale=False)
     review = _own_review(user, book)
     _must_have_bought(user, book)
-    review.rating, review.title, review.body = rating, title, body
-    review.verified_purchase = True
+    review.write(rating=rating, title=title, body=body)
     review.save(update_fields=["rating", "title", "body", "verified_purchase", "updated_at"])
     _ratings_changed(book.pk)
     return review
@@ -435,19 +440,30 @@ def review_update(
 
 @transaction.atomic
 def review_delete(*, user: User, book_id: int) -> None:
+    """The customer deletes their review; one that staff hid is withdrawn instead (its words
+    go, the hiding stays)."""
     book = _locked_book(book_id, on_sale=False)
-    _own_review(user, book).delete()
+    review = _own_review(user, book)
+    if review.is_hidden:
+        review.withdraw(at=timezone.now())
+        review.save(update_fields=["title", "body", "withdrawn_at", "updated_at"])
+        return  # a hidden review counts in no figure
+    review.delete()
     _ratings_changed(book.pk)
 
 
 @transaction.atomic
 def review_moderate(*, review_id: int, actor: User, hidden: bool, reason: str) -> Review:
-    """Staff hide a review (it leaves the public list and the figures) or restore it."""
-    book_id = Review.objects.filter(pk=review_id).values_list("book_id", flat=True).first()
+    """Staff hide a review (it leaves the public list and the figures) or restore it. One its
+    customer withdrew is theirs no longer to show: not found."""
+    reviews = Review.objects.filter(pk=review_id, withdrawn_at__isnull=True)
+    book_id = reviews.values_list("book_id", flat=True).first()
     if book_id is None:
         raise not_found()
     _locked_book(book_id, on_sale=False)
-    review = Review.objects.select_for_update().get(pk=review_id)
+    review = reviews.select_for_update().first()
+    if review is None:  # withdrawn meanwhile
+        raise not_found()
     review.moderate(hidden=hidden, reason=reason, actor=actor, at=timezone.now())
     review.save(
         update_fields=[
@@ -512,9 +528,8 @@ def catalog_account_closing(*, user: User) -> None:
     theirs); the reviewed books' figures no longer count them."""
     WishlistEntry.objects.filter(user=user).delete()
     StockAlert.objects.filter(user=user).delete()
-    reviewed = sorted(Review.objects.filter(user=user).values_list("book_id", flat=True))
-    for book_id in reviewed:
-        _locked_book(book_id, on_sale=False)
+    reviewed = list(Review.objects.filter(user=user).values_list("book_id", flat=True))
+    # The books' rows, locked in id order as every other path locks them, in one query.
+    list(Book.objects.select_for_update().filter(pk__in=reviewed).order_by("pk").values("pk"))
     Review.objects.filter(user=user).delete()
-    for book_id in reviewed:
-        _ratings_changed(book_id)
+    book_popularity_refresh(book_ids=book_ratings_refresh(book_ids=reviewed))

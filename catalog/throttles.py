@@ -4,8 +4,9 @@ it (rates in settings)."""
 from rest_framework.throttling import UserRateThrottle
 
 
-class ReviewCreationThrottle(UserRateThrottle):
-    """New reviews per customer, counted before the purchase is looked up."""
+class ReviewWriteThrottle(UserRateThrottle):
+    """Reviews written, rewritten or deleted, per customer, counted before the book's row is
+    locked (checkouts of the book wait on it) and the purchase looked up."""
 
     scope = "reviews"
 

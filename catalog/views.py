@@ -35,7 +35,7 @@ from .serializers import (
     StockAlertSerializer,
     WishlistEntrySerializer,
 )
-from .throttles import FacetsThrottle, ReviewCreationThrottle, StockAlertThrottle
+from .throttles import FacetsThrottle, ReviewWriteThrottle, StockAlertThrottle
 
 # The list's query parameters that do not change which books it finds.
 _NOT_FILTERS = {
@@ -410,7 +410,7 @@ class BookReviewsView(generics.ListAPIView):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
     def get_throttles(self):
-        return [ReviewCreationThrottle()] if self.request.method == "POST" else []
+        return [ReviewWriteThrottle()] if self.request.method == "POST" else []
 
     def get_queryset(self):
         query = ReviewListQuerySerializer(data=self.request.query_params)
@@ -442,6 +442,9 @@ class BookReviewsView(generics.ListAPIView):
 @extend_schema(tags=["reviews"])
 class MyReviewView(APIView):
     """The signed-in customer's review of the book."""
+
+    def get_throttles(self):
+        return [ReviewWriteThrottle()] if self.request.method in ("PUT", "DELETE") else []
 
     @extend_schema(responses={200: ReviewSerializer})
     def get(self, request, book_id):

@@ -315,7 +315,7 @@ REST_FRAMEWORK = {
         "payment_attempts": env_str("THROTTLE_PAYMENT_ATTEMPT_RATE", "30/hour"),
         # Per customer: return requests (each one emails the customer and the staff).
         "returns": env_str("THROTTLE_RETURN_RATE", "10/hour"),
-        # Per customer: new reviews.
+        # Per customer: reviews written, rewritten or deleted.
         "reviews": env_str("THROTTLE_REVIEW_RATE", "10/hour"),
         # Per customer: data exports (each reads everything kept about the customer).
         "data_export": env_str("THROTTLE_DATA_EXPORT_RATE", "10/hour"),

@@ -33,6 +33,10 @@ def review_path():
     return f"/api/books/{BookFactory().pk}/reviews/"
 
 
+def my_review_path():
+    return f"{review_path()}mine/"
+
+
 def alert_path():
     return f"/api/books/{BookFactory(stock_quantity=0).pk}/notify-me/"
 
@@ -75,6 +79,8 @@ ENDPOINTS = [
     ("code", "post", "/api/orders/quote/", order_body, "discount", True),
     ("stripe", "post", "/api/payments/", payment_body, "payment_attempts", True),
     ("purchase", "post", review_path, REVIEW, "reviews", True),
+    ("purchase", "put", my_review_path, REVIEW, "reviews", True),
+    ("purchase", "delete", my_review_path, None, "reviews", True),
     ("mail", "post", alert_path, None, "alerts", True),
     ("cost", "get", "/api/users/me/export/", None, "data_export", True),
     ("cost", "get", "/api/books/", {"facets": "genre"}, "facets", False),

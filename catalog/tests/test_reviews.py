@@ -127,6 +127,19 @@ def test_creation_is_throttled_before_the_purchase_is_looked_up(throttle_rates, 
     assert post_review(buyer, book).status_code == 201
 
 
+@pytest.mark.parametrize("method", ["put", "delete"])
+def test_rewriting_and_deleting_are_throttled_before_the_book_is_locked(
+    throttle_rates, book, buyer, method, django_assert_max_num_queries
+):
+    throttle_rates(reviews="1/hour")
+    post_review(buyer, book, rating=2)  # spends the buyer's one write this hour
+    client = client_for(buyer)
+    with django_assert_max_num_queries(0):
+        refused = getattr(client, method)(f"/api/books/{book.pk}/reviews/mine/", {"rating": 5})
+    assert_problem(refused, 429, "throttled")
+    assert Review.objects.get().rating == 2
+
+
 # --- The customer's own review -----------------------------------------------------------------
 
 
@@ -248,6 +261,61 @@ def test_staff_hide_a_review_from_the_admin_with_a_reason(book, buyer, manager, 
     assert book.combined_ratings_count == 3  # the hidden one no longer counts
 
 
+def test_deleting_a_hidden_review_and_writing_again_keeps_it_hidden(book, buyer, manager_api):
+    review_id = post_review(buyer, book, rating=1, body="Spam spam spam").json()["id"]
+    manager_api.post(f"/api/reviews/{review_id}/hide/", {"reason": "Spam"})
+    client = client_for(buyer)
+    mine = f"/api/books/{book.pk}/reviews/mine/"
+    assert client.delete(mine).status_code == 204
+    withdrawn = Review.objects.get()
+    assert (withdrawn.is_hidden, withdrawn.title, withdrawn.body) == (True, "", "")
+    assert withdrawn.withdrawn_at is not None
+    assert_problem(client.get(mine), 404, "not_found")  # gone, for its writer
+    assert_problem(client.put(mine, {"rating": 5}), 404, "not_found")
+    # Staff can no longer show what its writer deleted.
+    restore = manager_api.post(f"/api/reviews/{review_id}/restore/", {"reason": "Appeal"})
+    assert_problem(restore, 404, "not_found")
+
+    again = post_review(buyer, book, rating=5, body="Spam again")
+    assert again.status_code == 201 and again.json()["id"] == review_id
+    assert client.get(mine).json()["body"] == "Spam again"
+    public = ProblemCheckingAPIClient().get(f"/api/books/{book.pk}/reviews/").json()
+    assert public["count"] == 0
+    assert figures(book) == ("4.00", 3)
+    assert Review.objects.get().is_hidden and Review.objects.get().withdrawn_at is None
+    # Staff see it again, hidden, and may restore it as any other.
+    restored = manager_api.post(f"/api/reviews/{review_id}/restore/", {"reason": "Better now"})
+    assert restored.status_code == 200
+    assert ProblemCheckingAPIClient().get(f"/api/books/{book.pk}/reviews/").json()["count"] == 1
+
+
+def test_a_visible_review_deleted_is_gone(book, buyer):
+    post_review(buyer, book)
+    assert client_for(buyer).delete(f"/api/books/{book.pk}/reviews/mine/").status_code == 204
+    assert not Review.objects.exists()
+
+
+def test_the_admin_lists_no_withdrawn_review(book, buyer, manager_api, manager_client):
+    review_id = post_review(buyer, book, title="Withdrawn one").json()["id"]
+    manager_api.post(f"/api/reviews/{review_id}/hide/", {"reason": "Spam"})
+    client_for(buyer).delete(f"/api/books/{book.pk}/reviews/mine/")
+    assert manager_client.get(f"/admin/catalog/review/{review_id}/change/").status_code == 302
+    assert (
+        f"/admin/catalog/review/{review_id}/"
+        not in manager_client.get("/admin/catalog/review/").content.decode()
+    )
+
+
+def test_the_export_tells_a_withdrawn_review_without_its_words(book, buyer, manager_api):
+    review_id = post_review(buyer, book, title="My words").json()["id"]
+    manager_api.post(f"/api/reviews/{review_id}/hide/", {"reason": "Spam"})
+    client = client_for(buyer)
+    client.delete(f"/api/books/{book.pk}/reviews/mine/")
+    (exported,) = client.get("/api/users/me/export/").json()["reviews"]
+    assert (exported["book"], exported["hidden"], exported["title"]) == (book.pk, True, "")
+    assert exported["withdrawn_at"] is not None and "My words" not in str(exported)
+
+
 # --- The book's figures and search -------------------------------------------------------------
 
 
@@ -341,3 +409,24 @@ def test_a_closed_accounts_reviews_go_and_stop_counting(book, buyer):
     user_close(user=buyer, actor=buyer)
     assert not Review.objects.exists()
     assert figures(book) == ("4.00", 3)
+
+
+def test_closing_takes_as_many_queries_for_many_reviewed_books_as_for_one():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def closing_queries(books):
+        customer = UserFactory()
+        for book in books:
+            paid_order(customer, book)
+            post_review(customer, book, rating=1)
+        with CaptureQueriesContext(connection) as captured:
+            services.catalog_account_closing(user=customer)
+        assert not Review.objects.filter(user=customer).exists()
+        return len(captured)
+
+    few = closing_queries([BookFactory(stock_quantity=5)])
+    many_books = [BookFactory(stock_quantity=5) for _ in range(6)]
+    assert closing_queries(many_books) == few
+    for book in Book.objects.filter(pk__in=[book.pk for book in many_books]):
+        assert book.combined_ratings_count == book.ratings_count  # their review no longer counts
