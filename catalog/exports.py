@@ -12,7 +12,7 @@ from accounts.models import User
 from .models import Review, StockAlert, WishlistEntry
 
 
-def user_reviews_export(user: User) -> list[dict[str, Any]]:
+def user_reviews_export(user: User) -> Any:
     reviews = Review.objects.filter(user=user).select_related("book").order_by("pk")
     return ExportReviewSerializer(reviews, many=True).data
 
