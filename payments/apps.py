@@ -16,7 +16,11 @@ class PaymentsConfig(AppConfig):
     def ready(self):
         from djstripe.event_handlers import handle_charge_dispute_event, handle_customer_event
         from djstripe.models import Event
-        from djstripe.signals import WEBHOOK_SIGNALS, webhook_post_process
+        from djstripe.signals import (
+            WEBHOOK_SIGNALS,
+            webhook_post_process,
+            webhook_processing_error,
+        )
 
         from accounts.signals import account_closing
         from orders.exports import order_export_part_register
@@ -51,8 +55,13 @@ class PaymentsConfig(AppConfig):
             receivers.customer_deleted, sender=Event, dispatch_uid="payments.customer.deleted"
         )
         account_closing.connect(receivers.account_closing, dispatch_uid="payments.account_closing")
+        # dj-stripe saves the webhook's request after either signal, whether it was applied or
+        # not: a closed account's must lose the person both ways.
         webhook_post_process.connect(
-            receivers.webhook_processed, dispatch_uid="payments.webhook_processed"
+            receivers.webhook_stored, dispatch_uid="payments.webhook_processed"
+        )
+        webhook_processing_error.connect(
+            receivers.webhook_stored, dispatch_uid="payments.webhook_processing_error"
         )
         order_cancelling.connect(
             receivers.order_cancelling, dispatch_uid="payments.order_cancelling"

@@ -39,7 +39,7 @@ def order_cancelling(sender: type, order: Order, **kwargs: Any) -> None:
     services.payments_check_none_in_flight(order=order)
 
 
-def webhook_processed(sender: type, instance: WebhookEventTrigger, **kwargs: Any) -> None:
+def webhook_stored(sender: type, instance: WebhookEventTrigger, **kwargs: Any) -> None:
     services.closed_account_webhook_scrub(trigger=instance)
 
 

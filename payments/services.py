@@ -6,6 +6,7 @@ Lock order: the order, then the payment (the orders services then lock books).
 """
 
 import hashlib
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -749,10 +750,14 @@ def _ids_in(stripe_object: dict[str, Any]) -> set[str]:
 def closed_account_webhook_scrub(*, trigger: djstripe_models.WebhookEventTrigger) -> None:
     """Stripe keeps sending webhooks about a closed account's payments (a late one, a refund
     later on), and dj-stripe stores its copies again: they lose the person as closing left
-    them, and so does the request body dj-stripe keeps (saved after this runs)."""
-    if trigger.event is None:
+    them, and so does the request body dj-stripe keeps (saved after this runs, whether the
+    event was applied or failed). The ids come from that body, the one thing kept either way."""
+    try:
+        event = json.loads(trigger.body)
+    except ValueError:
         return
-    ids = _ids_in((trigger.event.data or {}).get("object") or {})
+    stripe_object = ((event if isinstance(event, dict) else {}).get("data") or {}).get("object")
+    ids = _ids_in(stripe_object if isinstance(stripe_object, dict) else {})
     if not ids:
         return
     payments = list(

@@ -362,3 +362,44 @@ def test_a_customer_deleted_at_stripe_is_forgotten(fake, post_event, user):
     assert answered.status_code == 200, answered.content
     # The next payment makes a new Stripe Customer instead of naming the deleted one.
     assert not StripeCustomer.objects.filter(user=user).exists()
+
+
+@pytest.mark.parametrize("applied", [True, False], ids=["applied", "failed"])
+def test_a_late_webhook_about_a_closed_account_keeps_no_trace_of_the_person(
+    fake, post_event, monkeypatch, applied
+):
+    """dj-stripe keeps the webhook's request body whether the event was applied or failed (for
+    debugging): either way, a closed account's loses the person."""
+    import json
+
+    from accounts.services import user_close
+    from core.errors import ApplicationError
+    from payments import gateway, services
+
+    monkeypatch.setattr(gateway, "customer_delete", lambda *, customer_id: None)
+    payment = payment_for_new_order(fake=fake)
+    customer = payment.order.user
+    user_close(user=customer, actor=customer)
+    if not applied:
+
+        def unreachable(**kwargs):
+            raise ApplicationError("payment_provider_error", "Stripe could not be reached.")
+
+        monkeypatch.setattr(services, "payment_intent_apply", unreachable)
+    person = {
+        "receipt_email": "ada.lovelace@example.com",
+        "shipping": {"name": "Ada Lovelace", "address": {"line1": "12 Analytical Row"}},
+    }
+    response = post_event("payment_intent.payment_failed", declined_with(fake, payment, person))
+    assert response.status_code == (200 if applied else 502)
+    trigger = WebhookEventTrigger.objects.get()
+    assert trigger.body == ""
+    assert (trigger.exception == "") is applied
+    stored = json.dumps(list(Event.objects.values("data")), default=str)
+    assert "Lovelace" not in stored and "Analytical" not in stored
+
+
+def declined_with(fake, payment, extra):
+    intent = declined(fake, payment)
+    intent.update(extra)
+    return intent
