@@ -505,7 +505,15 @@ def wishlist_remove(*, user: User, book_id: int) -> None:
 def stock_alert_subscribe(*, user: User, book_id: int) -> StockAlert:
     """Ask to be emailed when a sold-out book is back (once: again, the same alert). A book
     with copies available: in_stock. Decided under the book's row lock, which every stock change
-    takes too, so the alert is either refused or seen by the change that brings copies back."""
+    takes too, so the alert is either refused or seen by the change that brings copies back.
+    The alert is an email to come: only to an address its owner confirmed (email_not_verified),
+    never to one typed in by someone else."""
+    if not user.email_verified:
+        raise ApplicationError(
+            "email_not_verified",
+            "Please confirm your email address first: the alert is an email to it (open the "
+            "link we emailed you; POST /api/users/verify-email/resend/ sends it again).",
+        )
     book = _locked_book(book_id)
     if book.in_stock:
         raise ApplicationError(

@@ -26,6 +26,7 @@ def test_seed_demo_loads_the_shop_once():
     assert manager.is_staff and not manager.is_superuser
     assert manager.has_perm("catalog.change_book") and not manager.has_perm("accounts.change_user")
     assert not reader.is_staff
+    assert admin.email_verified and manager.email_verified and reader.email_verified
     assert DiscountCode.objects.filter(code="WELCOME10").exists()
 
     assert set(ShippingMethod.objects.values_list("code", flat=True)) == {"standard", "express"}

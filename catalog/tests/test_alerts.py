@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import UserFactory as AnyUserFactory
 from bookstore.dashboard import dashboard_figures
 from catalog import inventory, services
 from catalog.models import Book, StockAlert
@@ -21,6 +21,16 @@ from orders import services as order_services
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db
+
+
+# Readers whose addresses are confirmed, as alerts need.
+def UserFactory(**fields):
+    return AnyUserFactory(**{"email_verified": True, **fields})
+
+
+@pytest.fixture
+def user():
+    return UserFactory()
 
 
 def client_for(user):
@@ -69,6 +79,16 @@ def test_subscribing_to_a_sold_out_book_is_accepted_once(sold_out, user):
     assert client.delete(url).status_code == 204
     assert_problem(client.delete(url), 404, "not_found")
     assert client.get("/api/users/me/alerts/").json()["count"] == 0
+
+
+def test_only_a_confirmed_address_gets_alerts(sold_out):
+    """An alert is an email to come: registering with someone else's address must not sign
+    them up for the shop's mail."""
+    unconfirmed = AnyUserFactory(email="someone.else@example.com")
+    refused = client_for(unconfirmed).post(f"/api/books/{sold_out.pk}/notify-me/")
+    assert_problem(refused, 403, "email_not_verified")
+    assert "verify-email/resend" in refused.json()["detail"]
+    assert not StockAlert.objects.exists()
 
 
 def test_a_book_with_copies_available_answers_in_stock(user):
