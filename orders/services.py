@@ -457,6 +457,15 @@ def _returnable_order(*, user: User, order_id: int, lock: bool) -> Order:
             f"Order {order.number} is {order.status}: only shipped or delivered orders can "
             "have books returned.",
         )
+    if order.disputed:
+        # The bank decides where a disputed payment's money goes; a return's refund would
+        # wait for staff to clear the dispute (Stripe refuses it meanwhile). Customers are not
+        # told of disputes (see OrderSerializer.disputed), so the answer names none.
+        raise ApplicationError(
+            "return_not_allowed",
+            f"Order {order.number} cannot have books returned through the shop at the moment; "
+            "please contact us.",
+        )
     window_ends = order.shipped_at + timedelta(days=settings.RETURN_WINDOW_DAYS)
     if timezone.now() > window_ends:
         raise ApplicationError(

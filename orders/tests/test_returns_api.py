@@ -77,6 +77,17 @@ def test_an_unshipped_order_is_refused(user_client, user, book):
     assert_problem(response, 409, "return_not_allowed")
 
 
+@pytest.mark.parametrize("path", ["returns/", "returns/quote/"])
+def test_a_disputed_order_takes_no_return_and_names_no_dispute(user_client, order, book, path):
+    from orders.models import Order, Return
+
+    Order.objects.filter(pk=order.pk).update(disputed=True)
+    refused = user_client.post(f"/api/orders/{order.pk}/{path}", body(book))
+    assert_problem(refused, 409, "return_not_allowed")
+    assert "disput" not in refused.content.decode().lower()
+    assert not Return.objects.exists()
+
+
 def test_someone_elses_order_and_return_are_404(order, book, staff_client):
     stranger = ProblemCheckingAPIClient()
     stranger.force_authenticate(UserFactory())
