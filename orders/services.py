@@ -41,6 +41,7 @@ from .models import (
     ReturnLine,
     ReturnStatus,
 )
+from .refunds import refunded_outside_returns
 
 logger = logging.getLogger(__name__)
 
@@ -517,9 +518,10 @@ def _return_priced(order: Order, items: ReturnItems) -> ReturnQuote:
             )
         lines.append((item, quantity))
     copies_left = sum(item.quantity - returned.get(item.pk, 0) for item in by_book.values())
-    refunded_before = Return.objects.filter(
-        order=order, status__in=RETURN_COUNTING_STATUSES
-    ).aggregate(amount=Sum("refund_amount"))["amount"] or Decimal("0")
+    by_returns = Return.objects.filter(order=order, status__in=RETURN_COUNTING_STATUSES).aggregate(
+        amount=Sum("refund_amount")
+    )["amount"] or Decimal("0")
+    refunded_before = by_returns + refunded_outside_returns(order_id=order.pk)
     refund = pricing.return_refund(
         subtotal=order.subtotal,
         total=order.total,

@@ -24,9 +24,10 @@ class PaymentsConfig(AppConfig):
 
         from accounts.signals import account_closing
         from orders.exports import order_export_part_register
+        from orders.refunds import refunded_outside_returns_register
         from orders.signals import order_cancelling
 
-        from . import exports, gateway, receivers
+        from . import exports, gateway, receivers, selectors
 
         gateway.configure()
         for name in self.PAYMENT_INTENT_EVENTS:
@@ -67,3 +68,4 @@ class PaymentsConfig(AppConfig):
             receivers.order_cancelling, dispatch_uid="payments.order_cancelling"
         )
         order_export_part_register(exports.part())
+        refunded_outside_returns_register("payments", selectors.order_refunded_outside_returns)

@@ -1,8 +1,9 @@
 """Reads of payments, and of dj-stripe's webhook log, that need more than a one-liner."""
 
 from datetime import datetime
+from decimal import Decimal
 
-from django.db.models import Count, F, Q, QuerySet, TextField, Value, Window
+from django.db.models import Count, F, Q, QuerySet, Sum, TextField, Value, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from djstripe.models import Event, WebhookEventTrigger
@@ -18,6 +19,7 @@ from .models import (
     DisputeOutcome,
     Payment,
     PaymentStatus,
+    Refund,
 )
 
 
@@ -43,6 +45,19 @@ def order_refundable_payment(*, order: Order) -> Payment | None:
         (payment for payment in order.payments.all() if payment.status in REFUNDABLE_STATUSES),
         None,
     )
+
+
+def order_refunded_outside_returns(order_id: int) -> Decimal:
+    """What went back on the order's payments other than through returns: staff refunds, refunds
+    made in Stripe's dashboard, and what lost disputes took back (orders.refunds)."""
+    payments = Payment.objects.filter(order_id=order_id).aggregate(
+        refunded=Sum("amount_refunded"), lost=Sum("amount_lost")
+    )
+    by_returns = Refund.objects.filter(
+        payment__order_id=order_id, order_return__isnull=False
+    ).aggregate(amount=Sum("amount"))["amount"]
+    zero = Decimal("0")
+    return (payments["refunded"] or zero) + (payments["lost"] or zero) - (by_returns or zero)
 
 
 def payments_failed_recent(*, limit: int = 10) -> list[Payment]:

@@ -80,17 +80,37 @@ def test_a_return_is_refunded_only_once_received(fake, books, staff_user):
     assert not fake.calls_to("POST", "/v1/refunds")
 
 
-def test_a_return_cannot_take_back_what_staff_already_refunded(fake, books, staff_user):
+def test_a_return_gives_back_only_what_staff_have_not_refunded_already(fake, books, staff_user):
+    """The return is priced with the staff's refunds counted: its quote is what it pays."""
     first, second = books
     payment = paid_payment(fake=fake, lines={first: 1, second: 1})
     services.payment_refund(payment=payment, actor=staff_user, amount=Decimal("35.00"))
+    quoted = order_services.return_quote(
+        user=payment.order.user,
+        order_id=payment.order_id,
+        items=[{"book": second.pk, "quantity": 1}],
+    )
     order_return = received_return(payment, {second: 1}, staff_user)
-    with pytest.raises(ApplicationError) as caught:
-        services.return_refund(order_return=order_return, actor=staff_user)
-    assert caught.value.code == "return_not_allowed"
-    assert Return.objects.get().status == "received"
+    assert quoted.refund_amount == order_return.refund_amount == Decimal("5.00")
+    services.return_refund(order_return=order_return, actor=staff_user)
     payment.refresh_from_db()
-    assert payment.amount_refunded == Decimal("35.00")
+    assert payment.amount_refunded == payment.amount == Decimal("40.00")
+    assert [call[2]["amount"] for call in fake.calls_to("POST", "/v1/refunds")] == ["3500", "500"]
+
+
+def test_the_last_copies_get_the_rest_after_a_partial_staff_refund(fake, books, staff_user):
+    first, second = books
+    payment = paid_payment(fake=fake, lines={first: 1, second: 1})
+    services.payment_refund(payment=payment, actor=staff_user, amount=Decimal("4.00"))
+    one = received_return(payment, {first: 1}, staff_user)
+    assert one.refund_amount == Decimal("10.00")  # its share: the staff's refund left enough
+    services.return_refund(order_return=one, actor=staff_user)
+    two = received_return(payment, {second: 1}, staff_user)
+    assert two.refund_amount == Decimal("26.00")  # 40 paid - 4 by staff - 10 for the first
+    services.return_refund(order_return=two, actor=staff_user)
+    payment.refresh_from_db()
+    payment.order.refresh_from_db()
+    assert (payment.amount_refunded, payment.order.status) == (Decimal("40.00"), "refunded")
 
 
 def test_refund_api_answers_the_return_and_hides_others(fake, books, staff_client, user_client):
