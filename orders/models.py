@@ -414,6 +414,7 @@ class OrderEventKind(models.TextChoices):
     RETURN_REJECTED = "return_rejected", "Return rejected"
     RETURN_RECEIVED = "return_received", "Return received"
     RETURN_REFUNDED = "return_refunded", "Return refunded"
+    REFUND_FAILED = "refund_failed", "Refund failed"
     DISPUTE_OPENED = "dispute_opened", "Payment disputed"
     DISPUTE_UPDATED = "dispute_updated", "Dispute updated"
     DISPUTE_WON = "dispute_won", "Dispute won"
@@ -422,9 +423,11 @@ class OrderEventKind(models.TextChoices):
 
 
 # Steps only staff see on a timeline: a dispute is between the bank, the cardholder and the shop
-# (its notes hold Stripe's dispute and the staff's words), as the order's `disputed` is.
+# (its notes hold Stripe's dispute and the staff's words), as the order's `disputed` is; a refund
+# that failed at the bank is staff's to settle with the customer (its note holds Stripe's reason).
 STAFF_ONLY_EVENT_KINDS = frozenset(
     {
+        OrderEventKind.REFUND_FAILED,
         OrderEventKind.DISPUTE_OPENED,
         OrderEventKind.DISPUTE_UPDATED,
         OrderEventKind.DISPUTE_WON,

@@ -12,7 +12,7 @@ from orders.models import Order
 from orders.notifications import customer_email_queue, pay_link
 
 if TYPE_CHECKING:
-    from .models import Dispute
+    from .models import Dispute, Refund
 
 
 def payment_failed(*, order: Order, attempt_key: str, reason: str) -> None:
@@ -42,4 +42,19 @@ def dispute_opened(*, order: Order, dispute: "Dispute") -> None:
         dedupe_key=f"dispute-opened-{dispute.stripe_dispute_id}",
         about=order,
         context={"order": order, "dispute": dispute, "currency": dispute.currency.upper()},
+    )
+
+
+def refund_failed(*, order: Order, refund: "Refund", reason: str) -> None:
+    email_queue(
+        kind="staff_refund_failed",
+        to=settings.STAFF_EMAIL,
+        dedupe_key=f"refund-failed-{refund.stripe_refund_id}",
+        about=order,
+        context={
+            "order": order,
+            "refund": refund,
+            "reason": reason,
+            "currency": order.currency.upper(),
+        },
     )

@@ -439,6 +439,24 @@ def _refund(
     return refund
 
 
+# A refund in these never reached the customer: its money is the shop's again.
+UNDONE_REFUND_STATUSES = frozenset({Refund.Status.FAILED, Refund.Status.CANCELED})
+
+
+def _refund_undone(payment: Payment, refund: Refund, *, reason: str) -> None:
+    """A refund the bank could not deliver (a closed card) or that was canceled: the payment
+    counts the money as kept again, and staff are told, on the timeline and by email, to settle
+    it with the customer (the order, a return's status, stay as they were)."""
+    payment.amount_refunded = max(payment.amount_refunded - refund.amount, Decimal("0"))
+    payment.status = (
+        PaymentStatus.PARTIALLY_REFUNDED if payment.amount_refunded else PaymentStatus.SUCCEEDED
+    )
+    payment.save(update_fields=["amount_refunded", "status", "updated_at"])
+    note = f"{refund.amount} {payment.currency.upper()} not refunded: {reason}"
+    payment.order.record(OrderEventKind.REFUND_FAILED, actor_label=STRIPE, note=note)
+    notifications.refund_failed(order=payment.order, refund=refund, reason=reason)
+
+
 def _refund_status(stripe_status: str | None) -> str:
     return stripe_status if stripe_status in Refund.Status.values else Refund.Status.PENDING
 
@@ -558,17 +576,23 @@ def order_refund_in_full(*, order: Order, actor: User) -> Refund:
 def refund_apply(*, refund: dict[str, Any]) -> Refund | None:
     """A refund seen at Stripe (refund.* or charge.refunded): update ours, or record one made
     elsewhere (the Stripe dashboard)."""
-    ours = Refund.objects.select_for_update().filter(stripe_refund_id=refund["id"]).first()
-    if ours:
+    known = Refund.objects.filter(stripe_refund_id=refund["id"]).select_related("payment").first()
+    if known:
         status = _refund_status(refund.get("status"))
-        if ours.status != status:
-            ours.status = status
-            ours.save(update_fields=["status"])
+        if known.status == status:
+            return known
+        refunded = _locked_after_its_order(known.payment)
+        ours = Refund.objects.select_for_update().get(pk=known.pk)
+        undone = status in UNDONE_REFUND_STATUSES and ours.status not in UNDONE_REFUND_STATUSES
+        ours.status = status
+        ours.save(update_fields=["status"])
+        if undone:
+            _refund_undone(refunded, ours, reason=refund.get("failure_reason") or status)
         return ours
     payment = _first_locked(
         Payment.objects.filter(stripe_payment_intent_id=refund.get("payment_intent"))
     )
-    if payment is None or refund.get("status") in ("failed", "canceled"):
+    if payment is None or refund.get("status") in UNDONE_REFUND_STATUSES:
         return None
     amount = min(from_minor_units(refund["amount"], payment.currency), payment.refundable_amount)
     if amount <= 0:

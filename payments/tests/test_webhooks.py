@@ -403,3 +403,45 @@ def declined_with(fake, payment, extra):
     intent = declined(fake, payment)
     intent.update(extra)
     return intent
+
+
+@pytest.mark.parametrize("stripe_status", ["failed", "canceled"])
+def test_a_refund_that_failed_at_the_bank_is_money_kept_and_staff_are_told(
+    fake, post_event, staff_user, stripe_status
+):
+    from decimal import Decimal
+
+    from core.models import OutboxEmail
+    from core.testing import ProblemCheckingAPIClient
+    from payments import services
+    from payments.tests.factories import paid_payment
+
+    payment = paid_payment(fake=fake, lines={BookFactory(price=Decimal("30.00")): 1})
+    refund = services.payment_refund(payment=payment, actor=staff_user, amount=Decimal("12.00"))
+    stripes = fake.objects[refund.stripe_refund_id]
+    stripes.update(status=stripe_status, failure_reason="expired_or_canceled_card")
+    answered = post_event("refund.failed", stripes)
+    assert answered.status_code == 200, answered.content
+    payment.refresh_from_db()
+    assert (payment.amount_refunded, payment.status) == (Decimal("0.00"), "succeeded")
+    assert payment.refundable_amount == payment.amount
+    refund.refresh_from_db()
+    assert refund.status == stripe_status
+    event = payment.order.events.get(kind="refund_failed")
+    assert "12.00" in event.note
+    email = OutboxEmail.objects.get(kind="staff_refund_failed")
+    assert payment.order.number in email.subject and "12.00" in email.subject
+    assert "expired_or_canceled_card" in email.text_body
+    # Told once, however often Stripe says it again.
+    assert post_event("refund.updated", stripes).status_code == 200
+    payment.refresh_from_db()
+    assert payment.amount_refunded == Decimal("0.00")
+    assert OutboxEmail.objects.filter(kind="staff_refund_failed").count() == 1
+    # The customer's timeline does not show it; staff settle it with them.
+    customer = payment.order.user
+    client = ProblemCheckingAPIClient()
+    client.force_authenticate(customer)
+    kinds = [
+        step.get("kind") for step in client.get(f"/api/orders/{payment.order_id}/").json()["events"]
+    ]
+    assert "refund_failed" not in kinds
