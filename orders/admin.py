@@ -495,6 +495,10 @@ class ReturnLineInline(ReadOnlyTabularInline):
     fields = ["book", "title", "unit_price", "quantity"]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        # Each row shows its order line and book: read with the lines, not one query each.
+        return super().get_queryset(request).select_related("order_item__book")
+
     @admin.display(description="book")
     def book(self, line):
         return line.order_item.book

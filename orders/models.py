@@ -544,11 +544,8 @@ RETURN_TRANSITIONS = {
     ReturnStatus.RECEIVED: {ReturnStatus.REFUNDED},
 }
 # Returns whose copies count as coming back (a rejected one gives the copies back to nobody).
-RETURN_COUNTING_STATUSES = (
-    ReturnStatus.REQUESTED,
-    ReturnStatus.APPROVED,
-    ReturnStatus.RECEIVED,
-    ReturnStatus.REFUNDED,
+RETURN_COUNTING_STATUSES = tuple(
+    status for status in ReturnStatus if status != ReturnStatus.REJECTED
 )
 
 

@@ -632,16 +632,15 @@ def return_lock_for_refund(*, return_id: int) -> Return:
     return _locked_return(return_id)
 
 
-def return_mark_refunded(*, order_return: Return, actor: User, reference: str = "") -> Return:
+def return_mark_refunded(*, order_return: Return, actor: User) -> Return:
     """The return's money went back (payments calls this with the return locked, in the
     transaction that refunded it)."""
     order_return.set_status(ReturnStatus.REFUNDED)
     currency = order_return.order.currency.upper()
-    note = f"{order_return.number}: {order_return.refund_amount} {currency}"
     event = order_return.order.record(
         OrderEventKind.RETURN_REFUNDED,
         actor=actor,
-        note=f"{note} ({reference})" if reference else note,
+        note=f"{order_return.number}: {order_return.refund_amount} {currency}",
     )
     notifications.return_refunded(order_return=order_return, event=event)
     return order_return

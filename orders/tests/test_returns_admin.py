@@ -38,6 +38,27 @@ def test_the_list_and_the_page_show_the_lines(manager_client, order_return):
     assert "Too big" in page and order_return.lines.get().order_item.title in page
 
 
+def test_the_page_reads_its_lines_in_one_query_however_many(manager_client, user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def page_queries(copies_of):
+        books = [BookFactory(price=Decimal("9.00")) for _ in range(copies_of)]
+        order = shipped_order(user=user, lines=dict.fromkeys(books, 1))
+        order_return = services.return_request(
+            user=user,
+            order_id=order.pk,
+            items=[{"book": book.pk, "quantity": 1} for book in books],
+            reason="Too big",
+        )
+        with CaptureQueriesContext(connection) as captured:
+            assert manager_client.get(f"{CHANGELIST}{order_return.pk}/change/").status_code == 200
+        return len(captured)
+
+    page_queries(1)  # the first page also fills per-process caches (content types)
+    assert page_queries(5) == page_queries(1)
+
+
 def test_approve_and_receive_without_restocking(manager_client, order_return):
     run(manager_client, "approve_returns", order_return)
     assert Return.objects.get().status == "approved"
