@@ -12,6 +12,7 @@ from accounts.models import User
 from core.errors import ApplicationError, field_error, not_found
 
 from . import inventory, purchases
+from .alerts import books_available, stock_alerts_fire
 from .inventory import Lines
 from .models import Author, Book, BookAuthor, Genre, Review, StockAlert, WishlistEntry
 from .ratings import book_ratings_refresh
@@ -234,6 +235,7 @@ def book_update(
     stock_quantity: int | None = None,
     **fields: Any,
 ) -> Book:
+    reactivated = fields.get("is_active") is True and not book.is_active
     for name, value in fields.items():
         if name not in STAFF_EDITABLE_FIELDS:
             raise ValueError(f"{name} is not a book field staff may set")
@@ -250,6 +252,8 @@ def book_update(
         ).stock_quantity
     if {"average_rating", "ratings_count"} & set(fields):
         book_ratings_refresh(book_ids=[book.pk])
+    if reactivated:
+        _alerts_of_books_back_on_sale([book.pk])
     book_search_refresh(book_ids=[book.pk])
     return book
 
@@ -262,7 +266,17 @@ def books_set_active(*, book_ids: Iterable[int], active: bool) -> list[Book]:
     Book.objects.filter(pk__in=[book.pk for book in books]).update(
         is_active=active, updated_at=timezone.now()
     )
+    if active:
+        _alerts_of_books_back_on_sale([book.pk for book in books])
     return books
+
+
+def _alerts_of_books_back_on_sale(book_ids: list[int]) -> None:
+    """Books just put back on sale (their rows locked by that update) with copies available:
+    their readers are told, as a restock tells them; an archived book's alerts waited for this."""
+    back = books_available(book_ids=book_ids)
+    if back:
+        stock_alerts_fire(book_ids=sorted(back))
 
 
 @transaction.atomic

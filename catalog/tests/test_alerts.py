@@ -195,6 +195,34 @@ def test_restocking_an_archived_book_emails_no_one_and_keeps_the_alerts(sold_out
     assert StockAlert.objects.filter(user=user, book=sold_out).exists()
 
 
+@pytest.mark.parametrize("how", ["book_update", "set_active", "api"])
+def test_putting_a_book_with_copies_back_on_sale_tells_its_readers(
+    sold_out, user, committed, how, manager_api
+):
+    wait_for(sold_out, user)
+    Book.objects.filter(pk=sold_out.pk).update(is_active=False, stock_quantity=3)
+    book = Book.objects.get(pk=sold_out.pk)
+    with committed():
+        if how == "book_update":
+            services.book_update(book=book, is_active=True)
+        elif how == "set_active":
+            services.books_set_active(book_ids=[book.pk], active=True)
+        else:
+            answer = manager_api.patch(f"/api/books/{book.pk}/", {"is_active": True})
+            assert answer.status_code == 200, answer.content
+    assert alert_emails() == [([user.email], "Back in stock: The Overstory")]
+    assert not StockAlert.objects.exists()
+
+
+def test_putting_a_sold_out_book_back_on_sale_keeps_its_alerts(sold_out, user, committed):
+    wait_for(sold_out, user)
+    Book.objects.filter(pk=sold_out.pk).update(is_active=False)
+    with committed():
+        services.books_set_active(book_ids=[sold_out.pk], active=True)
+    assert not OutboxEmail.objects.filter(kind="back_in_stock").exists()
+    assert StockAlert.objects.filter(user=user, book=sold_out).exists()
+
+
 def test_the_alert_email_names_no_one(sold_out, committed):
     """A first name is the customer's text, not the shop's words (as every other email)."""
     reader = UserFactory(first_name="customer,\n\nURGENT: log in at https://evil.example/")
