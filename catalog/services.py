@@ -2,6 +2,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Prefetch, ProtectedError
 from django.db.models.functions import Lower
@@ -501,7 +502,18 @@ def wishlist_add(*, user: User, book_id: int) -> tuple[WishlistEntry, bool]:
     same entry."""
     if not Book.objects.active().filter(pk=book_id).exists():
         raise not_found()
-    return WishlistEntry.objects.get_or_create(user=user, book_id=book_id)
+    # Counted under the customer's row lock: two adds at once cannot both take the last place.
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+    entries = WishlistEntry.objects.filter(user=user)
+    if entries.filter(book_id=book_id).exists():
+        return entries.get(book_id=book_id), False
+    if entries.count() >= settings.WISHLIST_MAX_BOOKS:
+        raise field_error(
+            "book",
+            "wishlist_full",
+            f"A wishlist holds at most {settings.WISHLIST_MAX_BOOKS} books; remove one first.",
+        )
+    return WishlistEntry.objects.create(user=user, book_id=book_id), True
 
 
 @transaction.atomic

@@ -497,6 +497,9 @@ PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", False)
 # buying in bulk pays each order before the next.
 MAX_HELD_COPIES_PER_BOOK = env_int("MAX_HELD_COPIES_PER_BOOK", 20)
 MAX_HELD_COPIES_TOTAL = env_int("MAX_HELD_COPIES_TOTAL", 50)
+# Books one customer's wishlist holds; adding one more is 400 (`book`: wishlist_full). A list is
+# for remembering, not a copy of the catalogue that a script could grow without end.
+WISHLIST_MAX_BOOKS = env_int("WISHLIST_MAX_BOOKS", 1000)
 
 # --- Email outbox ---------------------------------------------------------------------------
 STAFF_EMAIL = env_str("STAFF_EMAIL", "staff@bookstore.local")

@@ -72,3 +72,18 @@ def test_the_wishlist_goes_with_a_closed_account(user):
     client_for(user).put(f"{WISHLIST}{BookFactory().pk}/")
     user_close(user=user, actor=user)
     assert not WishlistEntry.objects.exists()
+
+
+def test_a_full_wishlist_takes_no_more_books_and_changes_nothing(user, settings):
+    settings.WISHLIST_MAX_BOOKS = 2
+    first, second, third = BookFactory(), BookFactory(), BookFactory()
+    client = client_for(user)
+    assert client.put(f"{WISHLIST}{first.pk}/").status_code == 201
+    assert client.put(f"{WISHLIST}{second.pk}/").status_code == 201
+    refused = client.put(f"{WISHLIST}{third.pk}/")
+    assert_problem(refused, 400, "validation_error")
+    assert refused.json()["errors"][0]["code"] == "wishlist_full"
+    assert client.put(f"{WISHLIST}{first.pk}/").status_code == 200  # already on it: fine
+    assert WishlistEntry.objects.filter(user=user).count() == 2
+    # Another customer's list is their own.
+    assert client_for(UserFactory()).put(f"{WISHLIST}{third.pk}/").status_code == 201
