@@ -23,6 +23,9 @@ class CatalogConfig(AppConfig):
             receivers.release_stock, dispatch_uid="catalog.release_stock"
         )
         signals.order_refunded.connect(receivers.restock, dispatch_uid="catalog.restock_refunded")
+        signals.order_refunded.connect(
+            receivers.purchase_refunded, dispatch_uid="catalog.purchase_refunded"
+        )
         signals.return_received.connect(receivers.restock, dispatch_uid="catalog.restock_returned")
         account_closing.connect(receivers.account_closing, dispatch_uid="catalog.account_closing")
         for section in exports.sections():

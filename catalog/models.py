@@ -243,7 +243,8 @@ class Review(models.Model):
     )
     title = models.TextField(blank=True)
     body = models.TextField(blank=True)
-    # Whether the shop's orders showed the purchase when the review was last written.
+    # Whether the shop's orders show the purchase: set when the review is written, cleared when
+    # a refund leaves the customer no paid order of the book (catalog.receivers).
     verified_purchase = models.BooleanField(default=False, editable=False)
     is_hidden = models.BooleanField("hidden", default=False, editable=False)
     # Staff's last hide or restore: why, who, when (shown to staff only).

@@ -25,6 +25,10 @@ def restock(sender: type, *, restock_lines: Lines, **kwargs: Any) -> None:
     inventory.stock_restock(lines=restock_lines)
 
 
+def purchase_refunded(sender: type, *, order: Any, lines: Lines, **kwargs: Any) -> None:
+    services.reviews_purchase_recheck(user_id=order.user_id, book_ids=list(lines))
+
+
 def record_sales(sender: type, *, lines: Lines, **kwargs: Any) -> None:
     services.book_sales_record(lines=lines)
 

@@ -468,6 +468,19 @@ def review_delete(*, user: User, book_id: int) -> None:
 
 
 @transaction.atomic
+def reviews_purchase_recheck(*, user_id: int, book_ids: list[int]) -> None:
+    """A purchase was refunded: the customer's reviews of those books say "verified purchase"
+    only while the orders still show one (another paid order of the book keeps it). The review
+    stays, and counts, as written."""
+    for review in Review.objects.filter(
+        user_id=user_id, book_id__in=book_ids, verified_purchase=True
+    ):
+        if not purchases.has_bought(user_id=user_id, book_id=review.book_id):
+            review.verified_purchase = False
+            review.save(update_fields=["verified_purchase"])
+
+
+@transaction.atomic
 def review_moderate(*, review_id: int, actor: User, hidden: bool, reason: str) -> Review:
     """Staff hide a review (it leaves the public list and the figures) or restore it. One its
     customer withdrew is theirs no longer to show: not found."""

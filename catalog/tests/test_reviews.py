@@ -177,6 +177,23 @@ def test_a_refunded_customer_cannot_rewrite_their_review(book):
     assert client_for(user).delete(f"/api/books/{book.pk}/reviews/mine/").status_code == 204
 
 
+def test_a_refund_takes_the_verified_purchase_badge_unless_another_order_keeps_it(book):
+    refunded_only, bought_twice = UserFactory(), UserFactory()
+    refunded = paid_order(refunded_only, book)
+    post_review(refunded_only, book, rating=5)
+    first, _second = paid_order(bought_twice, book), paid_order(bought_twice, book)
+    post_review(bought_twice, book, rating=4)
+    order_services.order_refund(order_id=refunded.pk, actor_label="staff")
+    order_services.order_refund(order_id=first.pk, actor_label="staff")
+    shown = {
+        review["rating"]: review["verified_purchase"]
+        for review in ProblemCheckingAPIClient()
+        .get(f"/api/books/{book.pk}/reviews/")
+        .json()["results"]
+    }
+    assert shown == {5: False, 4: True}  # both still shown and counted
+
+
 # --- What anyone sees --------------------------------------------------------------------------
 
 
