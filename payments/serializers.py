@@ -120,30 +120,44 @@ class PaymentConfirmResultSerializer(PaymentSerializer):
 # --- The data export's documented shape: this app's part of each order (payments/exports.py) --
 
 
-class ExportRefundSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
-    status = serializers.CharField()
-    reason = serializers.CharField()
-    created_at = serializers.DateTimeField()
+class ExportRefundSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Refund
+        fields = ["amount", "status", "reason", "created_at"]
 
 
-class ExportDisputeSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text="Stripe's status of the dispute.")
+class ExportDisputeSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(
+        source="stripe_status", help_text="Stripe's status of the dispute."
+    )
     outcome = serializers.CharField(allow_blank=True, help_text='"won", "lost" or empty.')
-    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
-    reason = serializers.CharField(allow_blank=True)
-    created_at = serializers.DateTimeField()
-    closed_at = serializers.DateTimeField(allow_null=True)
+
+    class Meta:
+        model = Dispute
+        fields = ["status", "outcome", "amount", "reason", "created_at", "closed_at"]
 
 
-class ExportPaymentSerializer(serializers.Serializer):
-    status = serializers.CharField()
-    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
-    amount_refunded = serializers.DecimalField(max_digits=10, decimal_places=2)
-    amount_lost = serializers.DecimalField(max_digits=10, decimal_places=2)
-    currency = serializers.CharField()
-    stripe_payment_intent = serializers.CharField()
-    last_error = serializers.CharField()
-    created_at = serializers.DateTimeField()
+class ExportPaymentSerializer(serializers.ModelSerializer):
+    """A payment as the customer's export shows it. Payment secrets (client secrets, the pay
+    page's key) are not the customer's data and would let someone holding the file act on the
+    payment: left out."""
+
+    stripe_payment_intent = serializers.CharField(source="stripe_payment_intent_id")
+    last_error = serializers.CharField(source="last_error_message")
     refunds = ExportRefundSerializer(many=True)
     disputes = ExportDisputeSerializer(many=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            "status",
+            "amount",
+            "amount_refunded",
+            "amount_lost",
+            "currency",
+            "stripe_payment_intent",
+            "last_error",
+            "created_at",
+            "refunds",
+            "disputes",
+        ]
