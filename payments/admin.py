@@ -9,6 +9,8 @@ through the same confirmation page as the other order actions.
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from djstripe import models as djstripe_models
@@ -16,7 +18,8 @@ from djstripe.admin.admin import WebhookEventTriggerAdmin
 
 from core.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from core.errors import ApplicationError
-from orders.models import OrderStatus
+from orders.admin import CONFIRMATION_FIELD
+from orders.models import OrderStatus, Return, ReturnStatus
 from orders.staff_actions import (
     OrderAction,
     order_page_extend,
@@ -308,14 +311,42 @@ REFUND = OrderAction(
 order_page_extend(inlines=[OrderPaymentInline], actions=[REFUND])
 
 
+def _return_refund_refusal(order_return: Return) -> str:
+    """Why a return is not refunded now ("" when it is), read to explain; the service decides."""
+    if order_return.status == ReturnStatus.REFUNDED:
+        return "it is refunded already"
+    if order_return.status != ReturnStatus.RECEIVED:
+        return f"it is {order_return.status}; only a received return is refunded"
+    return ""
+
+
 @admin.action(description="Refund selected returns at Stripe", permissions=["change"])
 def refund_returns(modeladmin, request, queryset):
-    """The return's refund_amount, once (a refunded return is left as it is)."""
+    """The return's refund_amount, once (a refunded return is left as it is), after a page
+    that lists what will be refunded: money leaves, and a click in the action bar is easy."""
     if not request.user.has_perms(RETURN_REFUND_PERMISSIONS):
         messages.error(request, "Refunding a return needs the permission to refund orders.")
-        return
+        return None
+    order_returns = list(queryset.select_related("order__user"))
+    if request.POST.get(CONFIRMATION_FIELD) != "yes":
+        rows = [
+            {"order_return": order_return, "refusal": _return_refund_refusal(order_return)}
+            for order_return in order_returns
+        ]
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Refund these returns?",
+            "opts": modeladmin.opts,
+            "rows": rows,
+            "ready": [row["order_return"] for row in rows if not row["refusal"]],
+            "action_name": "refund_returns",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "confirmation_field": CONFIRMATION_FIELD,
+        }
+        request.current_app = modeladmin.admin_site.name
+        return TemplateResponse(request, "admin/orders/return/refund_confirmation.html", context)
     refunded = []
-    for order_return in queryset:
+    for order_return in order_returns:
         try:
             services.return_refund(order_return=order_return, actor=request.user)
         except ApplicationError as exc:
@@ -324,6 +355,7 @@ def refund_returns(modeladmin, request, queryset):
             refunded.append(order_return.number)
     if refunded:
         messages.success(request, f"Refunded: {', '.join(refunded)}.")
+    return None
 
 
 return_page_extend(actions=[refund_returns])

@@ -151,7 +151,11 @@ def test_refunding_a_return_needs_the_refund_permission_too(fake, books):
     client.force_login(clerk)
     client.post(
         "/admin/orders/return/",
-        {"action": "refund_returns", helpers.ACTION_CHECKBOX_NAME: [order_return.pk]},
+        {
+            "action": "refund_returns",
+            helpers.ACTION_CHECKBOX_NAME: [order_return.pk],
+            "confirmed": "yes",
+        },
     )
     assert Return.objects.get().status == "received"
     assert fake.calls_to("POST", "/v1/refunds") == []
@@ -208,10 +212,15 @@ def test_the_admin_refunds_a_received_return_once(fake, books, manager, manager_
     first, _ = books
     payment = paid_payment(fake=fake, lines={first: 1})
     order_return = received_return(payment, {first: 1}, manager)
+    selected = {"action": "refund_returns", helpers.ACTION_CHECKBOX_NAME: [order_return.pk]}
+    asked = manager_client.post("/admin/orders/return/", selected)
+    page = asked.content.decode()
+    assert asked.status_code == 200 and "Yes, refund them" in page
+    assert order_return.number in page and f"{order_return.refund_amount} USD" in page
+    assert Return.objects.get().status == "received" and not fake.calls_to("POST", "/v1/refunds")
     for _ in range(2):
-        manager_client.post(
-            "/admin/orders/return/",
-            {"action": "refund_returns", helpers.ACTION_CHECKBOX_NAME: [order_return.pk]},
-        )
+        manager_client.post("/admin/orders/return/", {**selected, "confirmed": "yes"})
     assert Return.objects.get().status == "refunded"
     assert len(fake.calls_to("POST", "/v1/refunds")) == 1
+    again = manager_client.post("/admin/orders/return/", selected).content.decode()
+    assert "it is refunded already" in again and "Yes, refund them" not in again
