@@ -30,6 +30,7 @@ from .models import (
     TaxRate,
 )
 from .staff_actions import (
+    CONFIRMATION_FIELD,
     ORDER_PAGE_ACTIONS,
     ORDER_PAGE_INLINES,
     RETURN_PAGE_ACTIONS,
@@ -45,10 +46,6 @@ def address_html(address):
     # The separator is a constant; every line is escaped by format_html_join.
     line_break = mark_safe("<br>")  # nosec B308
     return format_html_join(line_break, "{}", ((line,) for line in lines))
-
-
-# The hidden field the confirmation page posts back: without it an order action only asks.
-CONFIRMATION_FIELD = "confirmed"
 
 
 class OrderItemInline(ReadOnlyTabularInline):

@@ -18,9 +18,9 @@ from djstripe.admin.admin import WebhookEventTriggerAdmin
 
 from core.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from core.errors import ApplicationError
-from orders.admin import CONFIRMATION_FIELD
 from orders.models import OrderStatus, Return, ReturnStatus
 from orders.staff_actions import (
+    CONFIRMATION_FIELD,
     OrderAction,
     order_page_extend,
     refusal_unless_it_may_become,
