@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from core.admin_mixins import CONFIRMATION_FIELD
 from core.errors import retry_after_header
 
 from . import lockout, services
@@ -65,14 +66,16 @@ class UserAdmin(DjangoUserAdmin):
     def close_accounts(self, request, queryset):
         """The same closing as a customer's DELETE /api/users/me/, after a confirmation page."""
         users = list(queryset.filter(closed_at__isnull=True).exclude(pk=request.user.pk))
-        if request.POST.get("confirmed") != "yes":
+        if request.POST.get(CONFIRMATION_FIELD) != "yes":
             context = {
                 **self.admin_site.each_context(request),
                 "title": "Close these accounts?",
                 "opts": self.opts,
                 "media": self.media,
-                "users": users,
+                "selected": users,
+                "action_name": "close_accounts",
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "confirmation_field": CONFIRMATION_FIELD,
             }
             request.current_app = self.admin_site.name
             return TemplateResponse(request, "admin/accounts/user/close_confirmation.html", context)

@@ -3,6 +3,10 @@
 from django.contrib import admin
 from django.contrib.contenttypes.admin import GenericTabularInline
 
+# The hidden field a confirmation page (admin/action_confirmation.html) posts back: without it a
+# staff action only asks.
+CONFIRMATION_FIELD = "confirmed"
+
 
 class ReadOnlyAdminMixin:
     """A record nobody edits in the admin (what Stripe told us, what was ordered, what was

@@ -13,7 +13,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 
 from accounts.addresses import address_lines
-from core.admin_mixins import ReadOnlyGenericTabularInline, ReadOnlyTabularInline
+from core.admin_mixins import (
+    CONFIRMATION_FIELD,
+    ReadOnlyGenericTabularInline,
+    ReadOnlyTabularInline,
+)
 from core.errors import ApplicationError
 from core.models import OutboxEmail
 
@@ -30,7 +34,6 @@ from .models import (
     TaxRate,
 )
 from .staff_actions import (
-    CONFIRMATION_FIELD,
     ORDER_PAGE_ACTIONS,
     ORDER_PAGE_INLINES,
     RETURN_PAGE_ACTIONS,
@@ -380,7 +383,8 @@ class OrderAdmin(admin.ModelAdmin):
             "media": self.media,
             "action": action,
             "rows": rows,
-            "ready": [row["order"] for row in rows if not row["refusal"]],
+            "selected": [row["order"] for row in rows if not row["refusal"]],
+            "action_name": action.name,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "confirmation_field": CONFIRMATION_FIELD,
             "form_url": form_url,

@@ -13,9 +13,6 @@ from django.contrib import admin
 
 from .models import ALLOWED_TRANSITIONS, Order
 
-# The hidden field a confirmation page posts back: without it a staff action only asks.
-CONFIRMATION_FIELD = "confirmed"
-
 
 @dataclass(frozen=True)
 class OrderAction:

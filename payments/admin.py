@@ -16,11 +16,10 @@ from django.utils.html import format_html, format_html_join
 from djstripe import models as djstripe_models
 from djstripe.admin.admin import WebhookEventTriggerAdmin
 
-from core.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
+from core.admin_mixins import CONFIRMATION_FIELD, ReadOnlyAdminMixin, ReadOnlyTabularInline
 from core.errors import ApplicationError
 from orders.models import OrderStatus, Return, ReturnStatus
 from orders.staff_actions import (
-    CONFIRMATION_FIELD,
     OrderAction,
     order_page_extend,
     refusal_unless_it_may_become,
@@ -338,7 +337,7 @@ def refund_returns(modeladmin, request, queryset):
             "title": "Refund these returns?",
             "opts": modeladmin.opts,
             "rows": rows,
-            "ready": [row["order_return"] for row in rows if not row["refusal"]],
+            "selected": [row["order_return"] for row in rows if not row["refusal"]],
             "action_name": "refund_returns",
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "confirmation_field": CONFIRMATION_FIELD,

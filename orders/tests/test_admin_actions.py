@@ -147,7 +147,7 @@ def test_ship_asks_first_then_does_what_the_api_does(
     question = run_action(manager_client, "action_order_ship", [by_admin], confirmed=False)
     assert question.status_code == 200
     assert "Mark these orders shipped?" in question.content.decode()
-    assert [order.pk for order in question.context["ready"]] == [by_admin.pk]
+    assert [order.pk for order in question.context["selected"]] == [by_admin.pk]
     assert status(by_admin) == OrderStatus.PAID
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -204,7 +204,7 @@ def test_the_confirmation_lists_what_will_be_skipped_and_why(manager_client):
     response = run_action(manager_client, "action_order_ship", [paid, pending], confirmed=False)
     page = response.content.decode()
 
-    assert [order.pk for order in response.context["ready"]] == [paid.pk]
+    assert [order.pk for order in response.context["selected"]] == [paid.pk]
     assert "it is pending; a pending order cannot become shipped" in page
     # Only the orders that will change are posted back.
     assert f'name="_selected_action" value="{paid.pk}"' in page

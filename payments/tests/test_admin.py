@@ -163,7 +163,7 @@ def test_refund_skips_orders_without_captured_money(fake, manager_client):
     response = refund_action(manager_client, [pending, paid_elsewhere], confirmed=False)
     page = response.content.decode()
 
-    assert response.context["ready"] == []
+    assert response.context["selected"] == []
     assert "it is pending; a pending order cannot become refunded" in page
     assert "it has no captured payment to refund" in page
     assert "nothing was done" in page
