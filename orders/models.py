@@ -358,24 +358,26 @@ class Order(models.Model):
             self.paid_at = timezone.now()
             fields.append("paid_at")
         self.save(update_fields=fields)
-        return OrderEvent.objects.create(
-            order=self,
+        return self._event(
             from_status=old_status,
             to_status=new_status,
             actor=actor,
-            actor_label=actor_label or (actor.email if actor else SYSTEM),
+            actor_label=actor_label,
             note=note,
         )
 
     def record(self, kind, *, actor=None, actor_label=None, note=""):
         """A step on the order's timeline that leaves its status as it is (a return, a
         dispute). Its to_status stays empty, so status counters never count it."""
+        return self._event(kind=kind, actor=actor, actor_label=actor_label, note=note)
+
+    def _event(self, *, actor, actor_label, note, **step):
         return OrderEvent.objects.create(
             order=self,
-            kind=kind,
             actor=actor,
             actor_label=actor_label or (actor.email if actor else SYSTEM),
-            note=note[:500],
+            note=note[: OrderEvent._meta.get_field("note").max_length],
+            **step,
         )
 
 

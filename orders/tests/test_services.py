@@ -307,3 +307,20 @@ def test_expire_orders_command_expires_only_lapsed_orders():
     assert stock(book) == (5, 1)
     assert lapsed.events.last().actor_label == "system"
     assert_stock_invariant()
+
+
+@pytest.mark.parametrize("step", ["status", "record"])
+def test_a_long_note_is_kept_to_what_the_timeline_holds(user, step):
+    """A status change and a step of another kind write their event alike: a note longer than
+    the column (a staff note, Stripe's words) is cut, not a database error."""
+    from orders.models import OrderEventKind
+
+    order = services.order_place(user=user, items=[{"book": BookFactory().pk, "quantity": 1}])
+    note = "n" * 700
+    if step == "status":
+        event = Order.objects.get(pk=order.pk).set_status(OrderStatus.CANCELLED, note=note)
+    else:
+        event = order.record(OrderEventKind.REFUND_FAILED, actor_label="stripe", note=note)
+    event.refresh_from_db()
+    assert event.note == "n" * 500
+    assert event.actor_label == ("system" if step == "status" else "stripe")
