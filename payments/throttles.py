@@ -20,25 +20,44 @@ class PaymentStripeThrottle(SimpleRateThrottle):
 
 
 class PaymentAttemptThrottle(SimpleRateThrottle):
-    """Payments started or cards tried, per customer (the order's owner), by the API or the pay
-    page. Each card tried is a charge attempt at Stripe: without a cap per customer, one account
-    with many orders could test stolen cards at the shop's expense (Stripe counts the declines
-    against the shop)."""
+    """Payments started or cards tried, per customer (the order's owner). Each card tried is a
+    charge attempt at Stripe: without a cap per customer, one account with many orders could
+    test stolen cards at the shop's expense (Stripe counts the declines against the shop).
+
+    Through the API the customer is signed in: one budget. A pay page is opened by whoever holds
+    its link, so there the budget is the customer's from one client address: a leaked link must
+    not use up the owner's attempts on their other orders."""
 
     scope = "payment_attempts"
 
-    def __init__(self, customer_id: int) -> None:
+    def __init__(self, customer_id: int, *, per_address: bool = False) -> None:
         super().__init__()
         self.customer_id = customer_id
+        self.per_address = per_address
 
     def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.customer_id}
+        ident = str(self.customer_id)
+        if self.per_address:
+            ident = f"{ident}:{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 def first_refusal(request, *throttles: SimpleRateThrottle) -> SimpleRateThrottle | None:
-    """The first throttle that refuses the request (None: all allow it, and each counted it)."""
+    """The first throttle that refuses the request; None when all allow it, and only then is it
+    counted by each (a refused request spends no budget)."""
+    counted = []
     for throttle in throttles:
+        if throttle.rate is None:
+            continue
         # The pay pages are plain Django views, and these throttles never read the view.
-        if not throttle.allow_request(request, None):  # type: ignore[arg-type]
+        throttle.key = throttle.get_cache_key(request, None)  # type: ignore[arg-type]
+        throttle.history = throttle.cache.get(throttle.key, [])
+        throttle.now = throttle.timer()
+        while throttle.history and throttle.history[-1] <= throttle.now - throttle.duration:
+            throttle.history.pop()
+        if len(throttle.history) >= throttle.num_requests:
             return throttle
+        counted.append(throttle)
+    for throttle in counted:
+        throttle.throttle_success()
     return None

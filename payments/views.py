@@ -189,15 +189,6 @@ def pay_page(request, token):
 @require_POST
 def pay_page_confirm(request, token):
     payment = get_object_or_404(Payment.objects.select_related("order"), token=token)
-    refusing = first_refusal(
-        request,
-        PaymentStripeThrottle("confirm", payment.pk),
-        PaymentAttemptThrottle(payment.order.user_id),
-    )
-    if refusing is not None:
-        response = problem_json_response("throttled", "Too many attempts; try again later.")
-        response["Retry-After"] = retry_after_header(refusing.wait())
-        return response
     try:
         body = json_body.loads(json_body.read_limited(request) or b"{}")
     except APIException as exc:
@@ -206,6 +197,16 @@ def pay_page_confirm(request, token):
     serializer = PaymentConfirmSerializer(data=body if isinstance(body, dict) else {})
     if not serializer.is_valid():
         return problem_json_response("validation_error", "payment_method is missing or invalid.")
+    # Counted only for a card that would go to Stripe: a malformed request spends nothing.
+    refusing = first_refusal(
+        request,
+        PaymentStripeThrottle("confirm", payment.pk),
+        PaymentAttemptThrottle(payment.order.user_id, per_address=True),
+    )
+    if refusing is not None:
+        response = problem_json_response("throttled", "Too many attempts; try again later.")
+        response["Retry-After"] = retry_after_header(refusing.wait())
+        return response
     try:
         payment, next_step = services.payment_confirm(
             payment=payment, payment_method=serializer.validated_data["payment_method"]

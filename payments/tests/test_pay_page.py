@@ -340,28 +340,74 @@ def test_confirming_by_api_spends_the_same_budget_as_the_pay_page(fake, throttle
     assert len(fake.calls) == calls  # refused before Stripe
 
 
-def test_a_customer_tries_only_so_many_cards_whichever_orders_and_doors(fake, throttle_rates):
+def test_a_customer_tries_only_so_many_cards_whichever_of_their_orders(fake, throttle_rates):
     """Card testing: each order has a budget of its own, so the cap is per customer."""
     from accounts.tests.factories import UserFactory
     from core.testing import ProblemCheckingAPIClient
 
     throttle_rates(payment_attempts="2/hour")
     customer, someone_else = UserFactory(), UserFactory()
-    first, second, third = (payment_for_new_order(fake=fake, user=customer) for _ in range(3))
+    payments = [payment_for_new_order(fake=fake, user=customer) for _ in range(3)]
     api = ProblemCheckingAPIClient()
     api.force_authenticate(customer)
     card = {"payment_method": "pm_card"}
-    assert api.post(f"/api/payments/{first.pk}/confirm/", card).status_code == 200
-    assert api.post(f"/pay/{second.token}/confirm/", card, format="json").status_code == 200
+    for payment in payments[:2]:
+        assert api.post(f"/api/payments/{payment.pk}/confirm/", card).status_code == 200
     calls = len(fake.calls)
-    by_page = api.post(f"/pay/{third.token}/confirm/", card, format="json")
-    by_api = api.post(f"/api/payments/{third.pk}/confirm/", card)
-    assert by_page.status_code == by_api.status_code == 429
-    assert len(fake.calls) == calls
+    refused = api.post(f"/api/payments/{payments[2].pk}/confirm/", card)
+    assert refused.status_code == 429 and len(fake.calls) == calls
     # Another customer's budget is their own.
     other = payment_for_new_order(fake=fake, user=someone_else)
     api.force_authenticate(someone_else)
     assert api.post(f"/api/payments/{other.pk}/confirm/", card).status_code == 200
+
+
+def test_pay_pages_count_a_customers_cards_per_client_address(fake, throttle_rates):
+    """Whoever holds a pay link may use its page: from one address the customer's cap holds
+    across their orders, and a stranger with a leaked link cannot use up the owner's attempts
+    elsewhere. Malformed requests spend nothing."""
+    from django.test import Client
+
+    from core.testing import ProblemCheckingAPIClient
+
+    throttle_rates(payment_attempts="2/hour")
+    customer = payment_for_new_order(fake=fake).order.user
+    payments = [payment_for_new_order(fake=fake, user=customer) for _ in range(4)]
+    stranger = Client(REMOTE_ADDR="10.6.6.6")
+    for _ in range(3):
+        junk = stranger.post(f"/pay/{payments[0].token}/confirm/", {}, "application/json")
+        assert junk.status_code == 400
+    card = {"payment_method": "pm_card"}
+    for payment in payments[:2]:
+        answer = stranger.post(f"/pay/{payment.token}/confirm/", card, "application/json")
+        assert answer.status_code == 200
+    calls = len(fake.calls)
+    refused = stranger.post(f"/pay/{payments[2].token}/confirm/", card, "application/json")
+    assert refused.status_code == 429 and len(fake.calls) == calls
+    owner_page = Client(REMOTE_ADDR="10.1.1.1")
+    assert (
+        owner_page.post(f"/pay/{payments[2].token}/confirm/", card, "application/json").status_code
+        == 200
+    )
+    owner = ProblemCheckingAPIClient()
+    owner.force_authenticate(customer)
+    assert owner.post(f"/api/payments/{payments[3].pk}/confirm/", card).status_code == 200
+
+
+def test_a_refused_attempt_spends_no_budget(fake, throttle_rates):
+    from core.testing import ProblemCheckingAPIClient
+
+    throttle_rates(pay_page="2/hour", payment_attempts="1/hour")
+    first, second = payment_for_new_order(fake=fake), None
+    second = payment_for_new_order(fake=fake, user=first.order.user)
+    api = ProblemCheckingAPIClient()
+    api.force_authenticate(first.order.user)
+    card = {"payment_method": "pm_card"}
+    assert api.post(f"/api/payments/{first.pk}/confirm/", card).status_code == 200
+    for _ in range(3):  # refused by the customer's cap: the second payment's budget is untouched
+        assert api.post(f"/api/payments/{second.pk}/confirm/", card).status_code == 429
+    throttle_rates(pay_page="2/hour", payment_attempts="10/hour")
+    assert api.post(f"/api/payments/{second.pk}/confirm/", card).status_code == 200
 
 
 def test_someone_elses_payment_spends_none_of_its_budget(fake, throttle_rates):
