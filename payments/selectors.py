@@ -48,16 +48,16 @@ def order_refundable_payment(*, order: Order) -> Payment | None:
 
 
 def order_refunded_outside_returns(order_id: int) -> Decimal:
-    """What went back on the order's payments other than through returns: staff refunds, refunds
-    made in Stripe's dashboard, and what lost disputes took back (orders.refunds)."""
-    payments = Payment.objects.filter(order_id=order_id).aggregate(
-        refunded=Sum("amount_refunded"), lost=Sum("amount_lost")
-    )
-    by_returns = Refund.objects.filter(
-        payment__order_id=order_id, order_return__isnull=False
-    ).aggregate(amount=Sum("amount"))["amount"]
-    zero = Decimal("0")
-    return (payments["refunded"] or zero) + (payments["lost"] or zero) - (by_returns or zero)
+    """What went back to the customer for the order other than through returns: staff refunds,
+    refunds made in Stripe's dashboard, and what lost disputes took back (orders.refunds). Not
+    the shop's own automatic refunds: those return a second payment for an order already paid
+    (or money for one it cannot fill), never the money the order was paid with."""
+    refunds = Refund.objects.filter(
+        payment__order_id=order_id, order_return__isnull=True, automatic=False
+    ).exclude(status__in=[Refund.Status.FAILED, Refund.Status.CANCELED])
+    refunded = refunds.aggregate(amount=Sum("amount"))["amount"] or Decimal("0")
+    lost = Payment.objects.filter(order_id=order_id).aggregate(amount=Sum("amount_lost"))["amount"]
+    return refunded + (lost or Decimal("0"))
 
 
 def payments_failed_recent(*, limit: int = 10) -> list[Payment]:

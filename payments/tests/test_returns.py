@@ -224,3 +224,33 @@ def test_the_admin_refunds_a_received_return_once(fake, books, manager, manager_
     assert len(fake.calls_to("POST", "/v1/refunds")) == 1
     again = manager_client.post("/admin/orders/return/", selected).content.decode()
     assert "it is refunded already" in again and "Yes, refund them" not in again
+
+
+def test_the_shops_automatic_refund_of_a_second_payment_leaves_returns_their_money(
+    fake, books, staff_user
+):
+    """Paid twice (the pay page and the API at once): the second payment goes back by itself,
+    and is not money the customer got back for this order's books."""
+    from payments.models import Payment
+
+    first, second = books
+    payment = paid_payment(fake=fake, lines={first: 1, second: 1})
+    # What the webhook of the second success leaves (payments/tests/test_webhooks.py).
+    twice = Payment.objects.create(
+        order=payment.order,
+        amount=payment.amount,
+        amount_refunded=payment.amount,
+        status="refunded",
+        currency=payment.currency,
+        stripe_payment_intent_id="pi_paid_twice",
+        stripe_client_secret="pi_paid_twice_secret",
+    )
+    Refund.objects.create(
+        payment=twice, amount=twice.amount, stripe_refund_id="re_twice", automatic=True
+    )
+    quoted = order_services.return_quote(
+        user=payment.order.user,
+        order_id=payment.order_id,
+        items=[{"book": first.pk, "quantity": 1}],
+    )
+    assert quoted.refund_amount == Decimal("10.00")
