@@ -583,10 +583,13 @@ def refund_apply(*, refund: dict[str, Any]) -> Refund | None:
             return known
         refunded = _locked_after_its_order(known.payment)
         ours = Refund.objects.select_for_update().get(pk=known.pk)
-        undone = status in UNDONE_REFUND_STATUSES and ours.status not in UNDONE_REFUND_STATUSES
+        # Failed and canceled are final at Stripe: a different answer after one is an older
+        # copy of the refund, read before it (webhooks of one refund are applied concurrently).
+        if ours.status in UNDONE_REFUND_STATUSES or ours.status == status:
+            return ours
         ours.status = status
         ours.save(update_fields=["status"])
-        if undone:
+        if status in UNDONE_REFUND_STATUSES:
             _refund_undone(refunded, ours, reason=refund.get("failure_reason") or status)
         return ours
     payment = _first_locked(

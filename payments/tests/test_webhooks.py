@@ -445,3 +445,24 @@ def test_a_refund_that_failed_at_the_bank_is_money_kept_and_staff_are_told(
         step.get("kind") for step in client.get(f"/api/orders/{payment.order_id}/").json()["events"]
     ]
     assert "refund_failed" not in kinds
+
+
+def test_a_failed_refund_stays_failed_whatever_older_copy_comes_after(fake, post_event, staff_user):
+    """Webhooks of one refund are applied concurrently: an older "pending" read after the
+    "failed" must not count the money as refunded again, nor a second "failed" take it twice."""
+    from decimal import Decimal
+
+    from payments import services
+    from payments.tests.factories import paid_payment
+
+    payment = paid_payment(fake=fake, lines={BookFactory(price=Decimal("30.00")): 1})
+    kept = services.payment_refund(payment=payment, actor=staff_user, amount=Decimal("10.00"))
+    lost = services.payment_refund(payment=payment, actor=staff_user, amount=Decimal("12.00"))
+    stripes = fake.objects[lost.stripe_refund_id]
+    for status in ("failed", "pending", "failed"):
+        stripes["status"] = status
+        assert post_event("refund.updated", stripes).status_code == 200
+    payment.refresh_from_db()
+    lost.refresh_from_db()
+    assert lost.status == "failed"
+    assert payment.amount_refunded == kept.amount == Decimal("10.00")
