@@ -35,7 +35,11 @@ def stock_alerts_fire(*, book_ids: Iterable[int]) -> int:
     )
     waiting: dict[Book, list[StockAlert]] = {}
     for alert in alerts:
-        waiting.setdefault(alert.book, []).append(alert)
+        # Only to a confirmed address: one changed since the alert was asked for is unconfirmed
+        # until its link is opened, and may be someone else's. That alert ends unsent (the book
+        # is back; the API shows it).
+        if alert.user.email_verified:
+            waiting.setdefault(alert.book, []).append(alert)
     for book, readers in waiting.items():
         emails_queue_alike(
             kind="back_in_stock",
@@ -52,4 +56,4 @@ def stock_alerts_fire(*, book_ids: Iterable[int]) -> int:
             ],
         )
     StockAlert.objects.filter(pk__in=[alert.pk for alert in alerts]).delete()
-    return len(alerts)
+    return sum(len(readers) for readers in waiting.values())

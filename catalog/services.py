@@ -236,7 +236,14 @@ def book_update(
     stock_quantity: int | None = None,
     **fields: Any,
 ) -> Book:
-    reactivated = fields.get("is_active") is True and not book.is_active
+    # As stored, under the row's lock: the caller's copy may hold the new value already (the
+    # admin's form sets it on the instance before saving).
+    reactivated = fields.get("is_active") is True and not (
+        Book.objects.select_for_update()
+        .filter(pk=book.pk)
+        .values_list("is_active", flat=True)
+        .get()
+    )
     for name, value in fields.items():
         if name not in STAFF_EDITABLE_FIELDS:
             raise ValueError(f"{name} is not a book field staff may set")

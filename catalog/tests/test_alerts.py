@@ -214,6 +214,43 @@ def test_putting_a_book_with_copies_back_on_sale_tells_its_readers(
     assert not StockAlert.objects.exists()
 
 
+def test_putting_a_book_back_on_sale_on_its_admin_page_tells_its_readers(
+    sold_out, user, committed, manager_client
+):
+    """The admin's form sets the flag on its copy of the book before saving: whether the book
+    was archived is read as stored."""
+    wait_for(sold_out, user)
+    Book.objects.filter(pk=sold_out.pk).update(is_active=False, stock_quantity=3)
+    with committed():
+        saved = manager_client.post(
+            f"/admin/catalog/book/{sold_out.pk}/change/",
+            {
+                "title": sold_out.title,
+                "price": str(sold_out.price),
+                "is_active": "on",
+                "stock_quantity": "3",
+                "language": sold_out.language,
+                "book_authors-TOTAL_FORMS": "0",
+                "book_authors-INITIAL_FORMS": "0",
+            },
+        )
+    assert saved.status_code == 302, saved.content
+    assert Book.objects.get(pk=sold_out.pk).is_active
+    assert alert_emails() == [([user.email], "Back in stock: The Overstory")]
+
+
+def test_an_address_changed_since_the_alert_gets_no_email(sold_out, user, committed):
+    """A changed address is unconfirmed until its link is opened, and may be someone else's."""
+    wait_for(sold_out, user)
+    type(user).objects.filter(pk=user.pk).update(
+        email="someone.else@example.com", email_verified=False
+    )
+    with committed():
+        services.book_update(book=sold_out, stock_quantity=2)
+    assert alert_emails() == []
+    assert not StockAlert.objects.exists()  # the book is back: the alert has ended
+
+
 def test_putting_a_sold_out_book_back_on_sale_keeps_its_alerts(sold_out, user, committed):
     wait_for(sold_out, user)
     Book.objects.filter(pk=sold_out.pk).update(is_active=False)
