@@ -53,9 +53,10 @@ def first_refusal(request, *throttles: SimpleRateThrottle) -> SimpleRateThrottle
         throttle.key = throttle.get_cache_key(request, None)  # type: ignore[arg-type]
         throttle.history = throttle.cache.get(throttle.key, [])
         throttle.now = throttle.timer()
-        while throttle.history and throttle.history[-1] <= throttle.now - throttle.duration:
+        allowed, seconds = throttle.parse_rate(throttle.rate)
+        while throttle.history and throttle.history[-1] <= throttle.now - (seconds or 0):
             throttle.history.pop()
-        if len(throttle.history) >= throttle.num_requests:
+        if len(throttle.history) >= (allowed or 0):
             return throttle
         counted.append(throttle)
     for throttle in counted:
