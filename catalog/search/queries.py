@@ -83,17 +83,18 @@ def book_search_page(
         return 0, [], _facets(None, facet_names)
     as_typed = [[word] for word in words]
     if known_count is not None:
-        # The count is known: the page alone, which the database need not count around.
+        # The count is known: the page alone, which the database need not count around. An
+        # empty one says as much as a counted one would: no match as typed on a first page,
+        # or a page past the last, which the count below tells.
         _, page, facets = _ranked_page(
             as_typed, [words], offset=offset, limit=limit, counted=False, facet_names=facet_names
         )
-        if page:
-            return known_count, page, facets
-    count, page, facets = _ranked_page(
-        as_typed, [words], offset=offset, limit=limit, facet_names=facet_names
-    )
+    else:
+        known_count, page, facets = _ranked_page(
+            as_typed, [words], offset=offset, limit=limit, facet_names=facet_names
+        )
     if page:
-        return count, page, facets
+        return known_count, page, facets
     if offset:
         count = _matching_count(as_typed)
         if count:

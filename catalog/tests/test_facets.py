@@ -276,3 +276,18 @@ def test_a_search_whose_count_is_shared_still_counts_its_facets(user_client, cat
     assert second == first
     assert second["facets"] == slow_facets({"search": WORD})
     assert not any("COUNT(*) OVER" in query["sql"] for query in second_queries)
+
+
+@override_settings(CATALOGUE_CACHE_SECONDS=60)
+def test_a_page_past_the_last_with_a_shared_count_ranks_nothing_twice(user_client, catalogue):
+    asked = {"search": WORD, "facets": EVERY_FACET}
+    first = user_client.get("/api/books/", asked).json()  # shares the count
+    from unittest import mock
+
+    from catalog.search import queries
+
+    with mock.patch.object(queries, "_ranked_page", wraps=queries._ranked_page) as ranked:
+        past = user_client.get("/api/books/", {**asked, "page": 99}).json()
+    assert (past["count"], past["results"]) == (first["count"], [])
+    assert past["facets"] == first["facets"] == slow_facets({"search": WORD})
+    assert ranked.call_count == 1
