@@ -2,6 +2,8 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from .redaction import secrets_redacted
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: what log platforms (Heroku's drains, Loki, CloudWatch) parse."""
@@ -27,4 +29,16 @@ class ClientErrorAsWarning(logging.Filter):
     def filter(self, record):
         if record.levelno > logging.WARNING:
             record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+class SecretsRedacted(logging.Filter):
+    """A log line keeps no key from a web address (Django's "Internal Server Error: <path>"
+    names the path, and a cart's id or a pay page's key in it opens them)."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        redacted = secrets_redacted(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
         return True

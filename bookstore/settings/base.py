@@ -404,6 +404,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "bookstore.request_id.RequestIdFilter"},
+        "secrets": {"()": "bookstore.log_format.SecretsRedacted"},
         "client_error_as_warning": {"()": "bookstore.log_format.ClientErrorAsWarning"},
     },
     "formatters": {
@@ -414,12 +415,12 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "secrets"],
         },
         "client_errors": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id", "client_error_as_warning"],
+            "filters": ["request_id", "secrets", "client_error_as_warning"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -49,7 +49,7 @@ if ADMINS:
     LOGGING["handlers"]["mail_admins"] = {  # noqa: F405
         "class": "django.utils.log.AdminEmailHandler",
         "level": "ERROR",
-        "filters": ["request_id"],
+        "filters": ["request_id", "secrets"],
     }
     LOGGING["loggers"]["core.errors"] = {  # noqa: F405
         "handlers": ["console", "mail_admins"],
