@@ -157,19 +157,27 @@ def _run(record: IdempotencyKey, handler: Callable[[], Response], *, atomic: boo
 
 
 def idempotent(
-    request: Request, *, scope: str, handler: Callable[[], Response], atomic: bool = True
+    request: Request,
+    *,
+    scope: str,
+    handler: Callable[[], Response],
+    atomic: bool = True,
+    state: str = "",
 ) -> Response:
     """Run `handler()` (which returns a DRF Response) at most once per Idempotency-Key.
 
     `atomic`: the handler runs in the transaction that records its response. Pass False only
     for a handler that must call out (Stripe) between transactions of its own and is safe to
     run again by itself; a crash after its work and before the record is then answered by the
-    handler's own idempotency on the retry."""
+    handler's own idempotency on the retry.
+
+    `state`: what else the request acts on, beyond its body (a cart's revision): the key then
+    replays only while that is unchanged, and is idempotency_key_reused otherwise."""
     key = request.headers.get(HEADER)
     if key is None:
         return handler()
     _validate(key)
-    request_hash = _request_hash(request.data)
+    request_hash = _request_hash({"body": request.data, "state": state} if state else request.data)
     user: Any = request.user  # authenticated: the views that call this require it
     lock = _HolderLock(user=user, scope=scope, key=key)
     deadline = time.monotonic() + WAIT_SECONDS

@@ -35,13 +35,30 @@ def cart_get(*, cart_id: str, user: User | None) -> Cart:
     return cart
 
 
+def cart_revision(*, cart_id: str) -> int | None:
+    """How many times the customer changed the cart (None: no such cart); see Cart.revision."""
+    return Cart.objects.filter(pk=cart_id).values_list("revision", flat=True).first()
+
+
 def _locked(cart: Cart) -> Cart:
-    return Cart.objects.select_for_update(of=("self",)).select_related("owner").get(pk=cart.pk)
+    """The cart again, its row locked; one deleted meanwhile (merged, purged) is not_found."""
+    locked = (
+        Cart.objects.select_for_update(of=("self",)).select_related("owner").filter(pk=cart.pk)
+    ).first()
+    if locked is None:
+        raise not_found()
+    return locked
+
+
+def _changed(cart: Cart) -> None:
+    """The customer changed the (locked) cart; the caller saves."""
+    cart.updated_at = timezone.now()
+    cart.revision += 1
 
 
 def _touch(cart: Cart) -> None:
-    cart.updated_at = timezone.now()
-    cart.save(update_fields=["updated_at"])
+    _changed(cart)
+    cart.save(update_fields=["updated_at", "revision"])
 
 
 def _book_for_sale(book_id: int) -> Book:
@@ -154,7 +171,7 @@ def cart_update(
         raise field_error(
             "shipping_address", "required", "A shipping method needs a shipping address."
         )
-    cart.updated_at = timezone.now()
+    _changed(cart)
     cart.save()
     return cart
 
@@ -268,25 +285,36 @@ def cart_merge(*, user: User, cart_id: str) -> Cart:
         raise not_found()
     own_lines = {line.book_id: line for line in own.lines.all()}
     incoming = list(anonymous.lines.select_related("book"))
+    # (line, copies): what the customer's cart will hold of each incoming book.
+    merged = []
     for line in incoming:
-        book = line.book
-        existing = own_lines.get(book.pk)
+        existing = own_lines.get(line.book_id)
         had = existing.quantity if existing else 0
-        cap = max(had, min(MAX_LINE_QUANTITY, book.available_quantity))
-        quantity = min(had + line.quantity, cap)
+        cap = max(had, min(MAX_LINE_QUANTITY, line.book.available_quantity))
+        merged.append((line, existing, min(had + line.quantity, cap)))
+    added = sum(1 for _, existing, copies in merged if existing is None and copies > 0)
+    if len(own_lines) + added > MAX_CART_LINES:
+        # Refused whole, before anything changes: a basket that silently lost books would be
+        # found out at the till.
+        raise field_error(
+            "cart",
+            "max_length",
+            f"Together the carts hold more than {MAX_CART_LINES} books; remove some first.",
+        )
+    for line, existing, copies in merged:
         if existing is not None:
-            if quantity != had:
-                existing.quantity = quantity
+            if copies != existing.quantity:
+                existing.quantity = copies
                 existing.save(update_fields=["quantity"])
-        elif quantity > 0 and len(own_lines) < MAX_CART_LINES:
-            own_lines[book.pk] = CartLine.objects.create(
-                cart=own, book=book, quantity=quantity, unit_price=line.unit_price
+        elif copies > 0:
+            CartLine.objects.create(
+                cart=own, book=line.book, quantity=copies, unit_price=line.unit_price
             )
     if not own.discount_code and anonymous.discount_code:
         own.discount_code = anonymous.discount_code
     anonymous.delete()
-    own.updated_at = timezone.now()
-    own.save(update_fields=["discount_code", "updated_at"])
+    _changed(own)
+    own.save(update_fields=["discount_code", "updated_at", "revision"])
     return own
 
 

@@ -496,6 +496,9 @@ class Cart(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Every change to the cart or its lines moves it; anonymous carts left CART_TTL_DAYS go.
     updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Counts the customer's changes (lines, code, address, method; a merge), not the checkout
+    # that empties it: a checkout's Idempotency-Key replays only for the cart it was used on.
+    revision = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["created_at"]

@@ -389,9 +389,16 @@ class CartCheckoutView(APIView):
             )
 
         # One key per cart: the same key on another cart is another checkout. The id is a
-        # secret, so the stored scope names it by a digest.
+        # secret, so the stored scope names it by a digest. A retry replays the checkout while
+        # the customer has not changed the cart since (its emptying by the checkout is no
+        # change); the key used again on a cart changed since is idempotency_key_reused.
         cart_digest = hashlib.sha256(cart_id.encode()).hexdigest()[:32]
-        return idempotent(request, scope=f"carts.checkout.{cart_digest}", handler=place)
+        return idempotent(
+            request,
+            scope=f"carts.checkout.{cart_digest}",
+            handler=place,
+            state=f"revision:{carts.cart_revision(cart_id=cart_id)}",
+        )
 
 
 class MyCartView(APIView):

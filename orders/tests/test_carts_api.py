@@ -337,6 +337,48 @@ def test_checkout_honours_idempotency_key():
     assert not IdempotencyKey.objects.filter(scope__contains=cart_id).exists()
 
 
+def test_the_same_key_on_a_cart_changed_since_its_checkout_is_reused_not_replayed():
+    """A customer's cart keeps its id: a key used for one checkout, used again after the cart
+    was filled anew, must not answer with the old order while the new books stay unordered."""
+    ShippingMethodFactory(code="post", price=Decimal("4.50"))
+    user = UserFactory()
+    address = AddressFactory(user=user)
+    first_book, second_book = BookFactory(), BookFactory()
+    client = client_for(user)
+    cart_id = client.get("/api/users/me/cart/").json()["id"]
+    delivery = {"shipping_address": address.pk, "shipping_method": "post"}
+    add(client, cart_id, first_book, 1)
+    first = client.post(f"/api/carts/{cart_id}/checkout/", delivery, HTTP_IDEMPOTENCY_KEY="k1")
+    assert first.status_code == 201
+    add(client, cart_id, second_book, 1)
+    again = client.post(f"/api/carts/{cart_id}/checkout/", delivery, HTTP_IDEMPOTENCY_KEY="k1")
+    assert again.status_code == 422 and again.json()["code"] == "idempotency_key_reused"
+    assert Order.objects.count() == 1
+    assert CartLine.objects.filter(cart_id=cart_id, book=second_book).exists()
+    fresh = client.post(f"/api/carts/{cart_id}/checkout/", delivery, HTTP_IDEMPOTENCY_KEY="k2")
+    assert fresh.status_code == 201 and Order.objects.count() == 2
+
+
+def test_a_cart_deleted_while_in_use_is_not_found(monkeypatch):
+    """Merged away or purged between being found and being locked: 404, not a server error."""
+    from orders import carts
+
+    user = UserFactory()
+    client = client_for(user)
+    cart_id = new_cart(client)["id"]
+    book = BookFactory()
+    found = carts.cart_get
+
+    def found_then_gone(**kwargs):
+        cart = found(**kwargs)
+        Cart.objects.filter(pk=cart.pk).delete()
+        return cart
+
+    monkeypatch.setattr(carts, "cart_get", found_then_gone)
+    response = add(client, cart_id, book, 1)
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
 # --- the customer's cart and merging ----------------------------------------------------------
 
 
@@ -377,6 +419,25 @@ def test_merge_adds_up_capped_by_availability_and_line_maximum(api_client):
     }
     assert not Cart.objects.filter(pk=anonymous).exists()
     assert api_client.get(f"/api/carts/{anonymous}/").status_code == 404
+
+
+def test_merge_past_the_cart_line_limit_is_refused_whole(api_client, monkeypatch):
+    from orders import carts
+
+    monkeypatch.setattr(carts, "MAX_CART_LINES", 3)
+    user = UserFactory()
+    client = client_for(user)
+    mine = client.get("/api/users/me/cart/").json()["id"]
+    books = [BookFactory(stock_quantity=5) for _ in range(4)]
+    for book in books[:2]:
+        add(client, mine, book, 1)
+    anonymous = new_cart(api_client)["id"]
+    for book in books[1:]:
+        add(api_client, anonymous, book, 1)
+    response = client.post("/api/users/me/cart/merge/", {"cart": anonymous})
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "cart"
+    assert CartLine.objects.filter(cart_id=mine).count() == 2  # nothing changed
+    assert CartLine.objects.filter(cart_id=anonymous).count() == 3  # nor lost
 
 
 def test_merge_refuses_someone_elses_cart_and_unknown_ids():
