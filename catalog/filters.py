@@ -62,8 +62,10 @@ class BookOrderingFilter(django_filters.OrderingFilter):
     def filter(self, qs, value):
         if not value:
             return qs
-        # The primary key breaks ties, so pages never repeat or skip a book.
-        return qs.order_by(*[self.get_ordering_value(param) for param in value], "-pk")
+        # The primary key breaks ties, so pages never repeat or skip a book. Empty keys
+        # ("price," or ",") are dropped, as django-filter's own ordering does.
+        keys = [self.get_ordering_value(param) for param in value if param]
+        return qs.order_by(*keys, "-pk")
 
 
 class YearFilter(django_filters.NumberFilter):
@@ -117,7 +119,7 @@ class BookFilter(django_filters.FilterSet):
         return book_search(queryset, value)
 
     def filter_author(self, queryset, name, value):
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # not "²": int() refuses what isdigit() takes
             return queryset.filter(authors__id=int(value)) if len(value) < 19 else queryset.none()
         return queryset.filter(authors__slug=value)
 

@@ -55,7 +55,8 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_page_number(self, request):
         raw = request.query_params.get(self.page_query_param, "1")
-        if not (raw.isdigit() and len(raw) <= 9 and int(raw) >= 1):
+        # ASCII digits only: str.isdigit() also takes "²" and "①", which int() refuses.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and int(raw) >= 1):
             raise ValidationError({"page": ["A page number is a whole number from 1."]})
         return int(raw)
 

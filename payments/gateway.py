@@ -14,7 +14,7 @@ from typing import Any, Literal
 import stripe
 from django.conf import settings
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, field_error
 
 logger = logging.getLogger(__name__)
 
@@ -220,7 +220,18 @@ def payment_intent_confirm(*, intent_id: str, payment_method: str) -> stripe.Pay
     """Attach the card, then confirm. (An update followed by a plain confirm works with Stripe
     and with the local test server, which does not take payment_method on confirm.)"""
     with _stripe_errors("confirm the payment"):
-        stripe.PaymentIntent.modify(intent_id, payment_method=payment_method, **_options())
+        try:
+            stripe.PaymentIntent.modify(intent_id, payment_method=payment_method, **_options())
+        except stripe.InvalidRequestError as exc:
+            # Stripe names the card it does not know (the local test server only says 404):
+            # the client sent a card id that is no card, not a provider failure (502).
+            if exc.param == "payment_method" or (exc.param is None and exc.http_status == 404):
+                raise field_error(
+                    "payment_method",
+                    "not_found",
+                    "No such card: collect it again with Stripe.js and send its new id.",
+                ) from exc
+            raise
         return stripe.PaymentIntent.confirm(intent_id, **_options())
 
 

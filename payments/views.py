@@ -1,6 +1,7 @@
 import json
 import logging
 
+import django_filters
 import stripe
 from django.conf import settings
 from django.http import JsonResponse
@@ -12,7 +13,7 @@ from djstripe.views import ProcessWebhookView
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, Throttled
+from rest_framework.exceptions import APIException, Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
@@ -42,6 +43,16 @@ from .throttles import PaymentAttemptThrottle, PaymentStripeThrottle, first_refu
 logger = logging.getLogger(__name__)
 
 
+class PaymentFilter(django_filters.FilterSet):
+    # A number, not a choice among every order in the shop: a choice filter answered 400 for
+    # an order that does not exist and 200 for someone else's, telling them apart.
+    order = django_filters.NumberFilter(field_name="order_id", min_value=1, max_value=2**63 - 1)
+
+    class Meta:
+        model = Payment
+        fields = ["status", "order"]
+
+
 @extend_schema_view(
     create=extend_schema(
         request=PaymentStartSerializer,
@@ -60,7 +71,7 @@ class PaymentViewSet(
     serializer_class = PaymentSerializer
     permission_classes = [IsOwnerOrHasPerm]
     owner_id_attribute = "order.user_id"
-    filterset_fields = ["status", "order"]
+    filterset_class = PaymentFilter
     # The business-rule answers each action can give, for the schema (core/schema.py):
     # 402 payment_failed (a declined card); 409 order_not_payable, order_expired,
     # order_below_minimum, request_in_progress; 422 idempotency_key_reused; 502
@@ -191,6 +202,8 @@ def pay_page_confirm(request, token):
     payment = get_object_or_404(Payment.objects.select_related("order"), token=token)
     try:
         body = json_body.loads(json_body.read_limited(request) or b"{}")
+    except ValidationError:  # well-formed JSON the parser refuses (a NUL character)
+        return problem_json_response("validation_error", "payment_method is missing or invalid.")
     except APIException as exc:
         code = "payload_too_large" if exc.status_code == 413 else "parse_error"
         return problem_json_response(code, str(exc.detail))

@@ -341,3 +341,50 @@ def test_an_order_whose_payment_is_processing_cannot_be_cancelled(fake, user, st
     assert Order.objects.get(pk=payment.order_id).status == "cancelled"
     book.refresh_from_db()
     assert book.reserved_quantity == 0
+
+
+@pytest.mark.parametrize(
+    "status, error",
+    [
+        (
+            400,
+            {
+                "type": "invalid_request_error",
+                "code": "resource_missing",
+                "param": "payment_method",
+                "message": "No such PaymentMethod: 'pm_doesnotexist'",
+            },
+        ),
+        (404, {"type": "invalid_request_error", "message": "Not Found"}),  # the local server
+    ],
+    ids=["stripe", "local server"],
+)
+def test_a_card_id_stripe_does_not_know_is_the_clients_error(fake, user, status, error):
+    from core.testing import ProblemCheckingAPIClient
+    from payments.tests.factories import payment_for_new_order
+
+    payment = payment_for_new_order(fake=fake, user=user)
+    client = ProblemCheckingAPIClient()
+    client.force_authenticate(user)
+    fake.next_errors.append((status, error))
+    response = client.post(
+        f"/api/payments/{payment.pk}/confirm/", {"payment_method": "pm_doesnotexist"}
+    )
+    assert response.status_code == 400, response.json()
+    assert response.json()["errors"][0]["field"] == "payment_method"
+    payment.refresh_from_db()
+    assert payment.status == "requires_payment"
+
+
+def test_stripe_refusing_anything_else_is_still_the_providers_error(fake, user):
+    from core.testing import ProblemCheckingAPIClient
+    from payments.tests.factories import payment_for_new_order
+
+    payment = payment_for_new_order(fake=fake, user=user)
+    client = ProblemCheckingAPIClient()
+    client.force_authenticate(user)
+    fake.next_errors.append(
+        (400, {"type": "invalid_request_error", "param": "amount", "message": "Bad amount"})
+    )
+    response = client.post(f"/api/payments/{payment.pk}/confirm/", {"payment_method": "pm_card"})
+    assert response.status_code == 502 and response.json()["code"] == "payment_provider_error"
