@@ -472,7 +472,8 @@ def _record_refund(
     """Count a refund on its (locked) payment, refund the order once all the money went back,
     and email the customer."""
     payment.amount_refunded += refund.amount
-    fully = payment.amount_refunded >= payment.amount
+    # What a lost dispute took back went to the cardholder too: nothing is left to refund.
+    fully = payment.amount_refunded + payment.amount_lost >= payment.amount
     payment.status = PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED
     payment.save(update_fields=["amount_refunded", "status", "updated_at"])
     order = Order.objects.get(pk=payment.order_id)

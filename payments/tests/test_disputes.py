@@ -220,3 +220,27 @@ def test_dispute_events_delivered_at_once_open_one_dispute(fake, webhook_endpoin
     order = Order.objects.get(pk=unshipped.order_id)
     assert list(order.events.exclude(kind="").values_list("kind", flat=True)) == ["dispute_opened"]
     assert OutboxEmail.objects.filter(kind="staff_dispute_opened").count() == 1
+
+
+def test_refunding_what_a_partly_lost_dispute_left_refunds_the_order(
+    fake, post_event, unshipped, staff_client
+):
+    """Nothing is left with the shop: the order is refunded (its copy back on hand), not left
+    paid and shippable."""
+    book = unshipped.order.items.get().book
+    book.refresh_from_db()
+    on_hand = book.stock_quantity
+    stripe_copy = disputed(fake, unshipped)
+    stripe_copy["amount"] = 600  # 6.00 of the 20.00
+    post_event("charge.dispute.created", stripe_copy)
+    stripe_copy["status"] = "lost"
+    post_event("charge.dispute.closed", stripe_copy)
+    staff_client.post(f"/api/orders/{unshipped.order_id}/clear-dispute/", {"note": "Lost"})
+    refunded = staff_client.post(f"/api/payments/{unshipped.pk}/refund/")
+    assert refunded.status_code == 200, refunded.json()
+    unshipped.refresh_from_db()
+    assert (unshipped.amount_refunded, unshipped.amount_lost) == (Decimal("14.00"), Decimal("6.00"))
+    assert unshipped.status == "refunded"
+    assert Order.objects.get(pk=unshipped.order_id).status == "refunded"
+    book.refresh_from_db()
+    assert book.stock_quantity == on_hand + 1
