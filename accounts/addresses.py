@@ -67,6 +67,12 @@ def _folded(name: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def subdivision_code(country: str, region: str) -> str | None:
+    """The ISO 3166-2 code (without the country) of `region` in `country`, as addresses carry it
+    and tax rates are keyed ("NY" for "ny", "US-NY" or "New York"); None when it names none."""
+    return _iso_region(country, region)
+
+
 def _iso_region(country: str, region: str) -> str | None:
     """`region` as the ISO 3166-2 code of a subdivision of `country` ("NY" for "ny", "US-NY" or
     "New York"), or None. Tax rates are keyed by these codes."""

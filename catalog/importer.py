@@ -51,8 +51,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+from core.money import amount_round
 
 from . import isbn
 from .models import Book, BookAuthor
@@ -164,9 +167,9 @@ def books_import(
 
 
 def derived_price(*, source_id):
-    """A realistic shelf price ending in .99 (4.99 to 29.99); 7919 is a prime that spreads
-    neighbouring ids over the range."""
-    return Decimal(4 + source_id * 7919 % 26) + Decimal("0.99")
+    """A realistic shelf price ending in .99 (4.99 to 29.99), in the shop's currency's steps (a
+    whole 5 to 30 in JPY); 7919 is a prime that spreads neighbouring ids over the range."""
+    return amount_round(Decimal(4 + source_id * 7919 % 26) + Decimal("0.99"), settings.CURRENCY)
 
 
 def derived_stock(*, source_id):

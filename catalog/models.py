@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from core.money import validate_shop_amount
+
 from .validators import validate_web_url
 
 
@@ -77,7 +79,7 @@ class Book(models.Model):
     source_id = models.PositiveIntegerField(
         unique=True, null=True, blank=True, help_text="Id in the imported catalogue, if any."
     )
-    price = models.DecimalField(max_digits=8, decimal_places=2)
+    price = models.DecimalField(max_digits=8, decimal_places=2, validators=[validate_shop_amount])
     description = models.TextField(blank=True)
     stock_quantity = models.IntegerField("on hand", default=0)
     reserved_quantity = models.IntegerField("reserved", default=0, editable=False)

@@ -9,6 +9,8 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
+from core.money import validate_shop_amount
+
 from . import isbn
 from .fields import BOOK_PUBLIC_FIELDS, BOOK_PUBLIC_KEYS, Kind
 from .models import Author, Book, Genre, Review, StockAlert
@@ -233,7 +235,12 @@ class BookWriteSerializer(serializers.Serializer):
     isbn13 = serializers.CharField(
         max_length=20, required=False, allow_null=True, help_text="ISBN-13 or ISBN-10"
     )
-    price = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=Decimal("0.01"))
+    price = serializers.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        validators=[validate_shop_amount],
+    )
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     stock_quantity = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
     publication_year = serializers.IntegerField(

@@ -58,6 +58,20 @@ def amount_is_exact(amount, currency: str) -> bool:
     return Decimal(amount) == amount_round(amount, currency)
 
 
+def validate_shop_amount(value) -> None:
+    """A model and serializer field validator: an amount the shop's currency can express. In a
+    JPY shop a price of 1000.50 would be shown as such and charged as 1001."""
+    from django.conf import settings
+    from django.core.exceptions import ValidationError
+
+    if value is not None and not amount_is_exact(value, settings.CURRENCY):
+        step = amount_quantum(settings.CURRENCY)
+        raise ValidationError(
+            f"{settings.CURRENCY.upper()} amounts are whole multiples of {step}.",
+            code="invalid_precision",
+        )
+
+
 def to_minor_units(amount, currency: str) -> int:
     """Decimal("12.34"), "usd" -> 1234; Decimal("1500"), "jpy" -> 1500. An amount the
     currency cannot express (JPY 5.39) is an error, never silently rounded."""

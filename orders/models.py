@@ -5,13 +5,16 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower, Round
 from django.utils import timezone
 from django_countries.fields import CountryField
 
+from accounts.addresses import subdivision_code
 from core.errors import ApplicationError
+from core.money import validate_shop_amount
 
 MAX_LINE_QUANTITY = 100
 ORDER_NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud safely
@@ -103,7 +106,9 @@ class DiscountCode(models.Model):
     is_active = models.BooleanField(default=True)
     valid_from = models.DateTimeField(null=True, blank=True)
     valid_until = models.DateTimeField(null=True, blank=True)
-    min_subtotal = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    min_subtotal = models.DecimalField(
+        max_digits=10, decimal_places=2, default=0, validators=[validate_shop_amount]
+    )
     max_redemptions = models.PositiveIntegerField(null=True, blank=True)
     max_per_user = models.PositiveIntegerField(null=True, blank=True)
     times_redeemed = models.PositiveIntegerField(default=0, editable=False)
@@ -127,6 +132,14 @@ class DiscountCode(models.Model):
     def __str__(self):
         return self.code
 
+    def clean(self):
+        # An amount off is money: in the shop's currency (a fixed ¥100.50 would take off 101).
+        if self.kind == self.Kind.FIXED and self.value is not None:
+            try:
+                validate_shop_amount(self.value)
+            except ValidationError as error:
+                raise ValidationError({"value": error.messages}) from error
+
 
 class ShippingMethod(models.Model):
     """A way to deliver an order, managed by staff in the admin."""
@@ -136,12 +149,13 @@ class ShippingMethod(models.Model):
     countries = CountryField(
         multiple=True, blank=True, help_text="The countries it serves; none selected = all."
     )
-    price = models.DecimalField(max_digits=8, decimal_places=2)
+    price = models.DecimalField(max_digits=8, decimal_places=2, validators=[validate_shop_amount])
     free_over = models.DecimalField(
         max_digits=10,
         decimal_places=2,
         null=True,
         blank=True,
+        validators=[validate_shop_amount],
         help_text="Free when the subtotal after discount is at least this much; empty = never.",
     )
     min_days = models.PositiveSmallIntegerField(default=1)
@@ -199,7 +213,16 @@ class TaxRate(models.Model):
         return f"{self.name or 'Tax'} {where} {self.percent}%"
 
     def clean(self):
-        self.region = self.region.strip().upper()
+        # Addresses carry the bare ISO 3166-2 code ("NY" for "US-NY" or "New York"), and a
+        # rate applies by the same string: a region written another way would never apply.
+        if not self.region.strip():
+            self.region = ""
+            return
+        code = subdivision_code(self.country.code, self.region) if self.country else None
+        if code is None:
+            where = self.country.code if self.country else "that country"
+            raise ValidationError({"region": f"{self.region!r} is not a region of {where}."})
+        self.region = code
 
 
 class Order(models.Model):

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -164,3 +165,53 @@ def test_a_discount_larger_than_the_cart_leaves_shipping_and_never_goes_negative
         Decimal("0.60"),
         Decimal("3.60"),
     )
+
+
+# --- Amounts the shop's currency can express ----------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_zero_decimal_shop_takes_only_whole_amounts(settings, manager_api):
+    """In a JPY shop ¥1000.50 would be shown as such and charged as ¥1001."""
+    from django.core.exceptions import ValidationError
+
+    from catalog.importer import derived_price
+    from catalog.tests.factories import BookFactory
+    from orders.models import DiscountCode, ShippingMethod
+
+    settings.CURRENCY = "jpy"
+    book = BookFactory(price=Decimal("1000"))
+    refused = manager_api.patch(f"/api/books/{book.pk}/", {"price": "1000.50"})
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "price"
+    assert manager_api.patch(f"/api/books/{book.pk}/", {"price": "1200"}).status_code == 200
+    with pytest.raises(ValidationError) as caught:
+        ShippingMethod(code="post", name="Post", price=Decimal("500.50")).full_clean()
+    assert "price" in caught.value.message_dict
+    with pytest.raises(ValidationError) as caught:
+        DiscountCode(code="YEN", kind="fixed", value=Decimal("100.50")).full_clean()
+    assert "value" in caught.value.message_dict
+    DiscountCode(code="PCT", kind="percent", value=Decimal("12.5")).full_clean()  # a percent
+    assert all(derived_price(source_id=n) % 1 == 0 for n in range(1, 60))
+    settings.CURRENCY = "usd"
+    ShippingMethod(code="post2", name="Post", price=Decimal("4.50")).full_clean()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("written", ["NY", "ny", "US-NY", "New York"])
+def test_a_tax_rate_region_is_kept_as_addresses_carry_it(written):
+    from orders.models import TaxRate
+
+    rate = TaxRate(country="US", region=written, percent=Decimal("8.875"))
+    rate.full_clean()
+    assert rate.region == "NY"
+
+
+@pytest.mark.django_db
+def test_a_tax_rate_region_that_names_no_region_is_refused():
+    from django.core.exceptions import ValidationError
+
+    from orders.models import TaxRate
+
+    with pytest.raises(ValidationError) as caught:
+        TaxRate(country="US", region="Atlantis", percent=Decimal("5")).full_clean()
+    assert "region" in caught.value.message_dict
