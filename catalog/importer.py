@@ -93,6 +93,8 @@ IMPORT_UPDATED_FIELDS = [
     "author_list",
 ]
 
+# Book.ratings_count is a PostgreSQL integer: a count past it is no count this shop can hold.
+RATINGS_COUNT_RANGE = range(0, 2**31)
 SMALLINT_RANGE = range(-32768, 32768)  # Book.publication_year is a SmallIntegerField
 SOURCE_ID_RANGE = range(0, 2147483648)  # Book.source_id is a PositiveIntegerField
 
@@ -246,7 +248,11 @@ def _parse_book_row(*, line, row):
         publication_year=_parse_year(_cell(row, "original_publication_year")),
         language=_normalised_language(_cell(row, "language_code")),
         average_rating=average_rating,
-        ratings_count=ratings_count if ratings_count is not None and ratings_count >= 0 else None,
+        ratings_count=(
+            ratings_count
+            if ratings_count is not None and ratings_count in RATINGS_COUNT_RANGE
+            else None
+        ),
         cover_image_url=_cover_url(_cell(row, "image_url")),
     )
 
@@ -272,9 +278,12 @@ def _parse_year(value):
 
 def _parse_rating(value):
     try:
-        rating = Decimal(value).quantize(Decimal("0.01"))
+        rating = Decimal(value)
     except InvalidOperation:
         return None
+    if not rating.is_finite():  # "NaN" and "Infinity" are Decimals too
+        return None
+    rating = rating.quantize(Decimal("0.01")) if abs(rating) < 10 else rating
     # Book.average_rating holds 3 digits with 2 decimals.
     return rating if Decimal("0") <= rating < Decimal("10") else None
 

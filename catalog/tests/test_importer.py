@@ -399,3 +399,32 @@ def test_imported_figures_are_what_customers_see_and_a_reimport_keeps_reviews_co
         Decimal("3.25"),
         4,
     )
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("average_rating", "NaN"),
+        ("average_rating", "Infinity"),
+        ("average_rating", "1e400"),
+        ("ratings_count", "3000000000"),
+        ("ratings_count", "99999999999999999999"),
+    ],
+)
+def test_figures_no_book_can_hold_are_dropped_not_a_crash(field, value):
+    rows = fixture_rows()
+    rows[0][field] = value
+    result = books_import(rows_or_file=rows)
+    assert result.created == BOOKS_IN_FIXTURE
+    assert getattr(book(int(rows[0]["book_id"])), field) is None
+
+
+def test_the_command_reports_a_file_the_csv_reader_refuses(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    broken = tmp_path / "books.csv"
+    header = "book_id,title\n"
+    broken.write_text(header + '1,"' + "x" * 200_000 + '"\n', encoding="utf-8")
+    with pytest.raises(CommandError) as caught:
+        call_command("import_books", str(broken))
+    assert "books.csv" in str(caught.value)

@@ -1,3 +1,4 @@
+import csv
 import time
 from pathlib import Path
 
@@ -34,7 +35,7 @@ class Command(BaseCommand):
             summary = books_import(
                 rows_or_file=csv_path, progress=self._show_progress if show_progress else None
             )
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, UnicodeDecodeError, csv.Error) as error:
             raise CommandError(f"{csv_path}: {error}") from error
         if show_progress:
             self.stderr.write("", style_func=_plain)  # end the progress line
