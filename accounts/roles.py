@@ -23,7 +23,8 @@ STORE_MANAGER_PERMISSIONS = {
         "return": ["view", "change"],
         "returnline": ["view"],
     },
-    "core": {"outboxemail": ["view"]},
+    # Change: resending an email (the records themselves stay read-only in the admin).
+    "core": {"outboxemail": ["view", "change"]},
     "payments": {
         "payment": ["view"],
         "refund": ["view"],

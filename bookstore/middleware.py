@@ -1,9 +1,19 @@
+import functools
 from urllib.parse import unquote, urlsplit
 
 from csp.middleware import CSPMiddleware
 from django.conf import settings
+from django.urls import reverse
 
 from core.exceptions import problem_json_response
+
+# The form's other fields and the multipart boundaries around the file.
+UPLOAD_FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+@functools.cache
+def _upload_path() -> str:
+    return reverse("admin:catalog_book_import")
 
 
 class RejectNulBytesMiddleware:
@@ -30,7 +40,9 @@ class RequestBodyLimitMiddleware:
 
     Django raises RequestDataTooBig only when a view reads the body, and some views would answer
     that with a 500; the JSON parser also enforces the limit on bodies sent without a length.
-    Multipart uploads (the admin's CSV import) are exempt: Django streams their files to disk.
+    The one page that takes a file (the admin's CSV import) may receive up to the import's own
+    limit, which Django streams to disk; anywhere else a multipart body is held to the same
+    limit as any other, so nobody can make the server write large files for a login page.
     """
 
     def __init__(self, get_response):
@@ -39,7 +51,9 @@ class RequestBodyLimitMiddleware:
     def __call__(self, request):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         content_type = request.headers.get("content-type", "")
-        if limit is not None and not content_type.startswith("multipart/form-data"):
+        if content_type.startswith("multipart/form-data") and request.path == _upload_path():
+            limit = settings.BOOK_IMPORT_MAX_BYTES + UPLOAD_FORM_OVERHEAD_BYTES
+        if limit is not None:
             try:
                 length = int(request.headers.get("content-length") or 0)
             except ValueError:

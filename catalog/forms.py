@@ -1,10 +1,10 @@
 """Forms of the back office's catalogue pages (the admin's stock adjustment and CSV import)."""
 
 from django import forms
+from django.conf import settings
 
 # Far beyond any real delivery or write-off; catches a mistyped ISBN pasted into the box.
 MAX_STOCK_DELTA = 100_000
-MAX_IMPORT_BYTES = 50 * 1024 * 1024  # goodbooks-10k's books.csv is about 3 MB
 
 
 class StockAdjustmentForm(forms.Form):
@@ -43,9 +43,9 @@ class BookImportForm(forms.Form):
 
     def clean_csv_file(self):
         upload = self.cleaned_data["csv_file"]
-        if upload.size > MAX_IMPORT_BYTES:
+        if upload.size > settings.BOOK_IMPORT_MAX_BYTES:
             raise forms.ValidationError(
-                f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB."
+                f"The file is larger than {settings.BOOK_IMPORT_MAX_BYTES // (1024 * 1024)} MB."
             )
         try:
             return upload.read().decode("utf-8-sig")

@@ -13,7 +13,12 @@ class OutboxEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = [field.name for field in OutboxEmail._meta.fields]
     actions = ["resend"]
 
-    @admin.action(description="Send selected emails again", permissions=["view"])
+    def has_resend_permission(self, request):
+        # Sending mail is a change, not a look: the change permission (the records themselves
+        # stay read-only; ReadOnlyAdminMixin only hides the edit form).
+        return request.user.has_perm("core.change_outboxemail")
+
+    @admin.action(description="Send selected emails again", permissions=["resend"])
     def resend(self, request, queryset):
         for message in queryset:
             email_resend(message=message)

@@ -139,6 +139,15 @@ class DiscountCode(models.Model):
                 validate_shop_amount(self.value)
             except ValidationError as error:
                 raise ValidationError({"value": error.messages}) from error
+        # The database refuses it too (a 500 from the admin's form, which does not show
+        # times_redeemed): say so on the field.
+        if self.max_redemptions is not None and self.max_redemptions < self.times_redeemed:
+            raise ValidationError(
+                {
+                    "max_redemptions": f"The code has been used {self.times_redeemed} times; "
+                    "the limit cannot be lower."
+                }
+            )
 
 
 class ShippingMethod(models.Model):

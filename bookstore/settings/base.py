@@ -108,6 +108,10 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# The admin's CSV import takes files up to this size (goodbooks-10k's books.csv is about 3 MB);
+# no other page takes a body past DATA_UPLOAD_MAX_MEMORY_SIZE (bookstore/middleware.py).
+BOOK_IMPORT_MAX_BYTES = 50 * 1024 * 1024
+
 # --- Database -------------------------------------------------------------------------------
 # SQLite is the zero-set-up default; production uses PostgreSQL through DATABASE_URL.
 DATABASES = {

@@ -226,3 +226,17 @@ def test_unknown_api_addresses_answer_problem_json_in_every_mode(client, setting
 
     strict = Client(enforce_csrf_checks=True)
     assert_problem(strict.put("/api/authors/0.5/", {}), 404, "not_found")
+
+
+def test_a_large_upload_is_refused_anywhere_but_the_book_import(client, manager_client, settings):
+    """Django would stream a multipart body's files to disk before any view (or the CSRF
+    check) ran: only the import page, which takes a file, may receive one past the limit."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    big = SimpleUploadedFile("books.csv", b"book_id,title\n" + b"1,x\n" * 5_000)
+    refused = client.post("/admin/login/", {"file": big})
+    assert refused.status_code == 413
+    big.seek(0)
+    taken = manager_client.post("/admin/catalog/book/import/", {"csv_file": big})
+    assert taken.status_code != 413

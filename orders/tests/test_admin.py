@@ -134,3 +134,57 @@ def test_outbox_admin_lists_and_resends(admin_client, django_capture_on_commit_c
         )
     assert len(mail.outbox) == 1
     assert mail.outbox[0].subject == message.subject
+
+
+def test_resending_email_needs_more_than_viewing_it(
+    manager_client, django_capture_on_commit_callbacks
+):
+    """Store managers resend failed mail; staff who may only look at the outbox cannot send."""
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    from accounts.tests.factories import StaffFactory
+    from core.models import OutboxEmail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order = services.order_place(
+            user=UserFactory(), items=[{"book": BookFactory().pk, "quantity": 1}]
+        )
+    message = OutboxEmail.objects.get(order=order)
+    viewer = StaffFactory()
+    viewer.user_permissions.add(Permission.objects.get(codename="view_outboxemail"))
+    looking = Client()
+    looking.force_login(viewer)
+    resend = {"action": "resend", "_selected_action": [message.pk]}
+    attempts = message.attempts
+    looking.post("/admin/core/outboxemail/", resend)
+    message.refresh_from_db()
+    assert message.attempts == attempts and message.status == "sent"
+    assert (
+        "Send selected emails again" not in looking.get("/admin/core/outboxemail/").content.decode()
+    )
+    assert (
+        "Send selected emails again"
+        in manager_client.get("/admin/core/outboxemail/").content.decode()
+    )
+
+
+def test_a_discount_limit_below_its_uses_is_a_form_error_not_a_crash(manager_client):
+    from orders.models import DiscountCode
+
+    code = DiscountCode.objects.create(code="SPRING", kind="percent", value=10, times_redeemed=5)
+    response = manager_client.post(
+        f"/admin/orders/discountcode/{code.pk}/change/",
+        {
+            "code": "SPRING",
+            "kind": "percent",
+            "value": "10",
+            "is_active": "on",
+            "min_subtotal": "0",
+            "max_redemptions": "2",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "used 5 times" in response.content.decode()
+    code.refresh_from_db()
+    assert code.max_redemptions is None
