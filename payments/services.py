@@ -259,11 +259,11 @@ def _record_failure(payment: Payment, *, code: str, message: str) -> Payment:
     return payment
 
 
-@transaction.atomic
 def _locked_after_its_order(payment: Payment) -> Payment:
     """`payment` read again, locked after its order: this module's lock order (the order, then
     the payment), which the orders app's services keep too. Webhooks, staff refunds and returns
-    that locked the same two rows the other way round could deadlock."""
+    that locked the same two rows the other way round could deadlock. The caller's transaction
+    holds the locks."""
     Order.objects.select_for_update().filter(pk=payment.order_id).first()
     return Payment.objects.select_for_update().select_related("order").get(pk=payment.pk)
 
@@ -273,6 +273,7 @@ def _first_locked(payments: QuerySet[Payment]) -> Payment | None:
     return None if payment is None else _locked_after_its_order(payment)
 
 
+@transaction.atomic
 def payment_intent_apply(*, intent: dict[str, Any]) -> Payment | None:
     """Bring our payment (and its order) in line with a PaymentIntent from Stripe.
 

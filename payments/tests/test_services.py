@@ -43,6 +43,36 @@ def test_an_order_without_a_captured_payment_cannot_be_refunded(fake):
     assert not payment.refunds.exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_every_path_that_locks_a_payment_holds_the_lock_until_it_ends(fake, monkeypatch):
+    """The locks are taken in the path's own transaction: outside one (the confirm, the
+    reconciling job) they would be released as soon as taken."""
+    from django.db import connection
+
+    from catalog.tests.factories import BookFactory
+    from payments.tests.factories import paid_payment
+
+    payment = paid_payment(fake=fake, lines={BookFactory(): 1}, ship=False)
+    staff = StaffFactory(is_superuser=True)
+    intent = {"id": payment.stripe_payment_intent_id, "status": "succeeded"}
+    in_transaction = []
+    locked = services._locked_after_its_order
+
+    def recording(payment):
+        in_transaction.append(connection.in_atomic_block)
+        return locked(payment)
+
+    monkeypatch.setattr(services, "_locked_after_its_order", recording)
+    services.payment_intent_apply(intent=intent)
+    services.refund_apply(
+        refund={"id": "re_dashboard", "payment_intent": intent["id"], "amount": 100}
+    )
+    services.payment_refund(
+        payment=Payment.objects.get(pk=payment.pk), actor=staff, amount=Decimal("1.00")
+    )
+    assert in_transaction == [True, True, True]
+
+
 @pytest.mark.postgres_only
 def test_every_path_that_changes_a_payment_locks_its_order_first(fake):
     """One lock order (the order, then the payment) everywhere: a webhook and a staff refund
