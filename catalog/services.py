@@ -525,8 +525,9 @@ def wishlist_add(*, user: User, book_id: int) -> tuple[WishlistEntry, bool]:
     # Counted under the customer's row lock: two adds at once cannot both take the last place.
     User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
     entries = WishlistEntry.objects.filter(user=user)
-    if entries.filter(book_id=book_id).exists():
-        return entries.get(book_id=book_id), False
+    existing = entries.filter(book_id=book_id).first()
+    if existing is not None:
+        return existing, False
     if entries.count() >= settings.WISHLIST_MAX_BOOKS:
         raise field_error(
             "book",

@@ -127,6 +127,11 @@ class Refund(models.Model):
         return f"{self.stripe_refund_id}: {self.amount}"
 
 
+# A refund in these never reached the customer (Stripe's final answers): its money is the
+# shop's again.
+UNDONE_REFUND_STATUSES = frozenset({Refund.Status.FAILED, Refund.Status.CANCELED})
+
+
 class DisputeOutcome(models.TextChoices):
     OPEN = "", "Open"
     WON = "won"

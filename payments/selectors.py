@@ -15,6 +15,7 @@ from orders.models import Order
 from .models import (
     CAPTURED_STATUSES,
     REFUNDABLE_STATUSES,
+    UNDONE_REFUND_STATUSES,
     Dispute,
     DisputeOutcome,
     Payment,
@@ -54,7 +55,7 @@ def order_refunded_outside_returns(order_id: int) -> Decimal:
     (or money for one it cannot fill), never the money the order was paid with."""
     refunds = Refund.objects.filter(
         payment__order_id=order_id, order_return__isnull=True, automatic=False
-    ).exclude(status__in=[Refund.Status.FAILED, Refund.Status.CANCELED])
+    ).exclude(status__in=UNDONE_REFUND_STATUSES)
     refunded = refunds.aggregate(amount=Sum("amount"))["amount"] or Decimal("0")
     lost = Payment.objects.filter(order_id=order_id).aggregate(amount=Sum("amount_lost"))["amount"]
     return refunded + (lost or Decimal("0"))

@@ -40,6 +40,7 @@ from .models import (
     CONFIRMABLE_STATUSES,
     OPEN_STATUSES,
     REFUNDABLE_STATUSES,
+    UNDONE_REFUND_STATUSES,
     Dispute,
     DisputeOutcome,
     Payment,
@@ -438,10 +439,6 @@ def _refund(
         notify=order_return is None,
     )
     return refund
-
-
-# A refund in these never reached the customer: its money is the shop's again.
-UNDONE_REFUND_STATUSES = frozenset({Refund.Status.FAILED, Refund.Status.CANCELED})
 
 
 def _refund_undone(payment: Payment, refund: Refund, *, reason: str) -> None:
