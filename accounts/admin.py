@@ -2,13 +2,11 @@ import functools
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpResponse
-from django.template.response import TemplateResponse
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from core.admin_mixins import CONFIRMATION_FIELD
+from core.admin_mixins import CONFIRMATION_FIELD, confirmation_page
 from core.errors import retry_after_header
 
 from . import lockout, services
@@ -67,18 +65,14 @@ class UserAdmin(DjangoUserAdmin):
         """The same closing as a customer's DELETE /api/users/me/, after a confirmation page."""
         users = list(queryset.filter(closed_at__isnull=True).exclude(pk=request.user.pk))
         if request.POST.get(CONFIRMATION_FIELD) != "yes":
-            context = {
-                **self.admin_site.each_context(request),
-                "title": "Close these accounts?",
-                "opts": self.opts,
-                "media": self.media,
-                "selected": users,
-                "action_name": "close_accounts",
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "confirmation_field": CONFIRMATION_FIELD,
-            }
-            request.current_app = self.admin_site.name
-            return TemplateResponse(request, "admin/accounts/user/close_confirmation.html", context)
+            return confirmation_page(
+                self,
+                request,
+                "admin/accounts/user/close_confirmation.html",
+                title="Close these accounts?",
+                action_name="close_accounts",
+                selected=users,
+            )
         for user in users:
             services.user_close(user=user, actor=request.user)
         self.message_user(request, f"Closed {len(users)} account(s).", messages.SUCCESS)

@@ -17,6 +17,7 @@ from core.admin_mixins import (
     CONFIRMATION_FIELD,
     ReadOnlyGenericTabularInline,
     ReadOnlyTabularInline,
+    confirmation_page,
 )
 from core.errors import ApplicationError
 from core.models import OutboxEmail
@@ -376,23 +377,19 @@ class OrderAdmin(admin.ModelAdmin):
         rows = [{"order": order, "refusal": action.refusal(order)} for order in orders]
         if form is None and action.form_class:
             form = action.form_class()
-        context = {
-            **self.admin_site.each_context(request),
-            "title": action.question,
-            "opts": self.opts,
-            "media": self.media,
-            "action": action,
-            "rows": rows,
-            "selected": [row["order"] for row in rows if not row["refusal"]],
-            "action_name": action.name,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "confirmation_field": CONFIRMATION_FIELD,
-            "form_url": form_url,
-            "next_url": next_url,
-            "form": form,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/orders/order/action_confirmation.html", context)
+        return confirmation_page(
+            self,
+            request,
+            "admin/orders/order/action_confirmation.html",
+            title=action.question,
+            action_name=action.name,
+            selected=[row["order"] for row in rows if not row["refusal"]],
+            action=action,
+            rows=rows,
+            form_url=form_url,
+            next_url=next_url,
+            form=form,
+        )
 
     def order_action_view(self, request, object_id, action_name):
         """The confirmation page for one order, reached from the buttons on its page."""

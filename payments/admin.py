@@ -9,14 +9,17 @@ through the same confirmation page as the other order actions.
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from djstripe import models as djstripe_models
 from djstripe.admin.admin import WebhookEventTriggerAdmin
 
-from core.admin_mixins import CONFIRMATION_FIELD, ReadOnlyAdminMixin, ReadOnlyTabularInline
+from core.admin_mixins import (
+    CONFIRMATION_FIELD,
+    ReadOnlyAdminMixin,
+    ReadOnlyTabularInline,
+    confirmation_page,
+)
 from core.errors import ApplicationError
 from orders.models import OrderStatus, Return, ReturnStatus
 from orders.staff_actions import (
@@ -332,18 +335,15 @@ def refund_returns(modeladmin, request, queryset):
             {"order_return": order_return, "refusal": _return_refund_refusal(order_return)}
             for order_return in order_returns
         ]
-        context = {
-            **modeladmin.admin_site.each_context(request),
-            "title": "Refund these returns?",
-            "opts": modeladmin.opts,
-            "rows": rows,
-            "selected": [row["order_return"] for row in rows if not row["refusal"]],
-            "action_name": "refund_returns",
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "confirmation_field": CONFIRMATION_FIELD,
-        }
-        request.current_app = modeladmin.admin_site.name
-        return TemplateResponse(request, "admin/orders/return/refund_confirmation.html", context)
+        return confirmation_page(
+            modeladmin,
+            request,
+            "admin/orders/return/refund_confirmation.html",
+            title="Refund these returns?",
+            action_name="refund_returns",
+            selected=[row["order_return"] for row in rows if not row["refusal"]],
+            rows=rows,
+        )
     refunded = []
     for order_return in order_returns:
         try:
