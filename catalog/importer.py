@@ -281,11 +281,12 @@ def _parse_rating(value):
         rating = Decimal(value)
     except InvalidOperation:
         return None
-    if not rating.is_finite():  # "NaN" and "Infinity" are Decimals too
+    # "NaN" and "Infinity" are Decimals too; Book.average_rating holds 3 digits with 2
+    # decimals, which 9.995 leaves once rounded.
+    if not rating.is_finite() or not 0 <= rating < 10:
         return None
-    rating = rating.quantize(Decimal("0.01")) if abs(rating) < 10 else rating
-    # Book.average_rating holds 3 digits with 2 decimals.
-    return rating if Decimal("0") <= rating < Decimal("10") else None
+    rating = rating.quantize(Decimal("0.01"))
+    return rating if rating < 10 else None
 
 
 def _normalised_language(value):

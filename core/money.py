@@ -9,6 +9,9 @@ a whole number of units too.
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
 from core.errors import ApplicationError
 
 # https://docs.stripe.com/currencies#zero-decimal
@@ -61,9 +64,6 @@ def amount_is_exact(amount, currency: str) -> bool:
 def validate_shop_amount(value) -> None:
     """A model and serializer field validator: an amount the shop's currency can express. In a
     JPY shop a price of 1000.50 would be shown as such and charged as 1001."""
-    from django.conf import settings
-    from django.core.exceptions import ValidationError
-
     if value is not None and not amount_is_exact(value, settings.CURRENCY):
         step = amount_quantum(settings.CURRENCY)
         raise ValidationError(
